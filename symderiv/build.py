@@ -1,0 +1,72 @@
+"""Build: spec files -> every output file, rendered in memory, then written atomically.
+
+All files of all specs are rendered before the first byte is written, so a bad spec
+(or a failing renderer) leaves the output directory exactly as it was. Each file is
+written to a temporary name in the same directory and renamed into place.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from symderiv.derive import derive_sheet
+from symderiv.model import Sheet
+from symderiv.render.key import render_key
+from symderiv.render.latex import render_latex
+from symderiv.spec import load_spec
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One generated file: its name from the sheet's, and how to render it."""
+
+    suffix: str
+    render: Callable[[Sheet], str]
+    format: str
+
+
+#: Every text artifact a build can write, in order. ``format`` is what ``--format`` selects.
+ARTIFACTS: list[Artifact] = [
+    Artifact(".tex", render_latex, "tex"),
+    Artifact(".key.json", render_key, "key"),
+]
+
+
+def default_specs(root: Path = Path("derivations")) -> list[Path]:
+    """Every spec under ``derivations/``, sorted, so a bare ``symderiv build`` is deterministic."""
+    return sorted(root.glob("*.toml"))
+
+
+def render_all(specs: list[Path], formats: set[str]) -> dict[str, str]:
+    """File name -> text for every spec and selected artifact (no I/O but reading specs)."""
+    files: dict[str, str] = {}
+    for path in specs:
+        sheet = derive_sheet(load_spec(path))
+        for artifact in ARTIFACTS:
+            if artifact.format in formats:
+                files[sheet.name + artifact.suffix] = artifact.render(sheet)
+    return files
+
+
+def write_atomic(outdir: Path, files: dict[str, bytes | str]) -> list[Path]:
+    """Write every file to a temporary name first, then rename them all into place."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for name, content in files.items():
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            staged.append((name, Path(tmp)))
+    except BaseException:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for name, tmp in staged:
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, outdir / name)
+    return [outdir / name for name, _ in staged]

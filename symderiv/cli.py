@@ -1,0 +1,84 @@
+"""The command line: parse arguments, call the API, print, set the exit status.
+
+Errors caused by the user's input (:class:`SymderivError`) print one line on stderr
+and exit with status 2; no traceback, nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from symderiv.errors import SymderivError
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def command(name: str):
+    """Register a sub-command handler (its parser is set up in :func:`parser`)."""
+    def wrap(fn):
+        COMMANDS[name] = fn
+        return fn
+    return wrap
+
+
+@command("build")
+def _build(args: argparse.Namespace) -> int:
+    from symderiv.build import default_specs, render_all, write_atomic
+
+    specs = [Path(s) for s in args.specs] or default_specs()
+    if not specs:
+        raise SymderivError("derivations/: no spec files (*.toml) to build; name one: symderiv build SPEC")
+    files = render_all(specs, set(args.format.split(",")))
+    for path in write_atomic(Path(args.output), files):
+        print(f"wrote {path}")
+    return 0
+
+
+@command("key")
+def _key(args: argparse.Namespace) -> int:
+    from symderiv.derive import derive_file
+    from symderiv.render.key import render_key
+
+    sys.stdout.write(render_key(derive_file(args.spec)))
+    return 0
+
+
+@command("verify")
+def _verify(args: argparse.Namespace) -> int:
+    from symderiv.derive import derive_file
+    from symderiv.verify import verify_sheet
+
+    report = verify_sheet(derive_file(args.spec))
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="symderiv", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="write sheets, keys and kernels for spec files")
+    b.add_argument("specs", nargs="*", help="spec files (default: every derivations/*.toml)")
+    b.add_argument("-o", "--output", default="output", help="output directory (default: output)")
+    b.add_argument("--format", default="tex,key", help="comma-separated: tex,key (default: tex,key)")
+    k = sub.add_parser("key", help="print a spec's answer key as JSON")
+    k.add_argument("spec")
+    v = sub.add_parser("verify", help="check every derived gradient against independent methods")
+    v.add_argument("spec")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except SymderivError as exc:
+        print(f"symderiv: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The data model every renderer reads: Sheet > Problem > Question > Step / Answer.
+
+Derivations produce these records and nothing else; they hold SymPy objects, never
+formatted strings, so the LaTeX sheet, the Markdown sheet, the answer key and the
+kernels all print the very same expressions. Records are frozen so a derived sheet
+can be cached, compared and shared without defensive copies.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy as sp
+
+Expr = sp.Basic
+
+#: Prose is plain text, or a sequence of plain-text pieces and SymPy objects that are
+#: printed inline as math. Plain text is always escaped: it may come from a spec.
+Prose = str | tuple[str | sp.Basic, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A small table of values: a header of plain-text labels and rows of SymPy values."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered step of an analysis: ``lhs = rule = chain = expanded = substituted = value``.
+
+    ``rule`` is the general one-step rule (in terms of the previous step's quantity),
+    ``chain`` the same quantity as a product of local factors (Leibniz form),
+    ``expanded`` the rule with every earlier quantity substituted, ``substituted`` the
+    rule with the numbers put in but not evaluated, ``value`` the exact result. Any of
+    them may be missing; ``math`` holds further displayed relations (inequalities,
+    recurrences, solutions) for steps that are not a chain of equalities.
+    """
+
+    text: Prose
+    lhs: Expr | None = None
+    rule: Expr | None = None
+    chain: Expr | None = None
+    expanded: Expr | None = None
+    substituted: Expr | None = None
+    value: Expr | None = None
+    math: tuple[Expr, ...] = ()
+    table: Table | None = None
+    note: Prose = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A named result of a question, keyed in the answer key by ``id`` (e.g. ``1.3.dL_dW2``).
+
+    ``symbol`` is what the answer is called in print (``\\hat y``, ``N_out``); ``value``
+    is the exact SymPy value or formula.
+    """
+
+    id: str
+    symbol: Expr
+    value: Expr
+    text: Prose = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Data for a figure, drawn by ``render.figures``: ``kind`` names the drawing.
+
+    The derivation supplies numbers only (``data`` is a tuple of name/value pairs so the
+    record stays hashable); the renderer decides how they look.
+    """
+
+    kind: str
+    caption: str
+    data: tuple[tuple[str, Any], ...]
+
+    def get(self, name: str) -> Any:
+        """The datum called ``name``."""
+        return dict(self.data)[name]
+
+
+@dataclass(frozen=True)
+class Question:
+    """Setup (givens), Analysis (numbered steps), Conclusion (answers)."""
+
+    id: str
+    title: str
+    prompt: Prose
+    givens: tuple[tuple[Expr, Expr], ...] = ()
+    steps: tuple[Step, ...] = ()
+    answers: tuple[Answer, ...] = ()
+    notes: tuple[Prose, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a sheet, produced by a problem kind's ``derive``.
+
+    ``notation`` maps symbol names to their LaTeX spelling (a kind knows how its
+    quantities are written; the printers apply it). ``data`` keeps kind-specific
+    structures that later stages need (e.g. the network program for kernels).
+    """
+
+    number: int
+    title: str
+    kind: str
+    questions: tuple[Question, ...]
+    intro: Prose = ""
+    notation: tuple[tuple[str, str], ...] = ()
+    data: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A problem set: what ``symderiv build`` turns into a sheet, a key and kernels."""
+
+    name: str
+    title: str
+    problems: tuple[Problem, ...]
+    source: str = ""
+    author: str = ""
+
+    def answers(self) -> tuple[Answer, ...]:
+        """Every answer of every question, in sheet order."""
+        return tuple(a for p in self.problems for q in p.questions for a in q.answers)
+
+    def answer(self, answer_id: str) -> Answer:
+        """The answer with this id; ``KeyError`` names it when absent."""
+        for a in self.answers():
+            if a.id == answer_id:
+                return a
+        raise KeyError(answer_id)
+
+    def notation(self) -> dict[str, str]:
+        """All problems' notation tables merged (names are unique per kind)."""
+        return {k: v for p in self.problems for k, v in p.notation}

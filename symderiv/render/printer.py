@@ -1,0 +1,90 @@
+"""SymPy's LaTeX printer, taught our notation: the one place math becomes LaTeX.
+
+Printing dispatches on the type (``_print_<ClassName>``), as SymPy's printers do; we
+override only what a solution sheet writes differently: names from the problem's
+notation table, entries of vectors as subscripts, 1x1 matrices as plain numbers,
+``\\odot`` for the element-wise product, ``^\\top`` for transposes.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+
+class SheetPrinter(LatexPrinter):
+    """A LatexPrinter that knows the sheet's notation (symbol name -> LaTeX)."""
+
+    def __init__(self, notation: Mapping[str, str] | None = None, **settings) -> None:
+        settings.setdefault("mat_str", "pmatrix")
+        settings.setdefault("mat_delim", "")
+        settings.setdefault("order", "none")
+        super().__init__(settings)
+        self.notation = dict(notation or {})
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        if expr.name in self.notation:
+            return self.notation[expr.name]
+        return super()._print_Symbol(expr, style=style)
+
+    def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
+        return self.notation.get(expr.name) or super()._print_MatrixSymbol(expr)
+
+    def _print_MatrixElement(self, expr) -> str:
+        parent, i, j = expr.args
+        if parent.shape == (1, 1):
+            return self._print(parent)
+        name = self.notation.get(getattr(parent, "name", ""), None) or self._print(parent)
+        name = name.replace(r"\mathbf", "")  # entries are scalars: not bold
+        index = f"{i + 1}" if parent.shape[1] == 1 else f"{i + 1},{j + 1}"
+        return f"{{{name}}}_{{{index}}}"
+
+    def _print_ImmutableDenseMatrix(self, expr) -> str:
+        if expr.shape == (1, 1):
+            return self._print(expr[0, 0])
+        return super()._print_MatrixBase(expr)
+
+    _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
+
+    def _print_HadamardProduct(self, expr) -> str:
+        return r" \odot ".join(self._factor(a) for a in expr.args)
+
+    def _print_MatMul(self, expr) -> str:
+        return " ".join(self._factor(a) for a in expr.args)
+
+    def _print_Transpose(self, expr) -> str:
+        base = self._factor(expr.arg)
+        return f"{{{base}}}^{{\\top}}" if "^" in base else f"{base}^{{\\top}}"
+
+    def _print_Add(self, expr, order=None) -> str:
+        """Terms with a minus sign go after the others: ``\\hat y - y``, not ``-y + \\hat y``."""
+        terms = list(expr.args) if self.order == "none" else self._as_ordered_terms(expr, order=order)
+        terms.sort(key=lambda t: t.could_extract_minus_sign())
+        return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
+
+    def _print_Mul(self, expr) -> str:
+        """An unevaluated ``(-2) * 10`` prints as ``- 2 \\cdot 10``."""
+        head = expr.args[0]
+        if head.is_Number and head.is_negative and len(expr.args) > 1:
+            rest = expr.args[1:] if head == -1 else (-head,) + expr.args[1:]
+            return "- " + self._print(sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0])
+        return super()._print_Mul(expr)
+
+    def _factor(self, arg) -> str:
+        """An operand of a product, parenthesised when it is a sum, product or negative."""
+        inner = arg[0, 0] if isinstance(arg, sp.MatrixBase) and arg.shape == (1, 1) else arg
+        text = self._print(arg)
+        compound = isinstance(inner, (sp.MatAdd, sp.HadamardProduct, sp.Add)) or (
+            isinstance(inner, sp.MatMul) and len(inner.args) > 1)
+        if compound or text.lstrip().startswith("-"):
+            return rf"\left({text}\right)"
+        return text
+
+    def _print_Heaviside(self, expr, exp=None) -> str:
+        return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+
+
+def to_latex(expr, notation: Mapping[str, str] | None = None) -> str:
+    """LaTeX of a SymPy object in a given notation."""
+    return SheetPrinter(notation).doprint(expr)
