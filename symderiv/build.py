@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 from symderiv.derive import derive_sheet
+from symderiv.kernels import render_kernels
 from symderiv.model import Sheet
 from symderiv.render.key import render_key
 from symderiv.render.latex import render_latex
+from symderiv.render.markdown import render_markdown
+from symderiv.render.pdf import compile_pdf
 from symderiv.spec import load_spec
 
 
@@ -32,7 +35,12 @@ class Artifact:
 ARTIFACTS: list[Artifact] = [
     Artifact(".tex", render_latex, "tex"),
     Artifact(".key.json", render_key, "key"),
+    Artifact("_kernels.py", render_kernels, "kernels"),
+    Artifact(".md", render_markdown, "md"),
 ]
+
+#: What a plain ``symderiv build`` writes.
+DEFAULT_FORMATS = "tex,key,kernels"
 
 
 def default_specs(root: Path = Path("derivations")) -> list[Path]:
@@ -40,14 +48,23 @@ def default_specs(root: Path = Path("derivations")) -> list[Path]:
     return sorted(root.glob("*.toml"))
 
 
-def render_all(specs: list[Path], formats: set[str]) -> dict[str, str]:
-    """File name -> text for every spec and selected artifact (no I/O but reading specs)."""
-    files: dict[str, str] = {}
+def render_all(specs: list[Path], formats: set[str], pdf: bool = False) -> dict[str, str | bytes]:
+    """File name -> content for every spec and selected artifact (no I/O but reading specs).
+
+    With ``pdf``, the LaTeX sheet is also compiled; where TeX is missing the PDF is
+    skipped (``compile_pdf`` says so), the other files are still produced.
+    """
+    files: dict[str, str | bytes] = {}
     for path in specs:
         sheet = derive_sheet(load_spec(path))
         for artifact in ARTIFACTS:
             if artifact.format in formats:
                 files[sheet.name + artifact.suffix] = artifact.render(sheet)
+        if pdf:
+            tex = files.get(sheet.name + ".tex") or render_latex(sheet)
+            document = compile_pdf(tex, sheet.name)
+            if document is not None:
+                files[sheet.name + ".pdf"] = document
     return files
 
 

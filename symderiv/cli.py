@@ -25,12 +25,17 @@ def command(name: str):
 
 @command("build")
 def _build(args: argparse.Namespace) -> int:
-    from symderiv.build import default_specs, render_all, write_atomic
+    from symderiv.build import ARTIFACTS, default_specs, render_all, write_atomic
 
     specs = [Path(s) for s in args.specs] or default_specs()
     if not specs:
         raise SymderivError("derivations/: no spec files (*.toml) to build; name one: symderiv build SPEC")
-    files = render_all(specs, set(args.format.split(",")))
+    formats = set(args.format.split(","))
+    unknown = formats - {a.format for a in ARTIFACTS}
+    if unknown:
+        raise SymderivError(f"--format: unknown format {sorted(unknown)[0]!r}; "
+                            f"expected {', '.join(a.format for a in ARTIFACTS)}")
+    files = render_all(specs, formats, pdf=not args.no_pdf)
     for path in write_atomic(Path(args.output), files):
         print(f"wrote {path}")
     return 0
@@ -55,17 +60,33 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+@command("grade")
+def _grade(args: argparse.Namespace) -> int:
+    from symderiv.check.grade import run_grade
+
+    return run_grade(args)
+
+
 def parser() -> argparse.ArgumentParser:
+    from symderiv.build import DEFAULT_FORMATS
+
     p = argparse.ArgumentParser(prog="symderiv", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="write sheets, keys and kernels for spec files")
     b.add_argument("specs", nargs="*", help="spec files (default: every derivations/*.toml)")
     b.add_argument("-o", "--output", default="output", help="output directory (default: output)")
-    b.add_argument("--format", default="tex,key", help="comma-separated: tex,key (default: tex,key)")
+    b.add_argument("--format", default=DEFAULT_FORMATS,
+                   help=f"comma-separated list of tex,key,kernels,md (default: {DEFAULT_FORMATS})")
+    b.add_argument("--no-pdf", action="store_true", help="do not compile the LaTeX sheet to PDF")
     k = sub.add_parser("key", help="print a spec's answer key as JSON")
     k.add_argument("spec")
     v = sub.add_parser("verify", help="check every derived gradient against independent methods")
     v.add_argument("spec")
+    g = sub.add_parser("grade", help="grade a submission against a spec's answers")
+    g.add_argument("submission", help="TOML file mapping answer ids to answers")
+    g.add_argument("--spec", default="derivations/homework1.toml", help="the problem set (default: homework1)")
+    g.add_argument("--json", action="store_true", help="print the report as JSON")
+    g.add_argument("--report", choices=["text", "md", "tex"], default="text", help="feedback sheet format")
     return p
 
 
