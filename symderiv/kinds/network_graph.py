@@ -15,8 +15,10 @@ Two views of the same derivation are kept side by side:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.calculus import ACTIVATIONS, LOSSES, SOFTMAX, Settings, softmax, softmax_vjp
 
@@ -71,9 +73,21 @@ class Graph:
         return self.quantity(name).symbol
 
 
+@lru_cache(maxsize=4096)
+def grid(m: sp.MatrixSymbol) -> tuple[tuple[sp.Basic, ...], ...]:
+    """The entries of a matrix symbol, made once: ``m[i, j]`` validates its index on every
+    call, which dominated the derivation's time before this cache."""
+    return tuple(tuple(MatrixElement(m, i, j) for j in range(m.cols)) for i in range(m.rows))
+
+
+def col(m: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
+    """The entries of a column vector symbol."""
+    return tuple(row[0] for row in grid(m))
+
+
 def entries(m: sp.MatrixSymbol) -> list[sp.Basic]:
     """The scalar entries of a matrix symbol, row-major."""
-    return [m[i, j] for i in range(m.rows) for j in range(m.cols)]
+    return [e for row in grid(m) for e in row]
 
 
 def z_name(l: int, depth: int) -> str:
@@ -94,7 +108,7 @@ def build_graph(widths: tuple[int, ...], activations: tuple[str, ...], loss: str
     forward: list[Quantity] = []
     for l in range(1, depth + 1):
         forward += _forward_layer(program, W[l], b[l], z[l - 1], a[l], z[l], activations[l - 1], settings)
-    loss_expr = LOSSES[loss].f(entries(z[depth]), entries(y), activations[-1])
+    loss_expr = LOSSES[loss].f(col(z[depth]), col(y), activations[-1])
     program.append((sp.Symbol("L"), loss_expr))
     backward = _backward(program, W, a, z, activations, loss_expr, settings)
     inputs = (x, y) + tuple(s for l in range(1, depth + 1) for s in (W[l], b[l]))
@@ -104,13 +118,13 @@ def build_graph(widths: tuple[int, ...], activations: tuple[str, ...], loss: str
 
 def _forward_layer(program: list, W, b, z_prev, a, z, act: str, settings: Settings) -> list[Quantity]:
     """``a = W z_prev + b`` and ``z = f(a)``, as rules and as scalar assignments."""
-    for i in range(a.rows):
-        program.append((a[i, 0], sp.Add(*[W[i, j] * z_prev[j, 0] for j in range(W.cols)]) + b[i, 0]))
+    Wg, zp, bs = grid(W), col(z_prev), col(b)
+    program.extend((ai, sp.Add(*[w * zj for w, zj in zip(Wg[i], zp)]) + bs[i]) for i, ai in enumerate(col(a)))
     if act == SOFTMAX:
-        values = softmax(entries(a))
+        values = softmax(col(a))
     else:
-        values = [ACTIVATIONS[act].f(a[i, 0], settings) for i in range(a.rows)]
-    program.extend((z[i, 0], v) for i, v in enumerate(values))
+        values = [ACTIVATIONS[act].f(ai, settings) for ai in col(a)]
+    program.extend(zip(col(z), values))
     shown = MS(f"{act}({a.name})", a.rows, 1)
     return [Quantity(a.name, a, sp.MatAdd(sp.MatMul(W, z_prev), b)),
             Quantity(z.name, z, shown, local=shown)]
@@ -122,8 +136,8 @@ def _backward(program: list, W, a, z, activations, loss_expr, settings: Settings
     g = {}
     out = z[depth]
     g["y_hat"] = MS("dL_dy_hat", out.rows, 1)
-    rule = sp.ImmutableMatrix([[sp.factor_terms(sp.diff(loss_expr, out[i, 0]))] for i in range(out.rows)])
-    program.extend((g["y_hat"][i, 0], rule[i, 0]) for i in range(out.rows))
+    rule = sp.ImmutableMatrix([[sp.factor_terms(sp.diff(loss_expr, o))] for o in col(out)])
+    program.extend(zip(col(g["y_hat"]), rule))
     qs = [Quantity("dL_dy_hat", g["y_hat"], rule, (("L", "y_hat"),))]
     chain = [("L", "y_hat")]
     gz = _alias(program, qs, f"dL_dz{depth}", g["y_hat"], chain)
@@ -133,8 +147,8 @@ def _backward(program: list, W, a, z, activations, loss_expr, settings: Settings
         qs.append(Quantity(ga.name, ga, _activation_rule(gz, local, activations[l - 1]), tuple(chain), local))
         qs += _parameter_grads(program, ga, z[l - 1], W[l], l, chain)
         gz = MS(f"dL_dz{l - 1}", W[l].cols, 1)
-        program.extend((gz[j, 0], sp.Add(*[W[l][i, j] * ga[i, 0] for i in range(W[l].rows)]))
-                       for j in range(W[l].cols))
+        Wg, gas = grid(W[l]), col(ga)
+        program.extend((gzj, sp.Add(*[Wg[i][j] * gai for i, gai in enumerate(gas)])) for j, gzj in enumerate(col(gz)))
         chain = chain + [(f"a{l}", z_name(l - 1, depth))]
         qs.append(Quantity(gz.name, gz, sp.MatMul(sp.Transpose(W[l]), ga), tuple(chain)))
     _alias(program, qs, "dL_dx", gz, chain)
@@ -144,7 +158,7 @@ def _backward(program: list, W, a, z, activations, loss_expr, settings: Settings
 def _alias(program: list, qs: list, name: str, source: sp.MatrixSymbol, chain: list) -> sp.MatrixSymbol:
     """A quantity equal to another (``dL/dz(L) = dL/dy_hat``, ``dL/dx = dL/dz(0)``)."""
     target = MS(name, source.rows, 1)
-    program.extend((target[i, 0], source[i, 0]) for i in range(source.rows))
+    program.extend(zip(col(target), col(source)))
     qs.append(Quantity(name, target, source, tuple(chain)))
     return target
 
@@ -154,12 +168,12 @@ def _through_activation(program: list, gz, a, z, act: str, settings: Settings):
     ga = MS(f"dL_d{a.name}", a.rows, 1)
     if act == SOFTMAX:
         local = MS(f"J_softmax({a.name})", a.rows, a.rows)
-        outs, grads = entries(z), entries(gz)
-        program.extend((ga[i, 0], softmax_vjp(grads, outs, i)) for i in range(a.rows))
+        outs, grads = col(z), col(gz)
+        program.extend((gai, softmax_vjp(grads, outs, i)) for i, gai in enumerate(col(ga)))
     else:
         local = MS(f"{act}'({a.name})", a.rows, 1)
         df = ACTIVATIONS[act].df
-        program.extend((ga[i, 0], gz[i, 0] * df(a[i, 0], z[i, 0], settings)) for i in range(a.rows))
+        program.extend((gai, g * df(ai, zi, settings)) for gai, g, ai, zi in zip(col(ga), col(gz), col(a), col(z)))
     return ga, local
 
 
@@ -172,8 +186,9 @@ def _activation_rule(gz, local, act: str) -> sp.Basic:
 def _parameter_grads(program: list, ga, z_prev, W, l: int, chain: list) -> list[Quantity]:
     """``dL/dW(l) = dL/da(l) z(l-1)^T`` and ``dL/db(l) = dL/da(l)``."""
     gW, gb = MS(f"dL_dW{l}", W.rows, W.cols), MS(f"dL_db{l}", W.rows, 1)
-    program.extend((gW[i, j], ga[i, 0] * z_prev[j, 0]) for i in range(W.rows) for j in range(W.cols))
-    program.extend((gb[i, 0], ga[i, 0]) for i in range(W.rows))
+    gWg, gas, zp = grid(gW), col(ga), col(z_prev)
+    program.extend((gWg[i][j], gai * zj) for i, gai in enumerate(gas) for j, zj in enumerate(zp))
+    program.extend(zip(col(gb), gas))
     return [Quantity(gW.name, gW, sp.MatMul(ga, sp.Transpose(z_prev)), tuple(chain + [(f"a{l}", f"W{l}")])),
             Quantity(gb.name, gb, ga, tuple(chain + [(f"a{l}", f"b{l}")]))]
 
@@ -193,7 +208,7 @@ def local_values(graph: Graph, env: dict) -> dict[str, sp.ImmutableMatrix]:
         else:
             df = ACTIVATIONS[act].df
             values[q.local.name] = sp.ImmutableMatrix(
-                [[df(env[a[i, 0]], env[z[i, 0]], graph.settings)] for i in range(a.rows)])
+                [[df(env[ai], env[zi], graph.settings)] for ai, zi in zip(col(a), col(z))])
     return values
 
 
@@ -201,7 +216,7 @@ def run_program(graph: Graph, values: dict[sp.MatrixSymbol, sp.ImmutableMatrix])
     """Evaluate the scalar program exactly: an environment from every entry to its value."""
     env: dict = {}
     for sym, mat in values.items():
-        env.update({sym[i, j]: mat[i, j] for i in range(sym.rows) for j in range(sym.cols)})
+        env.update(zip(entries(sym), mat))
     for target, expr in graph.program:
         env[target] = expr.xreplace(env)
     return env
@@ -209,4 +224,4 @@ def run_program(graph: Graph, values: dict[sp.MatrixSymbol, sp.ImmutableMatrix])
 
 def matrix_value(sym: sp.MatrixSymbol, env: dict) -> sp.ImmutableMatrix:
     """The exact numeric matrix of a quantity after :func:`run_program`."""
-    return sp.ImmutableMatrix(sym.rows, sym.cols, [env[sym[i, j]] for i in range(sym.rows) for j in range(sym.cols)])
+    return sp.ImmutableMatrix(sym.rows, sym.cols, [env[e] for e in entries(sym)])

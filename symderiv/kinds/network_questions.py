@@ -8,8 +8,8 @@ from __future__ import annotations
 import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS, SOFTMAX
-from symderiv.kinds.network_graph import Quantity, entries, local_values
-from symderiv.model import Answer, Question, Step
+from symderiv.kinds.network_graph import Quantity, entries, local_values, z_name
+from symderiv.model import Answer, Figure, Question, Step
 
 L = sp.Symbol("L")
 
@@ -130,4 +130,17 @@ def backward_numbers(solved, qid: str) -> Question:
     wanted = [q for q in graph.backward if q.name[4] in "Wb" or q.name == "dL_dx"]
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in wanted)
     prompt = ("Evaluate every gradient at the given numbers; report dL/dW and dL/db of each layer and dL/dx.",)
-    return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, kink_notes(solved))
+    return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, kink_notes(solved),
+                    (network_figure(solved),))
+
+
+def network_figure(solved) -> Figure:
+    """The network as a graph: forward values on the nodes, gradients beside them."""
+    graph, depth = solved.graph, solved.graph.depth
+    column = lambda name: tuple(solved.value(name))  # noqa: E731
+    forward = tuple(column(z_name(l, depth)) for l in range(depth + 1))
+    preact = tuple(column(f"a{l}") for l in range(1, depth + 1))
+    grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
+    data = (("widths", graph.widths), ("activations", graph.activations), ("forward", forward),
+            ("preact", preact), ("grads", grads))
+    return Figure("network", "The network: forward values z on the nodes, gradients dL/dz beside them.", data)

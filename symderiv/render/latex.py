@@ -2,10 +2,18 @@
 
 Every formula is printed by :class:`SheetPrinter` from the model's SymPy objects, and
 every piece of text is escaped, so nothing from a spec can reach TeX as a command.
+
+Long formulas never run off the page: each displayed right-hand side goes through
+``\\sdbreak``, which sets it as it is when it fits and otherwise as a ragged paragraph
+of math that TeX breaks after an operator (the printer leaves break points inside
+products); boxed answers and tables that cannot break are scaled down to fit.
+
+The same step layout (:func:`step_rows`) feeds the Markdown sheet and the Jupyter
+displays, so a step reads the same everywhere.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import sympy as sp
 
@@ -16,14 +24,31 @@ from symderiv.render.text import escape, prose
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
-\usepackage{lmodern}
+\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{}
 \usepackage{amsmath,amssymb}
+\usepackage{graphicx}
 \usepackage[margin=2cm]{geometry}
 \usepackage{booktabs}
 %(extra)s\allowdisplaybreaks
-\setcounter{MaxMatrixCols}{30}
-\newcommand{\answerid}[1]{\quad\text{\small\ttfamily[#1]}}
+\setcounter{MaxMatrixCols}{40}
+\setlength{\emergencystretch}{3em}
+\newcommand{\answerid}[1]{\text{\small\ttfamily[#1]}}
+% \sdafter{LHS}: the room left for a right-hand side after "LHS = ".
+% \sdbreak{MATH}: MATH as it is when it fits that room, else broken over lines.
+% \sdshrink{WIDTH}{MATERIAL}: MATERIAL scaled down to WIDTH when wider (never up).
+\newsavebox{\sdbox}
+\newlength{\sdwidth}
+\newcommand{\sdafter}[1]{\settowidth{\sdwidth}{$\displaystyle#1{}={}$}%
+  \setlength{\sdwidth}{\dimexpr\linewidth-\sdwidth-2em\relax}}
+\newcommand{\sdbreak}[1]{\sbox{\sdbox}{$\displaystyle#1$}%
+  \ifdim\wd\sdbox>\sdwidth\parbox[t]{\sdwidth}{\raggedright\hangindent=2em\hangafter=1
+    \lineskiplimit=2pt\lineskip=5pt$\displaystyle#1$}\else\usebox{\sdbox}\fi}
+\newcommand{\sdshrink}[2]{\sbox{\sdbox}{#2}%
+  \ifdim\wd\sdbox>#1\relax\resizebox{#1}{!}{\usebox{\sdbox}}\else\usebox{\sdbox}\fi}
 """
+
+#: Givens this short (printed LaTeX) sit two to a row in the Setup.
+_NARROW = 90
 
 
 def approx(value: sp.Basic) -> sp.Basic | None:
@@ -35,12 +60,48 @@ def approx(value: sp.Basic) -> sp.Basic | None:
     return value.evalf(6) if value.is_number and not value.is_Rational else None
 
 
+def chain(left: str, texts: Iterable[str]) -> list[str]:
+    """The distinct right-hand sides of ``left = t1 = t2 ...``: a form that prints like the
+    one before it (or like ``left``) says nothing new and is skipped."""
+    out: list[str] = []
+    for text in texts:
+        if text != left and (not out or text != out[-1]):
+            out.append(text)
+    return out
+
+
+def step_rows(s: Step, math: Callable[[sp.Basic], str]) -> tuple[str, list[tuple[str, str]]]:
+    """A step's display as ``(lhs, [(relation, right-hand side), ...])``.
+
+    The chain ``lhs = rule = chain = expanded = substituted = value`` (with ``\\approx``
+    a decimal when the value is not rational), then each of ``Step.math`` with an empty
+    relation (it carries its own). ``lhs`` is empty when there is no chain.
+    """
+    forms = [f for f in (s.rule, s.chain, s.expanded, s.substituted, s.value) if f is not None]
+    rows: list[tuple[str, str]] = []
+    left = ""
+    if s.lhs is not None and forms:
+        left = math(s.lhs)
+        rows = [("=", t) for t in chain(left, (math(f) for f in forms))]
+        if approx(s.value) is not None:
+            rows.append((r"\approx", math(approx(s.value))))
+    rows += [("", math(m)) for m in s.math]
+    return left, rows
+
+
+def answer_math(a: Answer, math: Callable[[sp.Basic], str]) -> str:
+    """``symbol = value`` (``\\approx`` a decimal where the value is irrational)."""
+    extra = approx(a.value)
+    tail = rf" \approx {math(extra)}" if extra is not None else ""
+    return f"{math(a.symbol)} = {math(a.value)}{tail}"
+
+
 class LatexSheet:
     """Renders one sheet; holds the printer of the problem being rendered."""
 
     def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
-        self.printer = SheetPrinter()
+        self.printer = SheetPrinter(breakable=True)
 
     def math(self, expr: sp.Basic) -> str:
         return self.printer.doprint(expr)
@@ -59,7 +120,7 @@ class LatexSheet:
         return "\n".join([head] + title + body + [r"\end{document}", ""])
 
     def problem(self, problem: Problem) -> str:
-        self.printer = SheetPrinter(dict(problem.notation))
+        self.printer = SheetPrinter(dict(problem.notation), breakable=True)
         out = [rf"\section*{{Problem {problem.number}: {escape(problem.title)}}}"]
         if problem.intro:
             out.append(self.text(problem.intro))
@@ -69,25 +130,36 @@ class LatexSheet:
     def question(self, q: Question) -> str:
         out = [rf"\subsection*{{Q{escape(q.id)}. {escape(q.title)}}}", self.text(q.prompt)]
         if q.givens:
-            out += [r"\paragraph{Setup.}", self.align(self.eq(lhs, [rhs]) for lhs, rhs in q.givens)]
+            out += [r"\paragraph{Setup.}", self.givens(q.givens)]
         if q.steps:
             items = "\n".join(rf"\item {self.step(s)}" for s in q.steps)
-            out += [r"\paragraph{Analysis.}", rf"\begin{{enumerate}}" + "\n" + items + "\n" + r"\end{enumerate}"]
+            out += [r"\paragraph{Analysis.}", "\\begin{enumerate}\n" + items + "\n\\end{enumerate}"]
         out += [figures.render(f, self.math) for f in q.figures]
         out += [rf"\emph{{Note.}} {self.text(n)}" for n in q.notes]
         if q.answers:
             out += [r"\paragraph{Conclusion.}", "\n".join(self.answer(a) for a in q.answers)]
         return "\n\n".join(x for x in out if x)
 
+    def givens(self, givens: tuple) -> str:
+        """The Setup: runs of short givens two to a row; a long one in a display of its own
+        (sharing its columns would push the short ones off the page)."""
+        blocks: list[list[str]] = [[]]
+        for lhs, rhs in givens:
+            left, right = self.math(lhs), self.math(rhs)
+            if len(left) + len(right) >= _NARROW:
+                blocks += [[f"{left} &= \\sdafter{{{left}}}\\sdbreak{{{right}}}"], []]
+            elif blocks[-1] and "&=" not in blocks[-1][-1].partition("&=")[2]:
+                blocks[-1][-1] += f" & {left} &= {right}"
+            else:
+                blocks[-1].append(f"{left} &= {right}")
+        return "\n".join(self.align(rows) for rows in blocks if rows)
+
     def step(self, s: Step) -> str:
         out = [self.text(s.text)]
-        forms = [f for f in (s.rule, s.chain, s.expanded, s.substituted, s.value) if f is not None]
-        rows = []
-        if s.lhs is not None and forms:
-            rows.append(self.eq(s.lhs, forms, approx(s.value)))
-        rows += [f"& {self.math(m)}" for m in s.math]
+        left, rows = step_rows(s, self.math)
         if rows:
-            out.append(self.align(rows))
+            lines = [f"&{rel} \\sdbreak{{{rhs}}}" for rel, rhs in rows]
+            out.append(f"\\sdafter{{{left}}}\n" + self.align([left + lines[0]] + lines[1:]))
         if s.table is not None:
             out.append(self.table(s.table))
         if s.note:
@@ -97,12 +169,7 @@ class LatexSheet:
     def eq(self, lhs: sp.Basic, forms: list, approximation: sp.Basic | None = None) -> str:
         """``lhs &= f1 \\\\ &= f2 ...``, skipping forms that print the same as the one before."""
         left = self.math(lhs)
-        texts: list[str] = []
-        for form in forms:
-            text = self.math(form)
-            if text != left and (not texts or text != texts[-1]):
-                texts.append(text)
-        lines = [f"&= {t}" for t in texts]
+        lines = [f"&= {t}" for t in chain(left, (self.math(f) for f in forms))]
         if approximation is not None:
             lines.append(rf"&\approx {self.math(approximation)}")
         return left + r" \\ ".join(lines)
@@ -116,17 +183,17 @@ class LatexSheet:
         head = " & ".join(escape(h) for h in t.header)
         rows = [" & ".join(self.cell(c) for c in row) for row in t.rows]
         body = " \\\\\n".join([head + r" \\ \midrule"] + rows)
-        return f"\\begin{{center}}\\begin{{tabular}}{{{cols}}}\\toprule\n{body} \\\\ \\bottomrule\\end{{tabular}}\\end{{center}}"
+        tabular = f"\\begin{{tabular}}{{{cols}}}\\toprule\n{body} \\\\ \\bottomrule\\end{{tabular}}"
+        return f"\\begin{{center}}\\sdshrink{{\\linewidth}}{{{tabular}}}\\end{{center}}"
 
     def cell(self, c) -> str:
         return escape(c) if isinstance(c, str) else self.inline(c)
 
     def answer(self, a: Answer) -> str:
-        value = self.math(a.value)
-        extra = approx(a.value)
-        tail = rf" \approx {self.math(extra)}" if extra is not None else ""
+        boxed = rf"$\displaystyle\boxed{{{answer_math(a, self.math)}}}$"
         text = f" {self.text(a.text)}" if a.text else ""
-        return rf"\[\boxed{{{self.math(a.symbol)} = {value}{tail}}}\answerid{{{escape(a.id)}}}\]{text}"
+        return (rf"\[\sdshrink{{\dimexpr\linewidth-10em\relax}}{{{boxed}}}"
+                rf"\tag*{{\answerid{{{escape(a.id)}}}}}\]{text}")
 
 
 def render_latex(sheet: Sheet) -> str:

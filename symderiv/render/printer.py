@@ -4,6 +4,11 @@ Printing dispatches on the type (``_print_<ClassName>``), as SymPy's printers do
 override only what a solution sheet writes differently: names from the problem's
 notation table, entries of vectors as subscripts, 1x1 matrices as plain numbers,
 ``\\odot`` for the element-wise product, ``^\\top`` for transposes.
+
+With ``breakable=True`` (the typeset sheet) long formulas get places where TeX may
+break a line: operands of products are wrapped in ``\\bigl( \\bigr)`` rather than one
+unbreakable ``\\left( \\right)`` group (unless they hold a fraction or a matrix, which
+need growing delimiters), and a product of local factors may break between factors.
 """
 from __future__ import annotations
 
@@ -13,8 +18,14 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 
+#: LaTeX that makes a formula taller than a line: parentheses around it must grow.
+_TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
+
+
 class SheetPrinter(LatexPrinter):
     """A LatexPrinter that knows the sheet's notation (symbol name -> LaTeX)."""
+
+    _default_settings = {**LatexPrinter._default_settings, "breakable": False}
 
     def __init__(self, notation: Mapping[str, str] | None = None, **settings) -> None:
         settings.setdefault("mat_str", "pmatrix")
@@ -65,6 +76,8 @@ class SheetPrinter(LatexPrinter):
 
     def _print_Mul(self, expr) -> str:
         """An unevaluated ``(-2) * 10`` prints as ``- 2 \\cdot 10``."""
+        if self._settings["breakable"] and not expr.is_commutative and all(a.is_Symbol for a in expr.args):
+            return r" \allowbreak ".join(self._print(a) for a in expr.args)
         head = expr.args[0]
         if head.is_Number and head.is_negative and len(expr.args) > 1:
             rest = expr.args[1:] if head == -1 else (-head,) + expr.args[1:]
@@ -78,8 +91,14 @@ class SheetPrinter(LatexPrinter):
         compound = isinstance(inner, (sp.MatAdd, sp.HadamardProduct, sp.Add)) or (
             isinstance(inner, sp.MatMul) and len(inner.args) > 1)
         if compound or text.lstrip().startswith("-"):
-            return rf"\left({text}\right)"
+            return self._parens(text)
         return text
+
+    def _parens(self, text: str) -> str:
+        """``text`` in parentheses: breakable ones where the contents are only one line high."""
+        if self._settings["breakable"] and not any(tall in text for tall in _TALL):
+            return rf"\bigl({text}\bigr)"
+        return rf"\left({text}\right)"
 
     def _print_Heaviside(self, expr, exp=None) -> str:
         return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"

@@ -2,12 +2,14 @@
 
 latexcodec turns non-ASCII characters into LaTeX (é -> \\'e) but passes ``\\ { } $ ^``
 through untouched, so a title like ``\\input{/etc/passwd}`` would survive it. We
-escape every ASCII special ourselves and give latexcodec single non-ASCII characters
-only; control characters are dropped.
+escape every ASCII special ourselves (``^`` too: TeX reads ``^^5c`` as a backslash)
+and give latexcodec single non-ASCII characters only, keeping its answer only when
+every command in it is one our preamble defines; control characters are dropped.
 """
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Callable
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
@@ -16,29 +18,59 @@ import sympy as sp
 _SPECIAL = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
-    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "`": r"\textasciigrave{}",
 }
 
+#: Characters that form a ligature with a repeat of themselves (``--`` is a dash, ``,,``
+#: a low quote in T1): an empty group between them keeps both characters.
+_LIGATURE = "-,"
 
-def _char(ch: str) -> str:
+#: Commands latexcodec may emit that our preamble (T1 fonts, amssymb) defines. Anything
+#: else (``\\Alpha``, ``\\yen``, ``\\textcommabelow``) would stop TeX: those print as ``?``.
+_KNOWN = frozenset(
+    "\" ' . = ^ ` ~ - H c k r u v b d t i j AA AE aa ae L l O o OE oe ss DH dh DJ dj TH th "
+    "P S copyright dag ddag guillemotleft guillemotright ldots pounds textregistered neg "
+    "quad hspace mathbb circ bullet cdot div ell geq leq infty pm times mu varphi "
+    "rightarrow leftarrow Rightarrow Leftarrow Gamma Delta Theta Lambda Xi Pi Sigma Upsilon "
+    "Phi Psi Omega alpha beta gamma delta epsilon zeta eta theta iota kappa lambda nu xi pi "
+    "rho sigma tau upsilon phi chi psi omega".split())
+
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+
+
+def _unicode(ch: str) -> str:
+    """latexcodec's spelling of one non-ASCII character, or ``?`` when it has none we trust."""
+    try:
+        encoded = codecs.encode(ch, "ulatex")
+    except (UnicodeEncodeError, LookupError):
+        return "?"  # no LaTeX spelling known: a visible placeholder, never raw bytes
+    if not encoded.isascii() or any(name not in _KNOWN for name in _COMMAND.findall(encoded)):
+        return "?"
+    # ``\ss`` followed by the next character's letters would be another command: end it.
+    return encoded + "{}" if re.search(r"\\[A-Za-z]+$", encoded) else encoded
+
+
+def _char(ch: str, following: str) -> str:
     if ch in _SPECIAL:
         return _SPECIAL[ch]
+    if ch in _LIGATURE and following == ch:
+        return ch + "{}"
     if ch in "\n\t":
         return " "
     if ord(ch) < 32 or ord(ch) == 127:
         return ""
     if ord(ch) < 128:
         return ch
-    try:
-        encoded = codecs.encode(ch, "ulatex")
-    except (UnicodeEncodeError, LookupError):
-        return "?"  # no LaTeX spelling known: a visible placeholder, never raw bytes
-    return encoded if encoded.isascii() else "?"
+    return _unicode(ch)
 
 
 def escape(text: str) -> str:
-    """``text`` as LaTeX that typesets exactly these characters and does nothing else."""
-    return "".join(_char(ch) for ch in text)
+    """``text`` as LaTeX that typesets exactly these characters and does nothing else.
+
+    >>> escape(r"\\input{x} ^^5c 100%")
+    '\\\\textbackslash{}input\\\\{x\\\\} \\\\textasciicircum{}\\\\textasciicircum{}5c 100\\\\%'
+    """
+    return "".join(_char(ch, text[i + 1:i + 2]) for i, ch in enumerate(text))
 
 
 def prose(parts, math: Callable[[sp.Basic], str], text: Callable[[str], str] = escape) -> str:

@@ -1,0 +1,1 @@
+"""Checking students' answers: safe parsing and comparison with the answer key."""

@@ -1,0 +1,235 @@
+"""A 2-D convolution as deep-learning frameworks compute it (Q4.4), every window shown.
+
+Frameworks compute cross-correlation: the kernel is not flipped. With input channels
+I_1..I_C (each H × W, zero-padded), filters K^(f) of C kernels kh × kw, stride s and
+dilation d, output map f is (1-based, padded coordinates)::
+
+    Y^(f)[i, j] = sum over c, u, v of I_c[(i-1)s + (u-1)d + 1, (j-1)s + (v-1)d + 1] * K^(f)_c[u, v]
+
+The output size along each axis is the count of Q4.3 (``Axis.size``); each entry is
+kept as its list of products so the sheet can print the sum before evaluating it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symderiv.kinds.conv_size import Axis, N_OUT, formula
+from symderiv.kinds.network_questions import substitute
+from symderiv.model import Answer, Figure, Question, Step
+
+Matrix = sp.ImmutableMatrix
+
+
+@dataclass(frozen=True)
+class ApplySpec:
+    """Input channels (each H × W), filters (each a tuple of C kernels), per-axis geometry.
+
+    ``height.k`` / ``width.k`` are the kernel's sizes; ``height.n`` / ``width.n`` the input's.
+    """
+
+    input: tuple[Matrix, ...]
+    kernel: tuple[tuple[Matrix, ...], ...]
+    height: Axis
+    width: Axis
+    same: bool = False
+
+    @property
+    def channels(self) -> int:
+        return len(self.input)
+
+    @property
+    def filters(self) -> int:
+        return len(self.kernel)
+
+
+def pad(m: Matrix, height: Axis, width: Axis) -> Matrix:
+    """``m`` with zero rows above/below and zero columns left/right, as the axes say."""
+    rows, cols = m.rows + height.before + height.after, m.cols + width.before + width.after
+    return Matrix(rows, cols, lambda r, q: m[r - height.before, q - width.before]
+                  if height.before <= r < height.before + m.rows and width.before <= q < width.before + m.cols else 0)
+
+
+def taps(axis: Axis, i: int) -> tuple[int, ...]:
+    """Padded, 0-based positions the window of output index ``i`` reads along ``axis``."""
+    return tuple(i * axis.s + u * axis.d for u in range(axis.k))
+
+
+def window(spec: ApplySpec, channel: int, i: int, j: int) -> Matrix:
+    """The entries of padded channel ``channel`` that output (i, j) multiplies (0-based)."""
+    padded = pad(spec.input[channel], spec.height, spec.width)
+    return Matrix([[padded[r, q] for q in taps(spec.width, j)] for r in taps(spec.height, i)])
+
+
+def products(spec: ApplySpec, f: int, i: int, j: int) -> tuple[tuple[sp.Rational, sp.Rational], ...]:
+    """(input entry, kernel entry) pairs of output (f, i, j), channel by channel, row by row."""
+    return tuple((w, kern) for ch in range(spec.channels)
+                 for w, kern in zip(window(spec, ch, i, j), spec.kernel[f][ch]))
+
+
+def conv2d(spec: ApplySpec) -> tuple[Matrix, ...]:
+    """One output map per filter: each entry the sum of its window's products."""
+    shape = (spec.height.size, spec.width.size)
+    return tuple(Matrix(*shape, lambda i, j, f=f: sum((a * b for a, b in products(spec, f, i, j)), sp.Integer(0)))
+                 for f in range(spec.filters))
+
+
+def written_sum(pairs) -> sp.Expr:
+    """``6·1 + 0·0 + 3·0 + 4·(-1)``: the products as written, in window order, unevaluated."""
+    u = sp.UnevaluatedExpr
+    return sp.Add(*(sp.Mul(u(a), u(b), evaluate=False) for a, b in pairs), evaluate=False)
+
+
+# --- names ---------------------------------------------------------------------------------
+
+def input_name(spec: ApplySpec, ch: int) -> str:
+    return "I" if spec.channels == 1 else f"I_{ch + 1}"
+
+
+def kernel_name(spec: ApplySpec, f: int, ch: int) -> str:
+    if spec.filters == 1:
+        return "K" if spec.channels == 1 else f"K_{ch + 1}"
+    return f"K{f + 1}" if spec.channels == 1 else f"K{f + 1}_{ch + 1}"
+
+
+def output_name(spec: ApplySpec, f: int) -> str:
+    return "Y" if spec.filters == 1 else f"Y{f + 1}"
+
+
+def notation(spec: ApplySpec) -> tuple[tuple[str, str], ...]:
+    """``Y2`` -> ``Y^{(2)}``, ``K2_1`` -> ``K^{(2)}_{1}``: filters as superscripts."""
+    out = [(output_name(spec, f), f"Y^{{({f + 1})}}") for f in range(spec.filters) if spec.filters > 1]
+    out += [(kernel_name(spec, f, ch), f"K^{{({f + 1})}}" + (f"_{{{ch + 1}}}" if spec.channels > 1 else ""))
+            for f in range(spec.filters) for ch in range(spec.channels) if spec.filters > 1]
+    out += [("Yf", "Y^{(f)}"), ("Kf", "K^{(f)}")]
+    return tuple(out)
+
+
+def answer_id(spec: ApplySpec, qid: str, f: int) -> str:
+    """``4.4.output`` for one filter; ``4.4.output_f1``, ``4.4.output_f2``, ... for several."""
+    return f"{qid}.output" if spec.filters == 1 else f"{qid}.output_f{f + 1}"
+
+
+# --- the question --------------------------------------------------------------------------
+
+def _givens(spec: ApplySpec) -> list[tuple[sp.Basic, sp.Basic]]:
+    out = [(sp.MatrixSymbol(input_name(spec, ch), *m.shape), m) for ch, m in enumerate(spec.input)]
+    out += [(sp.MatrixSymbol(kernel_name(spec, f, ch), *m.shape), m)
+            for f, kernels in enumerate(spec.kernel) for ch, m in enumerate(kernels)]
+    return out + _geometry_givens(spec.height, spec.width, spec.same)
+
+
+def _geometry_givens(h: Axis, w: Axis, same: bool) -> list[tuple[sp.Basic, sp.Basic]]:
+    """Stride, dilation and padding: one symbol when both axes agree, else one per axis."""
+    def pair(name: str, hv: int, wv: int) -> list:
+        if hv == wv:
+            return [(sp.Symbol(name), sp.Integer(hv))]
+        return [(sp.Symbol(f"{name}_H"), sp.Integer(hv)), (sp.Symbol(f"{name}_W"), sp.Integer(wv))]
+    out = pair("s", h.s, w.s) + (pair("d", h.d, w.d) if (h.d, w.d) != (1, 1) else [])
+    if same:
+        return out
+    if h.symmetric and w.symmetric:
+        return out + pair("p", h.before, w.before)
+    names = ("p_top", "p_bottom", "p_left", "p_right")
+    return out + [(sp.Symbol(x), sp.Integer(v)) for x, v in zip(names, (h.before, h.after, w.before, w.after))]
+
+
+def _rule(spec: ApplySpec) -> sp.Eq:
+    """The cross-correlation sum in index form, with the spec's stride and dilation."""
+    i, j, u, v, ch = sp.symbols("i j u v c", integer=True, positive=True)
+    rows = (i - 1) * spec.height.s + (u - 1) * spec.height.d + 1
+    cols = (j - 1) * spec.width.s + (v - 1) * spec.width.d + 1
+    one = spec.channels == 1
+    I = sp.IndexedBase("I" if one else "I_c")
+    K = sp.IndexedBase(("K" if one else "K_c") if spec.filters == 1 else ("Kf" if one else "Kf_c"))
+    Y = sp.IndexedBase("Y" if spec.filters == 1 else "Yf")
+    body = sp.Sum(I[rows, cols] * K[u, v], (u, 1, spec.height.k), (v, 1, spec.width.k))
+    if not one:
+        body = sp.Sum(body.function, (ch, 1, spec.channels), *body.limits)
+    return sp.Eq(Y[i, j], body, evaluate=False)
+
+
+def _rule_step(spec: ApplySpec) -> Step:
+    where = "" if spec.channels == 1 else ", summed over the input channels c as well"
+    padded = "" if _no_padding(spec) else " Indices below count rows and columns of the padded input."
+    return Step((f"Cross-correlation (what frameworks call convolution): the kernel is not flipped. Output "
+                 f"entry (i, j) lays the kernel on the window that starts at row (i - 1)s + 1, column "
+                 f"(j - 1)s + 1, multiplies entry by entry and adds{where}.{padded}"), math=(_rule(spec),))
+
+
+def _no_padding(spec: ApplySpec) -> bool:
+    return not any((spec.height.before, spec.height.after, spec.width.before, spec.width.after))
+
+
+def _size_steps(spec: ApplySpec, general_qid: str) -> list[Step]:
+    axes = [("Output height and width", spec.height, N_OUT)] if spec.height == spec.width else \
+        [("Output height", spec.height, sp.Symbol("N_H")), ("Output width", spec.width, sp.Symbol("N_W"))]
+    steps = []
+    for label, axis, name in axes:
+        rule = formula(axis)
+        steps.append(Step(f"{label}, by the count of Q{general_qid}:", name, rule,
+                          substituted=substitute(rule, axis.numbers()), value=sp.Integer(axis.size)))
+    return steps
+
+
+def _pad_steps(spec: ApplySpec) -> list[Step]:
+    if _no_padding(spec):
+        return []
+    h, w = spec.height, spec.width
+    text = (f"Zero padding: {h.before} row(s) above, {h.after} below, {w.before} column(s) left, "
+            f"{w.after} right.")
+    return [Step(text, sp.MatrixSymbol(input_name(spec, ch) + "_pad", *padded.shape), value=padded)
+            for ch, padded in enumerate(pad(m, h, w) for m in spec.input)]
+
+
+def _span(positions: tuple[int, ...]) -> str:
+    """``1-2`` for consecutive positions, ``1, 3, 5`` for dilated ones (1-based)."""
+    ones = [x + 1 for x in positions]
+    if ones == list(range(ones[0], ones[-1] + 1)):
+        return f"{ones[0]}–{ones[-1]}" if len(ones) > 1 else f"{ones[0]}"
+    return ", ".join(str(x) for x in ones)
+
+
+def _window_step(spec: ApplySpec, out: Matrix, f: int, i: int, j: int) -> Step:
+    where = (f"Window at rows {_span(taps(spec.height, i))}, columns {_span(taps(spec.width, j))}"
+             f"{'' if _no_padding(spec) else ' of the padded input'}: ")
+    parts: list = [where]
+    for ch in range(spec.channels):
+        label = "" if spec.channels == 1 else f"{'' if ch == 0 else ', '}channel {ch + 1} "
+        parts += [label, window(spec, ch, i, j)]
+    parts.append(". Each entry times the kernel entry at the same place, summed:")
+    lhs = sp.MatrixSymbol(output_name(spec, f), out.rows, out.cols)[i, j]
+    return Step(tuple(parts), lhs, written_sum(products(spec, f, i, j)), value=out[i, j])
+
+
+def window_figure(spec: ApplySpec, outputs: tuple[Matrix, ...]) -> Figure:
+    """Data for the 'conv_window' drawing: first channel, first filter."""
+    caption = (f"The {spec.height.k} × {spec.width.k} kernel sliding over the input with stride "
+               f"{spec.height.s}; each position gives one output entry.")
+    return Figure("conv_window", caption, (("input", spec.input[0]), ("kernel", spec.kernel[0][0]),
+                                           ("output", outputs[0]), ("stride", spec.height.s),
+                                           ("padding", spec.height.before), ("dilation", spec.height.d)))
+
+
+def _prompt(spec: ApplySpec) -> str:
+    h, w = spec.height, spec.width
+    if spec.channels == spec.filters == 1:
+        what = f"Input I ({h.n} × {w.n}) and kernel K ({h.k} × {w.k})"
+    else:
+        what = (f"Input of {spec.channels} channel(s) I_c ({h.n} × {w.n} each) and {spec.filters} filter(s) "
+                f"of {spec.channels} kernel(s) ({h.k} × {w.k} each)")
+    return (f"{what}, with the stride and padding given below: the output as deep-learning frameworks compute "
+            "it (cross-correlation, no kernel flip), showing every window's products.")
+
+
+def apply_question(spec: ApplySpec, qid: str, general_qid: str) -> Question:
+    """Q4.4: every output entry as its window's sum of products, then the output maps."""
+    outputs = conv2d(spec)
+    steps = [_rule_step(spec)] + _size_steps(spec, general_qid) + _pad_steps(spec)
+    steps += [_window_step(spec, out, f, i, j) for f, out in enumerate(outputs)
+              for i in range(out.rows) for j in range(out.cols)]
+    answers = tuple(Answer(answer_id(spec, qid, f), sp.MatrixSymbol(output_name(spec, f), *out.shape), out)
+                    for f, out in enumerate(outputs))
+    return Question(qid, "A 2-D convolution, window by window", (_prompt(spec),), tuple(_givens(spec)),
+                    tuple(steps), answers, figures=(window_figure(spec, outputs),))

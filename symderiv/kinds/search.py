@@ -1,0 +1,349 @@
+"""Problem kind ``search``: what grid search costs, and how long random search must run.
+
+Spec fields (see README, "Spec format")::
+
+    kind = "search"
+    [problem.grid]                   # optional: the grid-search question
+    epochs_per_combination = 10      # whole number >= 1
+    minutes_per_epoch = 2            # > 0
+    [[problem.grid.hyperparameter]]  # one per hyperparameter, in print order
+    name = "lambda1"                 # a letter, then letters or digits
+    values = 10                      # how many values the grid tries (>= 1)
+    [problem.random]                 # optional: the random-search question
+    success_rate = 0.05              # chance q that one sampled combination is good, 0 < q < 1
+    confidence = [0.95, 0.995]       # targets P, 0 < P < 1: least N with P(>= 1 good) >= P
+
+At least one of ``grid`` and ``random`` must be present; questions are numbered in
+that order. Grid search is the rule of product; random search is the least N with
+``1 - (1 - q)^N >= P``, solved by SymPy and then made exact by integer checks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symderiv.kinds import Kind, register
+from symderiv.model import Answer, Problem, Question, Step, Table
+from symderiv.spec import Fields
+
+#: The largest N the random-search question verifies exactly ((1 - q)^N as a Rational).
+MAX_TRIALS = 10**6
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,31}")
+
+n = sp.IndexedBase("n")                     # n[h]: number of values of hyperparameter h
+i, j, k = sp.symbols("i j k", integer=True, positive=True)
+C, E, t, E_total, T = sp.symbols("C E t E_total T")
+q, P, N = sp.symbols("q P N")
+PR_NONE, PR_HIT = sp.Symbol("Pr_none"), sp.Symbol("Pr_hit")
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    name: str
+    count: int
+
+    @property
+    def symbol(self) -> sp.Indexed:
+        """``n_h``: the number of values the grid tries for this hyperparameter."""
+        return n[sp.Symbol(self.name)]
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    hyperparameters: tuple[Hyperparameter, ...]
+    epochs: int
+    minutes: sp.Rational
+
+
+@dataclass(frozen=True)
+class RandomSpec:
+    success_rate: sp.Rational
+    confidence: tuple[sp.Rational, ...]
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    grid: GridSpec | None
+    random: RandomSpec | None
+
+
+# ---------------------------------------------------------------------------- parsing
+
+def parse(f: Fields) -> SearchSpec:
+    """Validate a search spec: counts and epochs whole and positive, probabilities in (0, 1)."""
+    f.check_known({"grid", "random"})
+    if not (f.has("grid") or f.has("random")):
+        raise f.fail("grid", "missing: give [problem.grid], [problem.random] or both")
+    grid = _parse_grid(f.sub("grid")) if f.has("grid") else None
+    random = _parse_random(f.sub("random")) if f.has("random") else None
+    return SearchSpec(grid, random)
+
+
+def _parse_grid(f: Fields) -> GridSpec:
+    f.check_known({"hyperparameter", "epochs_per_combination", "minutes_per_epoch"})
+    params = tuple(_parse_hyperparameter(h) for h in f.subs("hyperparameter"))
+    names = [h.name for h in params]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise f.fail(f"hyperparameter[{index + 1}].name", f"repeated name {name!r}")
+    return GridSpec(params, f.integer("epochs_per_combination", low=1),
+                    f.number("minutes_per_epoch", low=0, open_low=True))
+
+
+def _parse_hyperparameter(f: Fields) -> Hyperparameter:
+    f.check_known({"name", "values"})
+    name = f.str("name")
+    if not _NAME.fullmatch(name):
+        raise f.fail("name", "must be a letter followed by at most 31 letters or digits (e.g. lambda1)")
+    return Hyperparameter(name, f.integer("values", low=1))
+
+
+def _parse_random(f: Fields) -> RandomSpec:
+    f.check_known({"success_rate", "confidence"})
+    rate = f.number("success_rate", low=0, high=1, open_low=True, open_high=True)
+    targets = _probabilities(f, "confidence")
+    if _estimate(rate, max(targets)) > MAX_TRIALS:
+        raise f.fail("success_rate", f"too small for confidence {max(targets)}: more than {MAX_TRIALS} "
+                                     "trials would be needed (the sheet verifies N exactly)")
+    return RandomSpec(rate, targets)
+
+
+def _probabilities(f: Fields, name: str) -> tuple[sp.Rational, ...]:
+    """A list of distinct probabilities strictly between 0 and 1 (a bare number is a list of one)."""
+    values = tuple(f.vector(name))
+    for index, value in enumerate(values):
+        where = f"{name}[{index}]"
+        if not 0 < value < 1:
+            raise f.fail(where, f"must be a probability strictly between 0 and 1, got {value}")
+        if value in values[:index]:
+            raise f.fail(where, f"repeated value {value}")
+    return values
+
+
+# ------------------------------------------------------------------------- grid search
+
+def grid_formulas(params: tuple[Hyperparameter, ...]) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """Combinations, epochs and minutes as products of the named symbols (rule of product)."""
+    combos = sp.Mul(*[h.symbol for h in params], evaluate=False)
+    return combos, sp.Mul(combos, E, evaluate=False), sp.Mul(combos, E, t, evaluate=False)
+
+
+def _grid_numbers(spec: GridSpec) -> dict:
+    values = {h.symbol: sp.Integer(h.count) for h in spec.hyperparameters}
+    return values | {E: sp.Integer(spec.epochs), t: spec.minutes}
+
+
+def _put_in(expr: sp.Expr, values: dict) -> sp.Expr:
+    """The numbers written in, not multiplied out: what a student writes down."""
+    with sp.evaluate(False):
+        return expr.xreplace(values)
+
+
+def _grid_steps(spec: GridSpec, values: dict) -> tuple[Step, ...]:
+    combos, epochs, minutes = grid_formulas(spec.hyperparameters)
+    count = combos.xreplace(values).doit()
+    total = epochs.xreplace(values).doit()
+    rule = sp.Product(n[i], (i, 1, k))
+    return (
+        Step(("Every combination picks one value of each hyperparameter. With ", sp.Eq(k, len(values) - 2),
+              " hyperparameters, the i-th taking one of ", n[i], " values, the rule of product gives the number of "
+              "combinations as the product of the counts."), C, rule, combos,
+             substituted=_put_in(combos, values), value=count),
+        Step("Each combination is trained for the same number of epochs.", E_total, C * E, expanded=epochs,
+             substituted=sp.Mul(count, values[E], evaluate=False), value=total),
+        Step("Each epoch takes the same time.", T, E_total * t, expanded=minutes,
+             substituted=sp.Mul(total, values[t], evaluate=False), value=minutes.xreplace(values).doit(),
+             note=_duration_note(minutes.xreplace(values).doit())),
+    )
+
+
+def _duration_note(minutes: sp.Rational) -> tuple:
+    hours = minutes / 60
+    return ("In hours: ", sp.Eq(sp.Symbol("T") / 60, hours, evaluate=False), " h, that is about ",
+            (hours / 24).evalf(3), " days of computing.")
+
+
+def _plural(count: sp.Rational | int, word: str) -> str:
+    return word if count == 1 else word + "s"
+
+
+def _grid_prompt(spec: GridSpec) -> tuple:
+    """The question in words, from the spec: counts, epochs, minutes."""
+    pieces: list = []
+    for index, h in enumerate(spec.hyperparameters):
+        sep = "" if index == 0 else (" and " if index == len(spec.hyperparameters) - 1 else ", ")
+        pieces += [f"{sep}{h.count} {_plural(h.count, 'value')} of ", sp.Symbol(h.name)]
+    count = len(spec.hyperparameters)
+    return (f"Grid search over {count} {_plural(count, 'hyperparameter')}: ", *pieces,
+            f". Each combination is trained for {spec.epochs} {_plural(spec.epochs, 'epoch')}; one epoch takes ",
+            spec.minutes, f" {_plural(spec.minutes, 'minute')}. How many combinations, how many epochs in all, "
+            "how many minutes?")
+
+
+def grid_question(spec: GridSpec, qid: str) -> Question:
+    values = _grid_numbers(spec)
+    steps = _grid_steps(spec, values)
+    answers = (Answer(f"{qid}.combinations", C, steps[0].value, "combinations"),
+               Answer(f"{qid}.epochs", E_total, steps[1].value, "epochs in all"),
+               Answer(f"{qid}.minutes", T, steps[2].value, "minutes of training"))
+    return Question(qid, "Grid search", _grid_prompt(spec), tuple(values.items()), steps, answers)
+
+
+# ----------------------------------------------------------------------- random search
+
+def trials_formula() -> sp.Expr:
+    """The least N with ``1 - (1 - q)^N >= P``, in symbols."""
+    return sp.ceiling(sp.log(1 - P) / sp.log(1 - q))
+
+
+def least_trials(rate: sp.Rational, target: sp.Rational) -> int:
+    """The least whole N with ``(1 - rate)^N <= 1 - target``, decided in exact arithmetic.
+
+    A float log ratio can land on the wrong side of a whole number (the ratio is
+    exactly 2 for rate 1/2, target 3/4), so the float is only a first guess, then
+    moved by exact Rational comparisons until N passes and N - 1 fails.
+    """
+    trials, miss, limit = max(_estimate(rate, target), 1), 1 - rate, 1 - target
+    while miss**trials > limit:
+        trials += 1
+    while trials > 1 and miss**(trials - 1) <= limit:
+        trials -= 1
+    return trials
+
+
+def _estimate(rate: sp.Rational, target: sp.Rational) -> int:
+    """The ceiling of the log ratio in 60-digit floating point: a first guess only."""
+    return int(sp.ceiling((sp.log(1 - target) / sp.log(1 - rate)).evalf(60)))
+
+
+def id_suffix(p: sp.Rational) -> tuple[str, str]:
+    """``(suffix, label)`` for a confidence: 19/20 -> ("95", "0.95"); 2/3 -> ("2_3", "2/3")."""
+    for places in range(1, 40):
+        scaled = p * 10**places
+        if scaled.is_integer:
+            digits = str(int(scaled)).zfill(places)
+            return digits, f"0.{digits}"
+    return f"{p.p}_{p.q}", f"{p.p}/{p.q}"
+
+
+def _inequality_steps() -> tuple[Step, ...]:
+    """From the requirement ``1 - (1-q)^N >= P`` to ``N >= ln(1-P)/ln(1-q)``, each move by SymPy."""
+    none = sp.Product(1 - q, (j, 1, N))
+    need = sp.Ge(1 - none.doit(), P)
+    shift = (1 - q)**N - P                              # add to both sides
+    isolated = sp.Le(need.rhs + shift, need.lhs + shift)
+    logged = sp.Le(sp.expand_log(sp.log(isolated.lhs), force=True), sp.log(isolated.rhs))
+    sign = sp.solveset(sp.log(1 - q) < 0, q, sp.Interval.open(0, 1))
+    solved = _divide_by_negative(logged)
+    return (
+        Step("The trials are independent and each one misses with probability 1 - q, so all N miss with "
+             "the product of N such probabilities.", PR_NONE, none, value=none.doit()),
+        Step("At least one good combination is the complement of none.", PR_HIT, 1 - PR_NONE,
+             expanded=1 - none.doit()),
+        Step(("Require the confidence and move the power to one side (add ", shift, " to both sides)."),
+             math=(need, isolated)),
+        Step(("Both sides are positive (", sp.Contains(q, sp.Interval.open(0, 1)), " and ",
+              sp.Contains(P, sp.Interval.open(0, 1)), "), so taking logarithms, an increasing function, keeps "
+              "the direction of the inequality; the power comes down as a factor."), math=(logged,)),
+        Step(("The sign of the factor: SymPy solves ", sp.log(1 - q) < 0, " over ", sp.Interval.open(0, 1),
+              " and finds the whole interval, so the logarithm is negative for every success rate."),
+             math=(sp.Eq(sp.ConditionSet(q, sp.log(1 - q) < 0, sp.Interval.open(0, 1)), sign, evaluate=False),)),
+        Step("Dividing by a negative number flips the inequality (SymPy solves it as a linear inequality in N "
+             "with a negative coefficient).", math=(solved,)),
+        Step("N counts trials, so it is a whole number: the least one is the ceiling of the bound.",
+             N, trials_formula()),
+    )
+
+
+def _divide_by_negative(logged: sp.Le) -> sp.Rel:
+    """Solve ``N c <= b`` for N with ``c = ln(1 - q)`` known negative, then put the logs back."""
+    c, b, n_real = sp.Symbol("c", negative=True), sp.Symbol("b", real=True), sp.Symbol("N", real=True)
+    solution = sp.solve(sp.Le(n_real * c, b), n_real).canonical
+    return solution.xreplace({c: logged.lhs.coeff(N), b: logged.rhs, n_real: N})
+
+
+def _hit(rate: sp.Rational, trials: int) -> sp.Expr:
+    """``1 - (1 - q)^N`` with the numbers in, kept as a power (the exact rational is huge)."""
+    return 1 - sp.Pow(1 - rate, trials, evaluate=False)
+
+
+def _minimality_table(rate: sp.Rational, target: sp.Rational, trials: int) -> Table:
+    rows = []
+    for count in (trials - 1, trials):
+        exact = 1 - (1 - rate)**count
+        rows.append((sp.Integer(count), _hit(rate, count), exact.evalf(10),
+                     "yes" if exact >= target else "no"))
+    return Table(("N", "P(at least one good)", "decimal", f"reaches P = {id_suffix(target)[1]}?"), tuple(rows))
+
+
+def _bound_text(rate: sp.Rational, target: sp.Rational, trials: int) -> tuple:
+    """Say whether the bound is a whole number (then N equals it) or lies strictly below N."""
+    with sp.evaluate(False):
+        ratio = sp.log(1 - target) / sp.log(1 - rate)
+    if (1 - rate)**trials == 1 - target:
+        return ("The bound ", ratio, f" is exactly the whole number {trials}: there ", sp.Eq(
+            sp.Pow(1 - rate, trials, evaluate=False), 1 - target), " holds with equality, so N is the bound itself.")
+    return ("The bound is ", ratio, " ≈ ", sp.N(ratio, 8), f", not a whole number, so N is the next one up.")
+
+
+def _trials_step(rate: sp.Rational, target: sp.Rational, symbol: sp.Symbol, trials: int) -> Step:
+    with sp.evaluate(False):
+        substituted = trials_formula().xreplace({q: rate, P: target})
+    return Step((f"Confidence P = {id_suffix(target)[1]}. ",) + _bound_text(rate, target, trials), symbol,
+                trials_formula(), substituted=substituted, value=sp.Integer(trials),
+                table=_minimality_table(rate, target, trials),
+                note=f"Exact check: {trials} trials reach the confidence and {trials - 1} do not, so {trials} "
+                     "is the least number.")
+
+
+def trials_symbol(target: sp.Rational) -> sp.Symbol:
+    return sp.Symbol(f"N_P={id_suffix(target)[1]}")
+
+
+def _confidence_givens(targets: tuple[sp.Rational, ...]) -> tuple:
+    """``P = 19/20``, or ``P_1 = ..., P_2 = ...`` when several confidences are asked for."""
+    if len(targets) == 1:
+        return ((P, targets[0]),)
+    return tuple((sp.IndexedBase(P)[index], p) for index, p in enumerate(targets, start=1))
+
+
+def random_question(spec: RandomSpec, qid: str) -> Question:
+    rate = spec.success_rate
+    counts = {p: least_trials(rate, p) for p in spec.confidence}
+    steps = _inequality_steps() + tuple(_trials_step(rate, p, trials_symbol(p), counts[p]) for p in spec.confidence)
+    answers = (Answer(f"{qid}.formula", N, trials_formula(), "the least number of trials, in general"),) + tuple(
+        Answer(f"{qid}.trials_{id_suffix(p)[0]}", trials_symbol(p), sp.Integer(counts[p]),
+               f"trials for confidence {id_suffix(p)[1]}") for p in spec.confidence)
+    prompt = ("Random search: each sampled combination is good with probability ", sp.Eq(q, rate),
+              ", independently. Find the least number of trials N for which the probability of at least one "
+              "good combination is at least P, in general and for P = ",
+              ", ".join(id_suffix(p)[1] for p in spec.confidence), ".")
+    givens = ((q, rate),) + _confidence_givens(spec.confidence)
+    return Question(qid, "Random search", prompt, givens, steps, answers)
+
+
+# ------------------------------------------------------------------------------ derive
+
+def notation(spec: SearchSpec) -> tuple[tuple[str, str], ...]:
+    """LaTeX for the names SymPy would print badly."""
+    table = {"E_total": r"E_{\mathrm{total}}", "Pr_none": r"\Pr(\text{no good combination in } N \text{ trials})",
+             "Pr_hit": r"\Pr(\text{at least one good combination in } N \text{ trials})"}
+    for p in spec.random.confidence if spec.random else ():
+        table[trials_symbol(p).name] = rf"N_{{P = {id_suffix(p)[1]}}}"
+    return tuple(sorted(table.items()))
+
+
+def derive(spec: SearchSpec, number: int, title: str) -> Problem:
+    """Grid search first, then random search, numbered in that order."""
+    parts = [(make, part) for make, part in ((grid_question, spec.grid), (random_question, spec.random))
+             if part is not None]
+    questions = tuple(make(part, f"{number}.{index}") for index, (make, part) in enumerate(parts, start=1))
+    intro = ("Two ways to search hyperparameters: a grid tries every combination of the listed values; "
+             "random search samples combinations until one is good.")
+    return Problem(number, title, "search", questions, intro=intro, notation=notation(spec))
+
+
+KIND = register(Kind("search", "The cost of hyperparameter search", parse, derive, doc=__doc__ or ""))

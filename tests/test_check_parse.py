@@ -1,0 +1,558 @@
+"""Tests of the safe answer parser, symderiv.check.parse.
+
+The parser reads strings typed by students, so besides correct parsing these
+tests check that hostile strings are refused with the right verdict, quickly,
+and without anything being executed.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import time
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from symderiv.check import parse as parse_module
+from symderiv.check.parse import (
+    MAX_DEPTH,
+    MAX_DIGITS,
+    MAX_EXPONENT,
+    MAX_LENGTH,
+    ParseError,
+    parse_answer,
+)
+from symderiv.errors import AnswerError, SymderivError
+
+n, p, k, s, b, g, q, x, y, z = sympy.symbols("n p k s b g q x y z")
+P = sympy.Symbol("P")
+alpha, beta, sigma, lam = sympy.symbols("alpha beta sigma lambda")
+
+
+def same(got: sympy.Basic, expected: sympy.Basic) -> bool:
+    """Structural equality, or a difference that simplifies to zero."""
+    if isinstance(expected, sympy.MatrixBase):
+        return isinstance(got, sympy.ImmutableMatrix) and got.shape == expected.shape and all(
+            same(a, e) for a, e in zip(got, expected))
+    return got == expected or sympy.simplify(got - expected) == 0
+
+
+def verdict_of(text: object, **kwargs: object) -> str:
+    with pytest.raises(ParseError) as caught:
+        parse_answer(text, **kwargs)
+    return caught.value.verdict
+
+
+# --------------------------------------------------------------------------
+# The homework's own answers
+# --------------------------------------------------------------------------
+
+EXAMPLES = [
+    ("floor((n+2*p-k)/s)+1", sympy.floor((n + 2 * p - k) / s) + 1),
+    ("[[32,16],[24,12],[-8,-4]]", sympy.ImmutableMatrix([[32, 16], [24, 12], [-8, -4]])),
+    ("-2", sympy.Integer(-2)),
+    ("3/4", sympy.Rational(3, 4)),
+    ("0.05", sympy.Rational(1, 20)),
+    ("ceiling(log(1-P)/log(1-q))", sympy.ceiling(sympy.log(1 - P) / sympy.log(1 - q))),
+    ("sigma^2/b", sigma**2 / b),
+    ("alpha*g/(1-beta)", alpha * g / (1 - beta)),
+    ("(18, 18, 2)", sympy.ImmutableMatrix([18, 18, 2])),
+    (r"\left\lfloor \frac{n+2p-k}{s} \right\rfloor + 1", sympy.floor((n + 2 * p - k) / s) + 1),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", sympy.ImmutableMatrix([[1, 2], [3, 4]])),
+    (r"\frac{\sigma^2}{b}", sigma**2 / b),
+    (r"\frac{\alpha g}{1-\beta}", alpha * g / (1 - beta)),
+    (r"\lceil \frac{\ln(1-P)}{\ln(1-q)} \rceil", sympy.ceiling(sympy.log(1 - P) / sympy.log(1 - q))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), EXAMPLES)
+def test_homework_examples(text: str, expected: sympy.Basic) -> None:
+    got = parse_answer(text)
+    assert got == expected, (got, expected)  # structurally equal, not just equivalent
+
+
+@pytest.mark.parametrize(("plain", "latex"), [
+    ("floor((n+2*p-k)/s)+1", r"\left\lfloor \frac{n+2p-k}{s} \right\rfloor + 1"),
+    ("sigma^2/b", r"\frac{\sigma^2}{b}"),
+    ("alpha*g/(1-beta)", r"\frac{\alpha g}{1-\beta}"),
+    ("ceiling(log(1-P)/log(1-q))", r"\lceil \frac{\ln(1-P)}{\ln(1-q)} \rceil"),
+    ("[[1,2],[3,4]]", r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \\ \end{bmatrix}"),
+    ("n_out + 1", r"n_{\text{out}} + 1"),
+    ("sqrt(x)*exp(-x)", r"\sqrt{x}\, e^{-x}"),
+    ("max(0, x)", r"\max\{0, x\}"),
+    ("lambda*x**2/2", r"\tfrac{1}{2}\lambda x^{2}"),
+])
+def test_plain_and_latex_agree(plain: str, latex: str) -> None:
+    assert parse_answer(plain) == parse_answer(latex)
+
+
+# --------------------------------------------------------------------------
+# Numbers are exact
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0.05", sympy.Rational(1, 20)),
+    ("0.1+0.2", sympy.Rational(3, 10)),
+    ("1e-3", sympy.Rational(1, 1000)),
+    ("2.5e3", sympy.Integer(2500)),
+    (".5", sympy.Rational(1, 2)),
+    ("1_000", sympy.Integer(1000)),
+    ("0.333333333333333333", sympy.Rational(333333333333333333, 10**18)),
+    (r"0.05 \cdot x", x / 20),
+    (r"3 \times 10^{-4}", sympy.Rational(3, 10000)),
+])
+def test_decimals_are_exact_rationals(text: str, expected: sympy.Basic) -> None:
+    got = parse_answer(text)
+    assert got == expected
+    assert not got.has(sympy.Float)
+
+
+def test_integers_stay_integers() -> None:
+    assert parse_answer("123456789012345678901234567890") == sympy.Integer(123456789012345678901234567890)
+    assert parse_answer("2**64") == sympy.Integer(2**64)
+
+
+# --------------------------------------------------------------------------
+# Conventions the graders rely on
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("e^x", sympy.exp(x)),
+    (r"e^{-x}", sympy.exp(-x)),
+    (r"\mathrm{e}^{x}", sympy.exp(x)),
+    ("E*n/b", sympy.Symbol("E") * n / b),
+    ("2*pi", 2 * sympy.pi),
+    (r"2\pi", 2 * sympy.pi),
+    ("lambda*x", lam * x),
+    (r"\lambda x", lam * x),
+    ("λ x", lam * x),
+    (r"\varepsilon + \epsilon", 2 * sympy.Symbol("epsilon")),
+    ("α*g/(1−β)", alpha * g / (1 - beta)),
+    ("⌊(n+2p-k)/s⌋+1", sympy.floor((n + 2 * p - k) / s) + 1),
+    (r"W^{(1)} x", sympy.Symbol("W^(1)") * x),
+    (r"x_1^2 + x_{i}", sympy.Symbol("x_1") ** 2 + sympy.Symbol("x_i")),
+    (r"\eta g_t", sympy.Symbol("eta") * sympy.Symbol("g_t")),
+    ("sigmoid(x)", 1 / (1 + sympy.exp(-x))),
+    (r"\operatorname{sigmoid}(x)", 1 / (1 + sympy.exp(-x))),
+    ("abs(x) + Abs(y)", sympy.Abs(x) + sympy.Abs(y)),
+    ("|x - 1|", sympy.Abs(x - 1)),
+    (r"\left| x \right| + 2|y|", sympy.Abs(x) + 2 * sympy.Abs(y)),
+    ("ceil(x) + ceiling(y)", sympy.ceiling(x) + sympy.ceiling(y)),
+    ("ln(x) + log(y)", sympy.log(x) + sympy.log(y)),
+    (r"\log_2 8", sympy.Integer(3)),
+    (r"\sqrt[3]{8} + \sqrt2", 2 + sympy.sqrt(2)),
+    (r"\sin^2 x + \cos^2 x", sympy.sin(x) ** 2 + sympy.cos(x) ** 2),
+    ("tanh(x)", sympy.tanh(x)),
+    ("Min(x, 1) + min(y, 2) + Max(x, y)", sympy.Min(x, 1) + sympy.Min(y, 2) + sympy.Max(x, y)),
+    ("7//2", sympy.Integer(3)),
+    ("-x^2", -x**2),
+    ("x^2^3", x**8),
+    ("$\\frac12$", sympy.Rational(1, 2)),
+])
+def test_conventions(text: str, expected: sympy.Basic) -> None:
+    assert parse_answer(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2p", 2 * p),
+    ("2 (n+1)", 2 * (n + 1)),
+    ("p(1-p)", p * (1 - p)),
+    ("(x+1)(x-1)", (x + 1) * (x - 1)),
+    ("alpha g", alpha * g),
+    ("(a)2", sympy.Symbol("a") * 2),
+    ("2floor(x)", 2 * sympy.floor(x)),
+    (r"\frac{1}{2}x", x / 2),
+])
+def test_implicit_multiplication(text: str, expected: sympy.Basic) -> None:
+    assert parse_answer(text) == expected
+
+
+def test_caller_symbols_replace_names() -> None:
+    n_pos = sympy.Symbol("n", positive=True, integer=True)
+    assert parse_answer("n+1", symbols={"n": n_pos}) == n_pos + 1
+    assert parse_answer(r"n_{out}", symbols={"n_out": n_pos}) == n_pos
+    assert parse_answer("e*x", symbols={"e": sympy.Symbol("e")}) == sympy.Symbol("e") * x
+
+
+def test_e_is_euler_and_capital_e_is_a_symbol() -> None:
+    assert parse_answer("e") is sympy.E
+    assert parse_answer("E").is_Symbol
+
+
+# --------------------------------------------------------------------------
+# Shapes: vectors are columns, nested lists are rows
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "shape"), [
+    ("[1, 2, 3]", (3, 1)),
+    ("(18, 18, 2)", (3, 1)),
+    ("18, 18, 2", (3, 1)),
+    ("[5]", (1, 1)),
+    ("[[1, 2, 3]]", (1, 3)),
+    ("[[1, 2], [3, 4], [5, 6]]", (3, 2)),
+    ("((1, 2), (3, 4))", (2, 2)),
+    (r"\left[\begin{matrix} 1 \\ 2 \end{matrix}\right]", (2, 1)),
+    (r"\begin{pmatrix} x & 2y \\ \frac{1}{2} & 0 \end{pmatrix}", (2, 2)),
+    (r"(1, 2)", (2, 1)),
+])
+def test_shapes(text: str, shape: tuple[int, int]) -> None:
+    got = parse_answer(text)
+    assert isinstance(got, sympy.ImmutableMatrix)
+    assert got.shape == shape
+
+
+def test_matrix_entries_are_expressions() -> None:
+    got = parse_answer(r"\begin{pmatrix} x & 2y \\ \frac{1}{2} & 0.5 \end{pmatrix}")
+    assert got == sympy.ImmutableMatrix([[x, 2 * y], [sympy.Rational(1, 2), sympy.Rational(1, 2)]])
+
+
+# --------------------------------------------------------------------------
+# Values passed directly
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (3, sympy.Integer(3)),
+    (Fraction(3, 4), sympy.Rational(3, 4)),
+    (Decimal("0.05"), sympy.Rational(1, 20)),
+    (np.int64(7), sympy.Integer(7)),
+    (sympy.Rational(1, 3), sympy.Rational(1, 3)),
+    ([1, 2], sympy.ImmutableMatrix([1, 2])),
+    ([[1, 2], [3, 4]], sympy.ImmutableMatrix([[1, 2], [3, 4]])),
+    (np.array([[1, 2], [3, 4]]), sympy.ImmutableMatrix([[1, 2], [3, 4]])),
+    (sympy.Matrix([1, 2]), sympy.ImmutableMatrix([1, 2])),
+])
+def test_direct_values(value: object, expected: sympy.Basic) -> None:
+    assert parse_answer(value) == expected
+
+
+def test_direct_float_becomes_sympy_float() -> None:
+    got = parse_answer(0.25)
+    assert isinstance(got, sympy.Float) and got == sympy.Float(0.25)
+
+
+@pytest.mark.parametrize(("value", "verdict"), [
+    (float("nan"), "not_finite"),
+    (float("inf"), "not_finite"),
+    (Decimal("Infinity"), "not_finite"),
+    (sympy.oo, "not_finite"),
+    (True, "unparseable"),
+    (object(), "unparseable"),
+    ([[1, 2], [3]], "unparseable"),
+    (Decimal("1e999999999"), "too_large"),
+])
+def test_bad_direct_values(value: object, verdict: str) -> None:
+    assert verdict_of(value) == verdict
+
+
+# --------------------------------------------------------------------------
+# Hostile and malformed input
+# --------------------------------------------------------------------------
+
+HOSTILE = [
+    ("__import__('os').system('true')", "unparseable"),
+    ("().__class__", "unparseable"),
+    ("().__class__.__bases__[0].__subclasses__()", "unparseable"),
+    ("lambda: 1", "unparseable"),
+    ("open('x')", "unparseable"),
+    ("exec('1')", "unparseable"),
+    ("f'{1}'", "unparseable"),
+    (r"\input{/etc/passwd}", "unparseable"),
+    (r"\write18{ls}", "unparseable"),
+    (r"\immediate\write18{rm -rf /}", "unparseable"),
+    (r"\text{\input{x}}", "unparseable"),
+    ("9^9^9^9", "too_large"),
+    ("10**10**10", "too_large"),
+    ("2**100000", "too_large"),
+    ("(2**1000)**1000", "too_large"),
+    ("(9*x)**1000*(9*y)**1000", "too_large"),
+    ("exp(3000)", "too_large"),
+    ("floor(exp(exp(100)))", "too_large"),
+    ("x**1001", "too_large"),
+    ("x" * 10**6, "too_large"),
+    ("(" * 10_000 + "1" + ")" * 10_000, "too_large"),
+    ("{" * 10_000 + "1" + "}" * 10_000, "too_large"),
+    ("1" * (MAX_DIGITS + 1), "too_large"),
+    ("0." + "0" * MAX_DIGITS + "1", "too_large"),
+    (r"\frac{1}{", "unparseable"),
+    (r"\frac{1}{2", "unparseable"),
+    (r"\left( x", "unparseable"),
+    (r"\lfloor x", "unparseable"),
+    ("}", "unparseable"),
+    ("nan", "not_finite"),
+    ("inf", "not_finite"),
+    ("oo", "not_finite"),
+    ("-oo", "not_finite"),
+    ("1e999", "not_finite"),
+    (r"\infty", "not_finite"),
+    ("∞", "not_finite"),
+    ("1/0", "not_finite"),
+    (r"\frac{1}{0}", "not_finite"),
+    ("0**-1", "not_finite"),
+    ("log(0)", "not_finite"),
+    ("[[1,2],[3]]", "unparseable"),
+    (r"\begin{pmatrix} 1 & 2 \\ 3 \end{pmatrix}", "unparseable"),
+    (r"\begin{pmatrix} 1 \end{bmatrix}", "unparseable"),
+    (r"\begin{vmatrix} 1 \end{vmatrix}", "unparseable"),
+    ("[[[1]]]", "unparseable"),
+    ("[]", "unparseable"),
+    ("[1, [2]]", "unparseable"),
+    ("[1,2] + 1", "unparseable"),
+    ("", "unparseable"),
+    ("   ", "unparseable"),
+    ("'x'", "unparseable"),
+    ("True", "unparseable"),
+    ("None", "unparseable"),
+    ("1j", "unparseable"),
+    ("x < y", "unparseable"),
+    ("x == y", "unparseable"),
+    ("x and y", "unparseable"),
+    ("x if y else z", "unparseable"),
+    ("x[0]", "unparseable"),
+    ("floor(x=1)", "unparseable"),
+    ("floor(*x)", "unparseable"),
+    ("max(" + ",".join(["x"] * 11) + ")", "unparseable"),
+    ("floor(x, y)", "unparseable"),
+    ("floor", "unparseable"),
+    ("x % 2", "unparseable"),
+    ("x @ y", "unparseable"),
+    ("~x", "unparseable"),
+    ("x # comment", "unparseable"),
+    ("_x", "unparseable"),
+    ("x\x00", "unparseable"),
+    ("x ≤ y", "unparseable"),
+    (r"x^{2}^{3}", "unparseable"),
+    (r"x_{i+1}", "unparseable"),
+    (r"\unknowncommand", "unparseable"),
+    (r"x \% 2", "unparseable"),
+    ("max(sqrt(-1), 1)", "unparseable"),
+    ("2 3", "unparseable"),
+    (r"2 \; 3", "unparseable"),
+]
+
+
+@pytest.mark.parametrize(("text", "verdict"), HOSTILE, ids=lambda v: repr(v)[:40])
+def test_hostile_and_malformed_input(text: str, verdict: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(ParseError) as caught:
+        parse_answer(text)
+    assert caught.value.verdict == verdict, caught.value.reason
+    assert caught.value.reason
+    assert time.perf_counter() - started < 1.0
+
+
+@pytest.mark.parametrize("text", ["float('inf')", "float('nan')"])
+def test_float_calls_are_refused(text: str) -> None:
+    assert verdict_of(text) in ("unparseable", "not_finite")
+
+
+def test_nothing_is_executed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Hostile strings never reach eval/exec/sympify/os.system, and compile only builds ASTs."""
+    real_compile = builtins.compile
+    called: list[str] = []
+
+    def ast_only_compile(source, filename, mode, flags=0, *args, **kwargs):  # type: ignore[no-untyped-def]
+        assert flags & ast.PyCF_ONLY_AST, "compile() was asked for code, not a syntax tree"
+        return real_compile(source, filename, mode, flags, *args, **kwargs)
+
+    def forbidden(name: str):  # type: ignore[no-untyped-def]
+        def record(*args: object, **kwargs: object) -> None:
+            called.append(name)
+            raise AssertionError(f"{name} was called")
+        return record
+
+    monkeypatch.setattr(builtins, "compile", ast_only_compile)
+    monkeypatch.setattr(builtins, "eval", forbidden("eval"))
+    monkeypatch.setattr(builtins, "exec", forbidden("exec"))
+    monkeypatch.setattr(os, "system", forbidden("os.system"))
+    import sympy.parsing.sympy_parser as sympy_parser
+    monkeypatch.setattr(sympy_parser, "parse_expr", forbidden("parse_expr"))
+    marker = tmp_path / "pwned"
+    attacks = [text for text, _ in HOSTILE] + [
+        f"open({str(marker)!r}, 'w')",
+        f"__import__('pathlib').Path({str(marker)!r}).touch()",
+        "[x for x in ().__class__.__base__.__subclasses__()]",
+    ]
+    for text in attacks:
+        with pytest.raises(ParseError):
+            parse_answer(text)
+    assert parse_answer("floor((n+2*p-k)/s)+1") == sympy.floor((n + 2 * p - k) / s) + 1
+    assert not called and not marker.exists()
+
+
+FORBIDDEN_CALLS = {"eval", "exec", "sympify", "parse_expr", "S", "parse_latex", "compile",
+                   "__import__", "literal_eval", "lambdify"}
+
+
+def test_module_never_calls_dangerous_functions() -> None:
+    """A static check of the parser's own code (docstrings may mention them)."""
+    tree = ast.parse(Path(parse_module.__file__).read_text())
+    names = {node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+             for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    assert not names & FORBIDDEN_CALLS
+
+
+# --------------------------------------------------------------------------
+# Bounds and their overrides
+# --------------------------------------------------------------------------
+
+def test_length_bound_and_override() -> None:
+    long_sum = "+".join(["x"] * (MAX_LENGTH // 2 + 1))
+    assert verdict_of(long_sum) == "too_large"
+    assert parse_answer(long_sum, max_length=len(long_sum)) == (MAX_LENGTH // 2 + 1) * x
+
+
+def test_depth_bound_and_override() -> None:
+    nested = "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1)
+    assert verdict_of(nested) == "too_large"
+    assert parse_answer(nested, max_depth=MAX_DEPTH + 1) == x
+    assert parse_answer("(" * MAX_DEPTH + "x" + ")" * MAX_DEPTH) == x
+
+
+@pytest.mark.parametrize("text", [
+    "**".join(["1"] * (MAX_DEPTH + 5)),                      # no brackets, deep AST
+    "floor(" * 30 + "x" + ")" * 30 + "+" + "-(" * 30 + "x" + ")" * 30,
+    r"\ln" * (MAX_DEPTH + 5) + " x",                         # no brackets, deep LaTeX
+    r"\lfloor" * (MAX_DEPTH + 5) + " x" + r"\rfloor" * (MAX_DEPTH + 5),
+])
+def test_expression_depth_is_bounded_without_brackets(text: str) -> None:
+    assert verdict_of(text) == "too_large"
+
+
+def test_long_flat_sums_are_not_deep() -> None:
+    """a+b+c+... is a long chain, not deep nesting, and stays fast."""
+    text = "+".join(f"x{i}" for i in range(300))
+    started = time.perf_counter()
+    assert len(parse_answer(text).args) == 300
+    assert time.perf_counter() - started < 1.0
+
+
+def test_digit_bound_and_override() -> None:
+    assert parse_answer("9" * MAX_DIGITS) == sympy.Integer(int("9" * MAX_DIGITS))
+    assert verdict_of("9" * (MAX_DIGITS + 1)) == "too_large"
+    assert parse_answer("9" * (MAX_DIGITS + 1), max_digits=MAX_DIGITS + 1) == int("9" * (MAX_DIGITS + 1))
+
+
+def test_exponent_bound_and_override() -> None:
+    assert parse_answer(f"x**{MAX_EXPONENT}") == x**MAX_EXPONENT
+    assert parse_answer(f"x**-{MAX_EXPONENT}") == x**-MAX_EXPONENT
+    assert verdict_of(f"x^{MAX_EXPONENT + 1}") == "too_large"
+    assert parse_answer(f"x^{MAX_EXPONENT + 1}", max_exponent=MAX_EXPONENT + 1) == x ** (MAX_EXPONENT + 1)
+
+
+def test_result_size_bound() -> None:
+    assert parse_answer("2**1000") == sympy.Integer(2) ** 1000
+    assert verdict_of("3**1000*3**1000*3**1000") == "too_large"
+    assert verdict_of("2**1000", max_result_digits=100) == "too_large"
+    assert parse_answer("exp(1000)") == sympy.exp(1000)  # symbolic: fine
+
+
+@pytest.mark.parametrize("text", ["9^9^9^9", "10**10**10", "(10**999)**999", "floor(exp(exp(exp(100))))"])
+def test_huge_powers_are_refused_before_evaluation(text: str) -> None:
+    started = time.perf_counter()
+    assert verdict_of(text) == "too_large"
+    assert time.perf_counter() - started < 0.5
+
+
+def test_syntax_can_be_forced() -> None:
+    assert parse_answer("2p", syntax="latex") == 2 * p
+    assert parse_answer("x^2", syntax="latex") == x**2
+    assert verdict_of(r"\frac{1}{2}", syntax="plain") == "unparseable"
+    with pytest.raises(ValueError):
+        parse_answer("1", syntax="mathml")  # type: ignore[arg-type]
+
+
+def test_parse_error_is_an_answer_error() -> None:
+    with pytest.raises(AnswerError) as caught:
+        parse_answer("nan")
+    error = caught.value
+    assert isinstance(error, SymderivError) and isinstance(error, ParseError)
+    assert error.verdict == "not_finite" and error.reason in str(error)
+
+
+# --------------------------------------------------------------------------
+# Property tests
+# --------------------------------------------------------------------------
+
+ALPHABET = [
+    "0", "1", "2", "9", "99", "999", "0.5", "1e5", "1e999", ".", "x", "n", "p", "e", "E", "pi",
+    "alpha", "lambda", "+", "-", "*", "/", "^", "**", "//", "(", ")", "[", "]", "{", "}", ",",
+    "&", "|", "_", " ", "'", "=", "floor", "ceil", "sqrt", "exp", "log", "max", "min", "abs",
+    "sigmoid", "sin", "\\frac", "\\dfrac", "\\sqrt", "\\left", "\\right", "\\lfloor", "\\rfloor",
+    "\\lceil", "\\rceil", "\\cdot", "\\times", "\\alpha", "\\sigma", "\\ln", "\\log", "\\exp",
+    "\\max", "\\infty", "\\pi", "\\\\", "\\begin{pmatrix}", "\\end{pmatrix}", "\\begin{bmatrix}",
+    "\\end{bmatrix}", "\\text{out}", "\\input", "\\write18", "nan", "inf", "oo", "__import__",
+    ".__class__", "lambda:", "α", "⌊", "⌋",
+]
+
+
+def parse_quickly(text: str) -> None:
+    """The property every input must satisfy: a SymPy object or a ParseError, fast."""
+    started = time.perf_counter()
+    try:
+        result = parse_answer(text)
+    except ParseError as error:
+        assert error.verdict in ("unparseable", "too_large", "not_finite")
+    else:
+        assert isinstance(result, sympy.Basic)
+    assert time.perf_counter() - started < 1.0, text
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(ALPHABET), max_size=40).map("".join))
+def test_random_grammar_strings_never_crash(text: str) -> None:
+    parse_quickly(text)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=80))
+def test_random_text_never_crashes(text: str) -> None:
+    parse_quickly(text)
+
+
+SYMBOLS = [x, y, n, sympy.Symbol("n_out"), lam]
+LEAVES = st.one_of(
+    st.sampled_from(SYMBOLS),
+    st.integers(-20, 20).map(sympy.Integer),
+    st.fractions(max_denominator=12).map(lambda f: sympy.Rational(f.numerator, f.denominator)),
+)
+UNARY = [sympy.floor, sympy.ceiling, sympy.Abs, sympy.exp, sympy.log, sympy.sqrt]
+BINARY = [sympy.Add, sympy.Mul, lambda a, c: a / c, lambda a, c: a - c, sympy.Max, sympy.Min]
+
+
+def _extend(children: st.SearchStrategy[sympy.Basic]) -> st.SearchStrategy[sympy.Basic]:
+    return st.one_of(
+        st.tuples(st.sampled_from(UNARY), children).map(lambda t: t[0](t[1])),
+        st.tuples(st.sampled_from(BINARY), children, children).map(lambda t: t[0](t[1], t[2])),
+        st.tuples(children, st.integers(-3, 3)).map(lambda t: t[0] ** t[1]),
+    )
+
+
+EXPRESSIONS = st.recursive(LEAVES, _extend, max_leaves=8)
+NOT_ROUND_TRIPPABLE = (sympy.I, sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+
+
+def _printable(expr: sympy.Basic) -> bool:
+    return not any(expr.has(atom) for atom in NOT_ROUND_TRIPPABLE)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRESSIONS)
+def test_sympy_str_round_trips(expr: sympy.Basic) -> None:
+    """What SymPy prints in plain syntax reads back as the same expression."""
+    assume(_printable(expr) and not expr.has(sympy.E))  # str prints Euler's e as "E"
+    assert parse_answer(str(expr), syntax="plain") == expr
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EXPRESSIONS)
+def test_sympy_latex_round_trips(expr: sympy.Basic) -> None:
+    """What SymPy prints as LaTeX reads back as an equal expression."""
+    assume(_printable(expr))
+    assert same(parse_answer(sympy.latex(expr), syntax="latex"), expr)

@@ -1,0 +1,174 @@
+"""Problem kind ``network``: every derived value against independent references."""
+from __future__ import annotations
+
+import tomllib
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import reference_network as ref
+from symderiv.derive import derive_sheet
+from symderiv.kinds.network_graph import build_graph
+from symderiv.spec import Fields, parse_sheet
+from symderiv.verify import verify_network
+
+try:
+    import torch  # noqa: F401
+    HAVE_TORCH = True
+except ImportError:
+    HAVE_TORCH = False
+needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
+
+
+def sheet_of(problem: dict):
+    """Derive a one-problem sheet from a spec table built in the test."""
+    return derive_sheet(parse_sheet(Fields({"problem": [{"kind": "network", **problem}]}, "test.toml"), "t"))
+
+
+def arrays_of(problem: dict) -> dict:
+    """The spec's numbers as float arrays, read straight from the spec table."""
+    num = lambda v: float(Fraction(v)) if isinstance(v, str) else float(v)  # noqa: E731
+    vec = lambda v: np.array([num(e) for e in (v if isinstance(v, list) else [v])])  # noqa: E731
+    out = {"x": vec(problem["x"]), "y": vec(problem["y"])}
+    for l, layer in enumerate(problem["layer"], start=1):
+        out[f"W{l}"] = np.array([[num(e) for e in row] for row in layer["W"]], dtype=float)
+        out[f"b{l}"] = vec(layer["b"])
+    return out
+
+
+def engine_gradients(sheet, arrays: dict) -> dict:
+    solved = sheet.problems[0].data
+    return {k: np.array(solved.value(f"dL_d{k}").evalf(30).tolist(), dtype=float).reshape(v.shape)
+            for k, v in arrays.items() if k != "y"}
+
+
+def random_problem(rng, widths, acts, loss) -> dict:
+    rat = lambda: f"{int(rng.integers(-24, 25))}/8"  # noqa: E731
+    layers = [{"W": [[rat() for _ in range(widths[l])] for _ in range(widths[l + 1])],
+               "b": [rat() for _ in range(widths[l + 1])], "activation": act} for l, act in enumerate(acts)]
+    if loss == "cross_entropy" and acts[-1] == "softmax":
+        y = [0] * widths[-1]
+        y[int(rng.integers(widths[-1]))] = 1
+    elif loss == "cross_entropy":
+        y = [f"{int(rng.integers(1, 8))}/8" for _ in range(widths[-1])]
+    else:
+        y = [rat() for _ in range(widths[-1])]
+    return {"x": [rat() for _ in range(widths[0])], "y": y, "loss": loss, "layer": layers}
+
+
+CASES = [
+    ((2, 3, 2, 1), ("relu", "relu", "relu"), "squared_error"),
+    ((3, 4, 2), ("leaky_relu", "identity"), "half_squared_error"),
+    ((2, 3, 3), ("tanh", "sigmoid"), "mean_squared_error"),
+    ((3, 2, 2), ("sigmoid", "sigmoid"), "cross_entropy"),
+    ((2, 4, 3), ("tanh", "softmax"), "cross_entropy"),
+    ((4, 3, 3, 2), ("relu", "leaky_relu", "identity"), "squared_error"),
+    ((1, 2, 1), ("identity", "tanh"), "half_squared_error"),
+    ((2, 2, 3), ("sigmoid", "softmax"), "squared_error"),
+]
+
+
+@pytest.fixture(scope="module")
+def homework_problem() -> dict:
+    with open("derivations/homework1.toml", "rb") as handle:
+        return tomllib.load(handle)["problem"][0]
+
+
+def test_homework_forward_values_match_numpy(homework1, homework_problem):
+    arrays, z = arrays_of(homework_problem), None
+    z = arrays["x"]
+    for l, layer in enumerate(homework_problem["layer"], start=1):
+        a = arrays[f"W{l}"] @ z + arrays[f"b{l}"]
+        z = np.maximum(a, 0)
+        assert np.array(homework1.answer(f"1.1.a{l}").value, dtype=float).ravel().tolist() == a.tolist()
+    assert float(homework1.answer("1.1.y_hat").value[0, 0]) == z[0]
+    assert float(homework1.answer("1.1.loss").value) == (z[0] - arrays["y"][0]) ** 2
+
+
+def test_homework_gradients_match_finite_differences(homework1, homework_problem):
+    arrays = arrays_of(homework_problem)
+    expected = ref.fd_gradients(arrays, ["relu"] * 3, "squared_error")
+    for name, grad in expected.items():
+        key = "dL_dx" if name == "x" else f"dL_d{name}"
+        got = np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape)
+        np.testing.assert_allclose(got, grad, rtol=1e-6, atol=1e-6)
+
+
+@needs_torch
+def test_homework_gradients_match_torch(homework1, homework_problem):
+    arrays = arrays_of(homework_problem)
+    for name, grad in ref.torch_gradients(arrays, ["relu"] * 3, "squared_error").items():
+        key = "dL_dx" if name == "x" else f"dL_d{name}"
+        np.testing.assert_array_equal(np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape), grad)
+
+
+@pytest.mark.parametrize("widths,acts,loss", CASES)
+def test_random_networks_match_finite_differences(widths, acts, loss):
+    rng = np.random.default_rng(sum(widths) * 31 + len(acts))
+    for _ in range(2):
+        problem = random_problem(rng, widths, acts, loss)
+        arrays = arrays_of(problem)
+        got = engine_gradients(sheet_of(problem), arrays)
+        for name, grad in ref.fd_gradients(arrays, list(acts), loss).items():
+            np.testing.assert_allclose(got[name], grad, rtol=1e-5, atol=1e-6, err_msg=f"{acts} {loss} {name}")
+
+
+@needs_torch
+@pytest.mark.parametrize("widths,acts,loss", CASES)
+def test_random_networks_match_torch(widths, acts, loss):
+    rng = np.random.default_rng(sum(widths) * 17 + 3)
+    problem = random_problem(rng, widths, acts, loss)
+    arrays = arrays_of(problem)
+    got = engine_gradients(sheet_of(problem), arrays)
+    for name, grad in ref.torch_gradients(arrays, list(acts), loss).items():
+        np.testing.assert_allclose(got[name], grad, rtol=1e-12, atol=1e-12, err_msg=f"{acts} {loss} {name}")
+
+
+@pytest.mark.parametrize("widths,acts,loss", CASES[:5])
+def test_self_verification_agrees_on_random_networks(widths, acts, loss):
+    problem = random_problem(np.random.default_rng(7), widths, acts, loss)
+    checks = verify_network(sheet_of(problem).problems[0].data)
+    assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_self_verification_catches_a_wrong_gradient(homework1):
+    """The verifier must be able to fail: corrupt one engine value and it must notice."""
+    solved = homework1.problems[0].data
+    env = dict(solved.env)
+    target = solved.graph.symbol("dL_dW1")[0, 0]
+    env[target] = env[target] + 1
+    corrupted = type(solved)(solved.spec, solved.graph, solved.inputs, env)
+    assert sum(not c.ok for c in verify_network(corrupted)) == 1
+
+
+KINK = {"x": [1, 1], "y": 3, "loss": "squared_error",
+        "layer": [{"W": [[1, -1], [2, 1]], "b": [0, 1], "activation": "relu"},
+                  {"W": [[1, 1]], "b": 0, "activation": "identity"}]}
+
+
+def test_a_forward_value_on_the_kink_is_flagged_and_follows_the_convention():
+    sheet = sheet_of(KINK)
+    notes = " ".join(sheet.problems[0].questions[0].notes)
+    assert "kink" in notes and "convention" in notes
+    arrays = arrays_of(KINK)
+    if HAVE_TORCH:  # torch also takes relu'(0) = 0
+        expected = ref.torch_gradients(arrays, ["relu", "identity"], "squared_error")
+        np.testing.assert_array_equal(engine_gradients(sheet, arrays)["W1"], expected["W1"])
+    one = sheet_of({**KINK, "relu_at_zero": 1})
+    assert one.problems[0].data.value("dL_dW1")[0, :] != sheet.problems[0].data.value("dL_dW1")[0, :]
+    assert all(c.ok for c in verify_network(one.problems[0].data))
+
+
+def test_rules_have_the_shapes_of_their_quantities():
+    graph = build_graph((3, 5, 4, 2), ("tanh", "relu", "softmax"), "cross_entropy")
+    for q in graph.forward + graph.backward:
+        assert q.rule.shape == q.symbol.shape, q.name
+
+
+def test_derivation_grows_linearly_with_depth():
+    """Named intermediates: doubling the depth doubles the work (the naive way is ~3.5x per layer)."""
+    ops = [sum(sp.count_ops(e) for _, e in build_graph((4,) * (d + 1), ("relu",) * d, "squared_error").program)
+           for d in (4, 8, 16)]
+    assert 1.8 < ops[1] / ops[0] < 2.2 and 1.8 < ops[2] / ops[1] < 2.2, ops
