@@ -40,7 +40,7 @@ ARTIFACTS: list[Artifact] = [
 ]
 
 #: What a plain ``symderiv build`` writes.
-DEFAULT_FORMATS = "tex,key,kernels"
+DEFAULT_FORMATS = "tex,key,kernels,md"
 
 
 def default_specs(root: Path = Path("derivations")) -> list[Path]:

@@ -19,6 +19,14 @@ Expr = sp.Basic
 Prose = str | tuple[str | sp.Basic, ...]
 
 
+class TensorShape(sp.ImmutableDenseMatrix):
+    """A tensor shape (height, width, channels): a 1-row matrix that prints ``34 x 34 x 1``
+    and is keyed as a flat list; it equals, and hashes like, the plain matrix of its entries."""
+
+    def __hash__(self) -> int:
+        return hash(sp.ImmutableDenseMatrix(self.rows, self.cols, list(self)))
+
+
 @dataclass(frozen=True)
 class Table:
     """A small table of values: a header of plain-text labels and rows of SymPy values."""
@@ -95,6 +103,18 @@ class Question:
     notes: tuple[Prose, ...] = ()
     figures: tuple[Figure, ...] = ()
 
+    def _repr_latex_(self) -> str:
+        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
+        from symderiv.render.latex import latex_of
+
+        return latex_of(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
+        from symderiv.render.markdown import markdown_of
+
+        return markdown_of(self)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -112,6 +132,18 @@ class Problem:
     intro: Prose = ""
     notation: tuple[tuple[str, str], ...] = ()
     data: Any = field(default=None, compare=False)
+
+    def _repr_latex_(self) -> str:
+        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
+        from symderiv.render.latex import latex_of
+
+        return latex_of(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
+        from symderiv.render.markdown import markdown_of
+
+        return markdown_of(self)
 
 
 @dataclass(frozen=True)
@@ -138,3 +170,15 @@ class Sheet:
     def notation(self) -> dict[str, str]:
         """All problems' notation tables merged (names are unique per kind)."""
         return {k: v for p in self.problems for k, v in p.notation}
+
+    def _repr_latex_(self) -> str:
+        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
+        from symderiv.render.latex import latex_of
+
+        return latex_of(self)
+
+    def _repr_markdown_(self) -> str:
+        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
+        from symderiv.render.markdown import markdown_of
+
+        return markdown_of(self)

@@ -36,6 +36,17 @@ Conventions (decided here, relied on by the graders):
   :class:`sympy.ImmutableMatrix`.  Ragged rows are refused.
 * Infinity and NaN (``oo``, ``inf``, ``nan``, ``1e999``, ``\\infty``, ``1/0``)
   give the verdict ``"not_finite"``.
+* Juxtaposition multiplies in both syntaxes: ``2p``, ``p(1-p)``, ``\\alpha g``.
+  Only whitelisted names are functions, so an unknown ``f(x)`` reads as ``f*x``
+  and ``\\sigma(z)`` as ``sigma*z`` (write ``sigmoid(z)`` for the logistic).
+* In LaTeX a run of letters is a product of one-letter symbols (``lr`` is
+  ``l*r``), except whole known words: function names (``max``, ``log``...) and
+  Greek names (``alpha``...).  Use ``\\text{lr}`` or ``lr`` in plain syntax
+  for a multi-letter symbol.  ``|x|`` is an absolute value; a bar inside bars
+  needs its own parentheses, ``|(|x|+1)|``, or ``abs(...)``.
+
+Limits are module constants (``MAX_*``) and keyword overrides of
+:func:`parse_answer`; exceeding one gives the verdict ``"too_large"``.
 """
 from __future__ import annotations
 
@@ -157,8 +168,11 @@ def parse_answer(
     """
     if syntax not in ("auto", "plain", "latex"):
         raise ValueError(f"syntax must be 'auto', 'plain' or 'latex', not {syntax!r}")
-    limits = Limits(max_length, max_depth, max_digits, max_exponent,
-                    max_result_digits, max_seconds)
+    bad = [name for name, value in (symbols or {}).items() if not isinstance(value, sympy.Basic)]
+    if bad:
+        raise TypeError(f"symbols must map names to SymPy objects; not so for {', '.join(bad)}")
+    limits = Limits(length=max_length, depth=max_depth, digits=max_digits, exponent=max_exponent,
+                    result_digits=max_result_digits, seconds=max_seconds)
     builder = _Builder(limits, dict(symbols or {}))
     try:
         value = (_parse_text(answer, syntax, builder) if isinstance(answer, str)
@@ -434,6 +448,8 @@ class _Builder:
 
     def name(self, name: str) -> sympy.Basic:
         """A name: the caller's symbol, a constant, or a new assumption-free Symbol."""
+        if name in self.symbols:
+            return self.symbols[name]
         name = _GREEK_ALIASES.get(name, name)
         if name in self.symbols:
             return self.symbols[name]
@@ -829,14 +845,14 @@ def _latex_tokens(text: str) -> list[_Token]:
 
 
 def _tokens_of(match: re.Match[str]) -> list[_Token]:
-    kind, pos = match.lastgroup, match.start()
+    kind, pos = match.lastgroup or "char", match.start()
     if kind == "word":
         return _word_tokens(match.group("word"), pos)
-    if kind == "envname":
+    if kind == "envname":  # \begin{...} or \end{...}
         return [_Token(match.group("env"), match.group("envname"), pos)]
-    if kind == "cmd" and match.group("cmd") in _IGNORED_COMMANDS or kind == "space":
+    if kind == "space" or (kind == "cmd" and match.group("cmd") in _IGNORED_COMMANDS):
         return []
-    return [_Token(kind or "char", match.group(kind or 0), pos)]
+    return [_Token(kind, match.group(kind), pos)]
 
 
 def _word_tokens(word: str, pos: int) -> list[_Token]:
@@ -1150,6 +1166,14 @@ class _LatexParser:
         environment = self.advance().text
         if environment not in _MATRIX_ENVIRONMENTS:
             raise _unparseable(f"the environment {environment} is not supported; use pmatrix or bmatrix")
+        rows = self.matrix_rows()
+        end = self.advance()
+        if end.text != environment:
+            raise _unparseable(f"\\begin{{{environment}}} is closed by \\end{{{end.text}}}")
+        return _rows_to_matrix(rows)
+
+    def matrix_rows(self) -> list[list[sympy.Basic]]:
+        """Cells split by ``&``, rows by ``\\\\``, up to ``\\end``; a trailing ``\\\\`` is allowed."""
         rows: list[list[sympy.Basic]] = [[]]
         while not self.at("end"):
             rows[-1].append(self.b.scalar(self.expr()))
@@ -1160,12 +1184,9 @@ class _LatexParser:
                 rows.append([])
             elif not self.at("end"):
                 raise _unparseable(f"expected &, \\\\ or \\end at position {self.tok.pos}")
-        end = self.advance()
-        if end.text != environment:
-            raise _unparseable(f"\\begin{{{environment}}} is closed by \\end{{{end.text}}}")
         if len(rows) > 1 and not rows[-1]:
-            rows.pop()  # a trailing \\ before \end
-        return _rows_to_matrix(rows)
+            rows.pop()
+        return rows
 
 
 _GROUP_CLOSERS = {"(": ")", "[": "]", "{": "}"}

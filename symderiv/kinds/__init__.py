@@ -46,9 +46,8 @@ def _load_all() -> None:
 
 
 def kinds() -> dict[str, Kind]:
-    """Every registered kind by name."""
-    if not _REGISTRY:
-        _load_all()
+    """Every registered kind by name (importing one kind directly must not hide the others)."""
+    _load_all()  # idempotent: modules already imported are not run again
     return dict(_REGISTRY)
 
 

@@ -70,6 +70,8 @@ def geometry(f: Fields, n: tuple[int, int], k: tuple[int, int]) -> tuple[Axis, A
     """Height and width axes from stride, padding and dilation; the kernel must fit."""
     stride, dilation = per_axis(f, "stride", 1, 1), per_axis(f, "dilation", 1, 1)
     same = f.raw("padding", 0) == "same"
+    if isinstance(f.raw("padding", 0), str) and not same:
+        raise f.fail("padding", f"expected a number, [height, width] or \"same\", got {f.raw('padding')!r}")
     if same and stride != (1, 1):
         raise f.fail("padding", f"'same' padding needs stride 1 (as PyTorch's padding='same'), got stride {stride}")
     pad = (0, 0) if same else per_axis(f, "padding", 0, 0)

@@ -12,11 +12,11 @@ kept as its list of products so the sheet can print the sum before evaluating it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import sympy as sp
 
-from symderiv.kinds.conv_size import Axis, N_OUT, formula
-from symderiv.kinds.network_questions import substitute
+from symderiv.kinds.conv_size import Axis, axis_steps, geometry_text, group_givens, groups, plural, tidy
 from symderiv.model import Answer, Figure, Question, Step
 
 Matrix = sp.ImmutableMatrix
@@ -34,6 +34,11 @@ class ApplySpec:
     height: Axis
     width: Axis
     same: bool = False
+
+    @cached_property
+    def padded(self) -> tuple[Matrix, ...]:
+        """Every input channel, zero-padded (computed once: each window reads it)."""
+        return tuple(pad(m, self.height, self.width) for m in self.input)
 
     @property
     def channels(self) -> int:
@@ -58,7 +63,7 @@ def taps(axis: Axis, i: int) -> tuple[int, ...]:
 
 def window(spec: ApplySpec, channel: int, i: int, j: int) -> Matrix:
     """The entries of padded channel ``channel`` that output (i, j) multiplies (0-based)."""
-    padded = pad(spec.input[channel], spec.height, spec.width)
+    padded = spec.padded[channel]
     return Matrix([[padded[r, q] for q in taps(spec.width, j)] for r in taps(spec.height, i)])
 
 
@@ -93,6 +98,10 @@ def kernel_name(spec: ApplySpec, f: int, ch: int) -> str:
     return f"K{f + 1}" if spec.channels == 1 else f"K{f + 1}_{ch + 1}"
 
 
+def pad_name(spec: ApplySpec, ch: int) -> str:
+    return "I_pad" if spec.channels == 1 else f"I{ch + 1}_pad"
+
+
 def output_name(spec: ApplySpec, f: int) -> str:
     return "Y" if spec.filters == 1 else f"Y{f + 1}"
 
@@ -102,7 +111,9 @@ def notation(spec: ApplySpec) -> tuple[tuple[str, str], ...]:
     out = [(output_name(spec, f), f"Y^{{({f + 1})}}") for f in range(spec.filters) if spec.filters > 1]
     out += [(kernel_name(spec, f, ch), f"K^{{({f + 1})}}" + (f"_{{{ch + 1}}}" if spec.channels > 1 else ""))
             for f in range(spec.filters) for ch in range(spec.channels) if spec.filters > 1]
-    out += [("Yf", "Y^{(f)}"), ("Kf", "K^{(f)}")]
+    out += [("Yf", "Y^{(f)}"), ("Kf", "K^{(f)}"), ("I_pad", r"I^{\mathrm{pad}}")]
+    out += [(pad_name(spec, ch), rf"I^{{\mathrm{{pad}}}}_{{{ch + 1}}}")
+            for ch in range(spec.channels) if spec.channels > 1]
     return tuple(out)
 
 
@@ -117,45 +128,43 @@ def _givens(spec: ApplySpec) -> list[tuple[sp.Basic, sp.Basic]]:
     out = [(sp.MatrixSymbol(input_name(spec, ch), *m.shape), m) for ch, m in enumerate(spec.input)]
     out += [(sp.MatrixSymbol(kernel_name(spec, f, ch), *m.shape), m)
             for f, kernels in enumerate(spec.kernel) for ch, m in enumerate(kernels)]
-    return out + _geometry_givens(spec.height, spec.width, spec.same)
+    return out + [gv for g in groups(spec.height, spec.width) for gv in group_givens(g, spec.same)]
 
 
-def _geometry_givens(h: Axis, w: Axis, same: bool) -> list[tuple[sp.Basic, sp.Basic]]:
-    """Stride, dilation and padding: one symbol when both axes agree, else one per axis."""
-    def pair(name: str, hv: int, wv: int) -> list:
-        if hv == wv:
-            return [(sp.Symbol(name), sp.Integer(hv))]
-        return [(sp.Symbol(f"{name}_H"), sp.Integer(hv)), (sp.Symbol(f"{name}_W"), sp.Integer(wv))]
-    out = pair("s", h.s, w.s) + (pair("d", h.d, w.d) if (h.d, w.d) != (1, 1) else [])
-    if same:
-        return out
-    if h.symmetric and w.symmetric:
-        return out + pair("p", h.before, w.before)
-    names = ("p_top", "p_bottom", "p_left", "p_right")
-    return out + [(sp.Symbol(x), sp.Integer(v)) for x, v in zip(names, (h.before, h.after, w.before, w.after))]
+I_, J_, U_, V_, C_ = sp.symbols("i j u v c", integer=True, positive=True)
+
+
+def _corner(axis: Axis, index: sp.Symbol, offset: sp.Symbol) -> sp.Expr:
+    """Padded row (or column) read by output ``index`` at kernel ``offset`` (1-based)."""
+    return (index - 1) * axis.s + (offset - 1) * axis.d + 1
 
 
 def _rule(spec: ApplySpec) -> sp.Eq:
-    """The cross-correlation sum in index form, with the spec's stride and dilation."""
-    i, j, u, v, ch = sp.symbols("i j u v c", integer=True, positive=True)
-    rows = (i - 1) * spec.height.s + (u - 1) * spec.height.d + 1
-    cols = (j - 1) * spec.width.s + (v - 1) * spec.width.d + 1
+    """The cross-correlation sum in index form, with the spec's stride and dilation.
+
+    Several channels add a leading channel index c to I and K (``I_{c,r,q} K_{c,u,v}``).
+    """
     one = spec.channels == 1
-    I = sp.IndexedBase("I" if one else "I_c")
-    K = sp.IndexedBase(("K" if one else "K_c") if spec.filters == 1 else ("Kf" if one else "Kf_c"))
+    I = sp.IndexedBase("I" if _no_padding(spec) else "I_pad")
+    K = sp.IndexedBase("K" if spec.filters == 1 else "Kf")
     Y = sp.IndexedBase("Y" if spec.filters == 1 else "Yf")
-    body = sp.Sum(I[rows, cols] * K[u, v], (u, 1, spec.height.k), (v, 1, spec.width.k))
-    if not one:
-        body = sp.Sum(body.function, (ch, 1, spec.channels), *body.limits)
-    return sp.Eq(Y[i, j], body, evaluate=False)
+    place = (tidy(_corner(spec.height, I_, U_)), tidy(_corner(spec.width, J_, V_)))
+    channel = () if one else (C_,)
+    term = I[channel + place] * K[channel + (U_, V_)]
+    limits = ((U_, 1, spec.height.k), (V_, 1, spec.width.k))
+    return sp.Eq(Y[I_, J_], sp.Sum(term, *(limits if one else ((C_, 1, spec.channels),) + limits)), evaluate=False)
 
 
 def _rule_step(spec: ApplySpec) -> Step:
-    where = "" if spec.channels == 1 else ", summed over the input channels c as well"
-    padded = "" if _no_padding(spec) else " Indices below count rows and columns of the padded input."
-    return Step((f"Cross-correlation (what frameworks call convolution): the kernel is not flipped. Output "
-                 f"entry (i, j) lays the kernel on the window that starts at row (i - 1)s + 1, column "
-                 f"(j - 1)s + 1, multiplies entry by entry and adds{where}.{padded}"), math=(_rule(spec),))
+    rule = _rule(spec)
+    where = () if spec.channels == 1 else (", over every input channel ", C_, " too")
+    padded = "" if _no_padding(spec) else " Rows and columns count in the zero-padded input."
+    return Step(("Frameworks compute cross-correlation: the kernel is laid on the input as it is, not flipped. "
+                 "Output entry ", rule.lhs, " covers the window whose top-left entry is at row ",
+                 tidy(_corner(spec.height, I_, 1)), ", column ", tidy(_corner(spec.width, J_, 1)),
+                 "; it multiplies the window by the kernel entry by entry and adds the products") + where + (
+                 f".{padded} Below, ⊙ is that entry-by-entry product and sum adds a matrix's entries.",),
+                math=(rule,))
 
 
 def _no_padding(spec: ApplySpec) -> bool:
@@ -163,24 +172,19 @@ def _no_padding(spec: ApplySpec) -> bool:
 
 
 def _size_steps(spec: ApplySpec, general_qid: str) -> list[Step]:
-    axes = [("Output height and width", spec.height, N_OUT)] if spec.height == spec.width else \
-        [("Output height", spec.height, sp.Symbol("N_H")), ("Output width", spec.width, sp.Symbol("N_W"))]
-    steps = []
-    for label, axis, name in axes:
-        rule = formula(axis)
-        steps.append(Step(f"{label}, by the count of Q{general_qid}:", name, rule,
-                          substituted=substitute(rule, axis.numbers()), value=sp.Integer(axis.size)))
-    return steps
+    """The output size, worked as in the size questions (the start-position check left out)."""
+    return [st for g in groups(spec.height, spec.width)
+            for st in axis_steps(g, spec.same, general_qid, check=False)]
 
 
 def _pad_steps(spec: ApplySpec) -> list[Step]:
     if _no_padding(spec):
         return []
     h, w = spec.height, spec.width
-    text = (f"Zero padding: {h.before} row(s) above, {h.after} below, {w.before} column(s) left, "
+    text = (f"Zero padding: {plural(h.before, 'row')} above, {h.after} below, {plural(w.before, 'column')} left, "
             f"{w.after} right.")
-    return [Step(text, sp.MatrixSymbol(input_name(spec, ch) + "_pad", *padded.shape), value=padded)
-            for ch, padded in enumerate(pad(m, h, w) for m in spec.input)]
+    return [Step(text, sp.MatrixSymbol(pad_name(spec, ch), *padded.shape), value=padded)
+            for ch, padded in enumerate(spec.padded)]
 
 
 def _span(positions: tuple[int, ...]) -> str:
@@ -191,16 +195,20 @@ def _span(positions: tuple[int, ...]) -> str:
     return ", ".join(str(x) for x in ones)
 
 
+#: ``sum(A ⊙ B)``: the sum of the entries of an element-wise product, printed, never evaluated.
+ENTRY_SUM = sp.Function("sum")
+
+
 def _window_step(spec: ApplySpec, out: Matrix, f: int, i: int, j: int) -> Step:
-    where = (f"Window at rows {_span(taps(spec.height, i))}, columns {_span(taps(spec.width, j))}"
-             f"{'' if _no_padding(spec) else ' of the padded input'}: ")
-    parts: list = [where]
-    for ch in range(spec.channels):
-        label = "" if spec.channels == 1 else f"{'' if ch == 0 else ', '}channel {ch + 1} "
-        parts += [label, window(spec, ch, i, j)]
-    parts.append(". Each entry times the kernel entry at the same place, summed:")
+    """Output entry (i, j) of filter f: window ⊙ kernel summed, the products written out, the value."""
+    where = "" if _no_padding(spec) else " of the padded input"
+    text = (f"Window at rows {_span(taps(spec.height, i))}, columns {_span(taps(spec.width, j))}{where}"
+            f"{'' if spec.channels == 1 else ', in every channel'}: multiply it entry by entry with the kernel "
+            "and add the products.")
+    sums = [ENTRY_SUM(sp.HadamardProduct(window(spec, ch, i, j), spec.kernel[f][ch])) for ch in range(spec.channels)]
     lhs = sp.MatrixSymbol(output_name(spec, f), out.rows, out.cols)[i, j]
-    return Step(tuple(parts), lhs, written_sum(products(spec, f, i, j)), value=out[i, j])
+    return Step(text, lhs, expanded=sp.Add(*sums, evaluate=False), substituted=written_sum(products(spec, f, i, j)),
+                value=out[i, j])
 
 
 def window_figure(spec: ApplySpec, outputs: tuple[Matrix, ...]) -> Figure:
@@ -217,9 +225,9 @@ def _prompt(spec: ApplySpec) -> str:
     if spec.channels == spec.filters == 1:
         what = f"Input I ({h.n} × {w.n}) and kernel K ({h.k} × {w.k})"
     else:
-        what = (f"Input of {spec.channels} channel(s) I_c ({h.n} × {w.n} each) and {spec.filters} filter(s) "
-                f"of {spec.channels} kernel(s) ({h.k} × {w.k} each)")
-    return (f"{what}, with the stride and padding given below: the output as deep-learning frameworks compute "
+        what = (f"Input of {plural(spec.channels, 'channel')} ({h.n} × {w.n} each) and "
+                f"{plural(spec.filters, 'filter')} of {plural(spec.channels, 'kernel')} ({h.k} × {w.k} each)")
+    return (f"{what}, {geometry_text(h, w, spec.same)}: the output as deep-learning frameworks compute "
             "it (cross-correlation, no kernel flip), showing every window's products.")
 
 

@@ -17,19 +17,20 @@ from functools import cache
 
 import sympy as sp
 
-from symderiv.kinds.network_questions import substitute
-from symderiv.model import Answer, Figure, Question, Step
+from symderiv.algebra import substitute
+from symderiv.model import Answer, Figure, Question, Step, TensorShape
 
 
-def _whole(name: str, low: int = 1) -> sp.Symbol:
+def _integer(name: str, low: int = 1) -> sp.Symbol:
+    """A whole-number symbol: positive, or nonnegative when ``low`` is 0 (paddings, indices)."""
     return sp.Symbol(name, integer=True, positive=True) if low else sp.Symbol(name, integer=True, nonnegative=True)
 
 
-n, k, s, d, l, c = (_whole(x) for x in "nksdlc")
-p, j = _whole("p", 0), _whole("j", 0)
-t, t_j, t_last = (_whole(x) for x in ("t", "t_j", "t_last"))
-p_a, p_b, P = _whole("p_before", 0), _whole("p_after", 0), _whole("P", 0)
-k_eff, j_max, N_OUT, C_OUT = (_whole(x) for x in ("k_eff", "j_max", "N_out", "C_out"))
+n, k, s, d, l, c = (_integer(x) for x in "nksdlc")
+p, j = _integer("p", 0), _integer("j", 0)
+t, t_j, t_last = (_integer(x) for x in ("t", "t_j", "t_last"))
+p_a, p_b, P = _integer("p_before", 0), _integer("p_after", 0), _integer("P", 0)
+k_eff, j_max, N_OUT, C_OUT = (_integer(x) for x in ("k_eff", "j_max", "N_out", "C_out"))
 
 #: Dilation: the k taps sit d apart, so the window spans d (k - 1) + 1 positions.
 K_EFF_RULE = d * (k - 1) + 1
@@ -37,7 +38,38 @@ K_EFF_RULE = d * (k - 1) + 1
 NOTATION = (("N_out", r"N_{\mathrm{out}}"), ("C_out", r"C_{\mathrm{out}}"), ("k_eff", r"k_{\mathrm{eff}}"),
             ("j_max", r"j_{\max}"), ("t_last", r"t_{\mathrm{last}}"), ("p_before", r"p_{\mathrm{before}}"),
             ("p_after", r"p_{\mathrm{after}}"), ("k_eff_H", r"k_{\mathrm{eff},H}"), ("k_eff_W", r"k_{\mathrm{eff},W}"),
-            ("output_shape", r"N_{H} \times N_{W} \times C_{\mathrm{out}}"))
+            ("output_shape", r"N_{H} \times N_{W} \times C_{\mathrm{out}}"),
+            ("output_shape_square", r"N_{\mathrm{out}} \times N_{\mathrm{out}} \times C_{\mathrm{out}}"))
+
+
+_READING = ("n", "t", "i", "j", "u", "v", "p", "P", "s", "k", "d", "N")
+_SIDES = ("before", "top", "left", "after", "bottom", "right")
+
+
+def _reading_key(term: sp.Basic) -> tuple:
+    """Sort key for a sum as a student writes it: n first, then padding (before, after), then k,
+    plain numbers and negative terms last."""
+    names = sorted(x.name for x in term.free_symbols)
+    if not names:
+        return (term.could_extract_minus_sign(), 1, 0, 0, "")
+    base, _, tail = names[0].partition("_")
+    rank = _READING.index(base) if base in _READING else len(_READING)
+    side = _SIDES.index(tail) if tail in _SIDES else -1
+    return (term.could_extract_minus_sign(), 0, rank, side, names[0])
+
+
+def tidy(expr: sp.Basic) -> sp.Basic:
+    """``expr`` with every sum in reading order (``n + 2p - k``, ``... + 1``), left unevaluated.
+
+    Display only: the value is unchanged (tests check ``simplify(tidy(e) - e) == 0``).
+    """
+    if not expr.args or isinstance(expr, sp.MatrixBase):
+        return expr
+    args = [tidy(a) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        args.sort(key=_reading_key)
+    with sp.evaluate(False):
+        return expr.func(*args)
 
 
 @dataclass(frozen=True)
@@ -75,6 +107,11 @@ def derivation() -> Derivation:
     return Derivation(fits, condition, solved, largest, n_out, general)
 
 
+def at(expr: sp.Basic, values: dict) -> sp.Basic:
+    """``expr`` evaluated at numbers for every symbol (``xreplace``: far faster than ``subs``)."""
+    return expr.xreplace(values)
+
+
 @dataclass(frozen=True)
 class Axis:
     """One spatial axis of a convolution: input size, kernel size, stride, dilation, padding."""
@@ -97,7 +134,7 @@ class Axis:
 
     @property
     def k_eff(self) -> int:
-        return int(K_EFF_RULE.subs(self.numbers()))
+        return int(at(K_EFF_RULE, self.numbers()))
 
     @property
     def padded(self) -> int:
@@ -106,7 +143,7 @@ class Axis:
     @property
     def size(self) -> int:
         """N_out: the general formula at these numbers."""
-        return int(derivation().general.subs(self.numbers()).subs(k_eff, self.k_eff))
+        return _count(self)
 
     @property
     def starts(self) -> tuple[int, ...]:
@@ -115,30 +152,43 @@ class Axis:
 
 
 #: 'Same' padding as PyTorch computes it (stride 1): total, before, after.
-SAME_TOTAL, SAME_BEFORE, SAME_AFTER = d * (k - 1), sp.floor(P / 2), P - p_a
+#: (P/2 is kept as a quotient so that its numbers print as 6/2, not 1/2 * 6.)
+SAME_TOTAL, SAME_AFTER = d * (k - 1), P - p_a
+SAME_BEFORE = sp.floor(sp.Mul(P, sp.Pow(2, -1, evaluate=False), evaluate=False))
 
 
 def same_padding(axis: Axis) -> Axis:
     """PyTorch's padding='same' (stride 1): a total of d (k - 1), the odd one out after."""
-    total = SAME_TOTAL.subs(axis.numbers())
-    before = SAME_BEFORE.subs(P, total)
-    return replace(axis, before=int(before), after=int(SAME_AFTER.subs({P: total, p_a: before})))
+    total = at(SAME_TOTAL, axis.numbers())
+    before = at(SAME_BEFORE, {P: total})
+    return replace(axis, before=int(before), after=int(at(SAME_AFTER, {P: total, p_a: before})))
 
 
 def formula(axis: Axis) -> sp.Expr:
     """The simplest general form covering ``axis``: plain, dilated, or with unequal padding."""
+    return _formula(axis.symmetric, axis.d != 1)
+
+
+@cache
+def _formula(symmetric: bool, dilated: bool) -> sp.Expr:
     expr = derivation().general
-    if axis.symmetric:
+    if symmetric:
         expr = expr.subs({p_a: p, p_b: p})
-    return expr.subs(k_eff, k if axis.d == 1 else K_EFF_RULE)
+    return expr.subs(k_eff, K_EFF_RULE if dilated else k)
+
+
+@cache
+def _count(axis: Axis) -> int:
+    """N_out of one axis: the general formula at its numbers."""
+    return int(at(derivation().general, axis.numbers() | {k_eff: sp.Integer(axis.k_eff)}))
 
 
 def padded_length(axis: Axis) -> sp.Expr:
     return n + 2 * p if axis.symmetric else n + p_a + p_b
 
 
-def window_length(axis: Axis) -> sp.Expr:
-    return k if axis.d == 1 else K_EFF_RULE
+def window_length(axis: Axis) -> sp.Symbol:
+    return k if axis.d == 1 else k_eff
 
 
 # --- the general derivation (Q4.3) ---------------------------------------------------------
@@ -150,19 +200,23 @@ def full_formula() -> sp.Expr:
 
 def _count_steps(der: Derivation) -> list[Step]:
     return [
-        Step(("A filter of size ", k, " that starts at position ", t, " covers positions ", t, ", ", t + 1,
-              ", ..., ", t + k - 1, " of the padded input, which has ", n + 2 * p, " positions (", p,
-              " zeros on each side). It fits when its last position is still inside:"), math=(der.fits,)),
+        Step(("A filter of size ", k, " that starts at position ", t, " covers positions ", t, ", ", tidy(t + 1),
+              ", ..., ", tidy(t + k - 1), " of the padded input, which has ", n + 2 * p, " positions (", p,
+              " zeros on each side). It fits when its last position is still inside:"), math=(tidy(der.fits),)),
         Step(("The filter starts at position 1 and moves ", s, " positions at a time, so the starts are"),
-             t_j, 1 + j * s, note=("for ", j, " = 0, 1, 2, ...")),
-        Step(("Put the start ", t_j, " into the condition:"), math=(der.condition, sp.Le(j * s + k, n + 2 * p))),
-        Step(("Solve the inequality for ", j, " (SymPy; ", s, " > 0 keeps its direction):"), math=(der.solved,)),
+             t_j, tidy(1 + j * s), note=("for ", j, " = 0, 1, 2, ...")),
+        Step(("Put the start ", t_j, " into the condition and simplify:"),
+             math=(der.condition, tidy(sp.Le(j * s + k, n + 2 * p)))),
+        Step(("Solve the inequality for ", j, " (SymPy; ", sp.StrictGreaterThan(s, 0, evaluate=False),
+              " keeps its direction):"),
+             math=(tidy(der.solved),)),
         Step(("The index ", j, " is a whole number, so the largest allowed is the floor of that bound:"),
-             j_max, der.largest),
+             j_max, tidy(der.largest)),
         Step(("The allowed indices are ", j, " = 0, 1, ..., ", j_max, ": one more than ", j_max,
-              ". Each start gives one output position, so the output size is"), N_OUT, j_max + 1,
-             expanded=der.n_out,
-             note=("A start exists at all (", j, " = 0) only when the filter fits: ", sp.Le(k, n + 2 * p), ".")),
+              ". Each start gives one output position, so the output size is"), N_OUT, tidy(j_max + 1),
+             expanded=tidy(der.n_out),
+             note=("A start exists at all (", sp.Eq(j, 0), ") only when the filter fits: ", sp.Le(k, n + 2 * p),
+                   ".")),
         Step(("A filter has size ", k, " × ", k, " × ", c, ": it spans all ", c, " input channels and sums over "
               "them, so it produces one number per position, a single 2-D map. The ", l, " filters give ", l,
               " maps stacked: the output channels are the number of filters, not the input's ", c, "."),
@@ -170,23 +224,27 @@ def _count_steps(der: Derivation) -> list[Step]:
     ]
 
 
-def _per_axis(expr: sp.Expr, axis: str, before: str, after: str) -> sp.Expr:
-    """``expr`` with every size named for one axis (n -> n_H, p_before -> p_top, ...)."""
+def _axis_names(axis: str, before: str, after: str) -> dict:
+    """The general symbols renamed for one axis: n -> n_H, p_before -> p_top, ..."""
     names = {n: f"n_{axis}", k: f"k_{axis}", s: f"s_{axis}", d: f"d_{axis}", p: f"p_{axis}",
-             p_a: f"p_{before}", p_b: f"p_{after}"}
-    return expr.xreplace({sym: sp.Symbol(name) for sym, name in names.items()})
+             p_a: f"p_{before}", p_b: f"p_{after}", P: f"P_{axis}", k_eff: f"k_eff_{axis}"}
+    return {sym: sp.Symbol(name, integer=True, nonnegative=True) for sym, name in names.items()}
+
+
+HEIGHT, WIDTH = _axis_names("H", "top", "bottom"), _axis_names("W", "left", "right")
+N_H, N_W = sp.Symbol("N_H"), sp.Symbol("N_W")
 
 
 def _general_steps(der: Derivation) -> list[Step]:
-    height = sp.Eq(sp.Symbol("N_H"), _per_axis(full_formula(), "H", "top", "bottom"))
-    width = sp.Eq(sp.Symbol("N_W"), _per_axis(full_formula(), "W", "left", "right"))
+    height = sp.Eq(N_H, tidy(full_formula().xreplace(HEIGHT)))
+    width = sp.Eq(N_W, tidy(full_formula().xreplace(WIDTH)))
     return [
-        Step(("Dilation ", d, ": the ", k, " taps sit ", d, " positions apart (", t, ", ", t + d, ", ..., ",
-              t + (k - 1) * d, "), so the window spans"), k_eff, K_EFF_RULE,
+        Step(("Dilation ", d, ": the ", k, " taps sit ", d, " positions apart (", t, ", ", tidy(t + d), ", ..., ",
+              tidy(t + (k - 1) * d), "), so the window spans"), k_eff, tidy(K_EFF_RULE),
              note=("positions, and ", k_eff, " takes the place of ", k, " in the count.")),
         Step(("Padding with ", p_a, " zeros before and ", p_b, " after (not necessarily equal) makes the padded "
-              "input ", n + p_a + p_b, " long, in place of ", n + 2 * p, ":"), N_OUT, der.general,
-             expanded=full_formula()),
+              "input ", tidy(n + p_a + p_b), " long, in place of ", n + 2 * p, ":"), N_OUT, tidy(der.general),
+             expanded=tidy(full_formula())),
         Step("Height and width are counted separately, each with its own sizes, stride, dilation and padding:",
              math=(height, width)),
         _same_step(der),
@@ -196,18 +254,20 @@ def _general_steps(der: Derivation) -> list[Step]:
 def _same_step(der: Derivation) -> Step:
     """'Same' padding (stride 1, total P = k_eff - 1) keeps the size: SymPy simplifies the count to n."""
     merged = der.general.subs({p_b: P - p_a})
-    written = substitute(merged, {s: sp.Integer(1)})
-    filled = substitute(written, {P: k_eff - 1})
+    written = substitute(tidy(merged), {s: sp.Integer(1)})
+    filled = substitute(written, {P: tidy(k_eff - 1)})
     value = sp.simplify(merged.subs({s: 1, P: k_eff - 1}))
+    total = sp.Eq(P, sp.Eq(tidy(SAME_TOTAL), tidy(k_eff - 1), evaluate=False), evaluate=False)
     return Step(("'Same' padding, as PyTorch's padding='same' computes it, needs stride ", sp.Eq(s, 1),
-                 " and pads a total of ", sp.Eq(P, sp.Eq(K_EFF_RULE - 1, k_eff - 1, evaluate=False),
-                                                 evaluate=False),
-                 " positions: ", sp.Eq(p_a, sp.floor(P / 2)), " before and ", sp.Eq(p_b, P - p_a),
-                 " after (the odd one out goes after). With ", sp.Eq(p_a + p_b, P), " the output keeps the "
-                 "input's size:"), N_OUT, der.general, expanded=written, substituted=filled, value=value,
-                note=("With a stride ", s, " > 1 no padding keeps every size, so PyTorch rejects 'same' there."))
+                 " and pads a total of ", total, " positions: ", sp.Eq(p_a, SAME_BEFORE), " before and ",
+                 sp.Eq(p_b, tidy(SAME_AFTER)), " after (the odd one out goes after). With ",
+                 tidy(sp.Eq(p_a + p_b, P)), " the output keeps the input's size:"),
+                N_OUT, tidy(der.general), expanded=written, substituted=filled, value=value,
+                note=("With a stride ", sp.StrictGreaterThan(s, 1, evaluate=False), " no padding keeps every size, "
+                      "so PyTorch rejects 'same' there."))
 
 
+@cache
 def general_question(qid: str) -> Question:
     """Q4.3: the output size from the positions a filter can start at, then its generalisations."""
     der = derivation()
@@ -224,14 +284,6 @@ def general_question(qid: str) -> Question:
 
 # --- size questions (Q4.1, Q4.2) -----------------------------------------------------------
 
-class Shape(sp.ImmutableDenseMatrix):
-    """A tensor shape (height, width, channels) as a 1-row matrix that a printer may write
-    ``34 × 34 × 1``; it equals, and hashes like, the plain matrix of the same entries."""
-
-    def __hash__(self) -> int:
-        return hash(sp.ImmutableDenseMatrix(self))
-
-
 @dataclass(frozen=True)
 class SizeSpec:
     """One size question: an input of ``channels`` channels, ``filters`` filters, per-axis geometry."""
@@ -243,8 +295,8 @@ class SizeSpec:
     same: bool = False
 
     @property
-    def shape(self) -> Shape:
-        return Shape([[self.height.size, self.width.size, self.filters]])
+    def shape(self) -> TensorShape:
+        return TensorShape([[self.height.size, self.width.size, self.filters]])
 
 
 @dataclass(frozen=True)
@@ -260,21 +312,16 @@ class Group:
         return self.names.get(general, general)
 
     def name(self, expr: sp.Expr) -> sp.Expr:
-        return expr.xreplace(self.names)
+        """``expr`` in this group's names (a pure renaming: nothing to evaluate)."""
+        with sp.evaluate(False):
+            return expr.xreplace(self.names)
 
 
-def groups(spec: SizeSpec) -> tuple[Group, ...]:
-    """One group for a square problem (plain n, k, p, s), else height and width apart."""
-    if spec.height == spec.width:
-        return (Group("Height and width (the same numbers for both)", spec.height, N_OUT, {}),)
-    return (Group("Height (rows)", spec.height, sp.Symbol("N_H"), _axis_names("H", "top", "bottom")),
-            Group("Width (columns)", spec.width, sp.Symbol("N_W"), _axis_names("W", "left", "right")))
-
-
-def _axis_names(axis: str, before: str, after: str) -> dict:
-    names = {n: f"n_{axis}", k: f"k_{axis}", s: f"s_{axis}", d: f"d_{axis}", p: f"p_{axis}",
-             p_a: f"p_{before}", p_b: f"p_{after}", P: f"P_{axis}", k_eff: f"k_eff_{axis}"}
-    return {sym: sp.Symbol(name, integer=True, nonnegative=True) for sym, name in names.items()}
+def groups(height: Axis, width: Axis) -> tuple[Group, ...]:
+    """One group when both axes share every number (plain n, k, p, s), else height and width apart."""
+    if height == width:
+        return (Group("Height and width (the same numbers for both)", height, N_OUT, {}),)
+    return (Group("Height (rows)", height, N_H, HEIGHT), Group("Width (columns)", width, N_W, WIDTH))
 
 
 def group_givens(g: Group, same: bool) -> list[tuple[sp.Basic, sp.Basic]]:
@@ -292,12 +339,11 @@ def _numbers(g: Group) -> dict:
     return {g.sym(x): v for x, v in values.items()}
 
 
-def _worked(g: Group, text, lhs: sp.Basic, rule: sp.Expr, note="") -> Step:
+def _worked(g: Group, text, lhs: sp.Basic, rule: sp.Expr, extra: dict | None = None) -> Step:
     """A step ``lhs = rule = rule with numbers = value`` in the group's names."""
-    named = g.name(rule)
-    values = _numbers(g)
-    return Step(text, g.sym(lhs), named, substituted=substitute(named, values),
-                value=named.subs(values), note=note)
+    named = tidy(g.name(rule))
+    values = _numbers(g) | (extra or {})
+    return Step(text, g.sym(lhs), named, substituted=substitute(named, values), value=at(named, values))
 
 
 def _same_steps(g: Group) -> list[Step]:
@@ -308,32 +354,39 @@ def _same_steps(g: Group) -> list[Step]:
             _worked(g, "and the rest after:", p_b, SAME_AFTER)]
 
 
-def _check_step(g: Group, size: sp.Symbol) -> Step:
-    """The last start's window ends inside the padded input and one more stride would not."""
-    axis, values = g.axis, _numbers(g) | {size: sp.Integer(g.axis.size)}
-    last = sp.Integer(axis.starts[-1])
-    window, padded = g.name(window_length(axis)), g.name(padded_length(axis))
-    fits = substitute(sp.Le(t_last + window - 1, padded), values | {t_last: last})
-    beyond = substitute(sp.Gt(t_last + g.sym(s) + window - 1, padded), values | {t_last: last})
-    step = _worked(g, ("Check: the last start is at ", t_last, ", its window ends inside the padded input, and "
-                       "one more stride would not fit:"), t_last, 1 + (size - 1) * s)
-    return replace(step, substituted=substitute(step.rule, values), value=last, math=(fits, beyond))
+def _check_step(g: Group) -> Step:
+    """The last start's window ends inside the padded input, and one more stride would not."""
+    size = {g.result: sp.Integer(g.axis.size)}
+    step = _worked(g, ("Check: the starts are 1, 1 + ", g.sym(s), ", 1 + 2", g.sym(s), ", ...; the last one still "
+                       "fits, and one more stride would run past the padded input:"),
+                   t_last, 1 + (g.result - 1) * s, size)
+    window, padded = g.name(window_length(g.axis)), g.name(padded_length(g.axis))
+    fits = tidy(sp.Le(t_last + window - 1, padded, evaluate=False))
+    beyond = tidy(sp.Gt(t_last + g.sym(s) + window - 1, padded, evaluate=False))
+    values = _numbers(g) | {t_last: step.value}
+    return replace(step, math=(fits, substitute(fits, values), beyond, substitute(beyond, values)))
 
 
-def axis_steps(g: Group, same: bool, general_qid: str) -> list[Step]:
+def axis_steps(g: Group, same: bool, general_qid: str, check: bool = True) -> list[Step]:
     """Padding (if 'same'), effective kernel (if dilated), the count by the formula of Q4.3, a check."""
     steps = _same_steps(g) if same else []
     if g.axis.d != 1:
         steps.append(_worked(g, "Dilation spreads the kernel: its effective size is", k_eff, K_EFF_RULE))
     steps.append(_worked(g, (f"{g.label}: the count of filter positions, by the formula of Q{general_qid},"),
                          g.result, formula(g.axis)))
-    return steps + [_check_step(g, g.result)]
+    return steps + ([_check_step(g)] if check else [])
+
+
+def plural(count: int, word: str) -> str:
+    """``1 filter``, ``2 filters``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _channel_step(spec: SizeSpec) -> Step:
-    return Step((f"Channels: each filter is as deep as the input ({spec.channels} channels) and sums over all of "
-                 f"them, giving one 2-D map; the {spec.filters} filter(s) give one output channel each, so the "
-                 "output channels are the number of filters:"), C_OUT, l, value=sp.Integer(spec.filters))
+    return Step((f"Channels: each filter is as deep as the input ({plural(spec.channels, 'channel')}) and sums "
+                 "over all of them, so it gives one 2-D map: one output channel per filter, whatever the input's "
+                 "channel count. The output channels are the number of filters:"), C_OUT, l,
+                value=sp.Integer(spec.filters))
 
 
 def grid_figure(spec: SizeSpec) -> Figure:
@@ -345,22 +398,36 @@ def grid_figure(spec: SizeSpec) -> Figure:
                                          ("p_after", a.after), ("d", a.d), ("k_eff", a.k_eff)))
 
 
+def both(height: int, width: int) -> str:
+    """``3`` when both axes agree, else ``3 (height), 2 (width)``."""
+    return f"{height}" if height == width else f"{height} (height), {width} (width)"
+
+
+def geometry_text(a: Axis, b: Axis, same: bool) -> str:
+    """Padding, stride and dilation of a height/width pair, in words."""
+    if same:
+        padding = "'same'"
+    elif a.symmetric and b.symmetric:
+        padding = both(a.before, b.before)
+    else:
+        padding = f"{a.before} top, {a.after} bottom, {b.before} left, {b.after} right"
+    dilation = "" if a.d == b.d == 1 else f", dilation {both(a.d, b.d)}"
+    return f"padding {padding}, stride {both(a.s, b.s)}{dilation}"
+
+
 def _prompt(spec: SizeSpec) -> str:
     a, b = spec.height, spec.width
-    padding = "'same'" if spec.same else (f"{a.before}" if a == b and a.symmetric else
-                                          f"{a.before}/{a.after} (top/bottom), {b.before}/{b.after} (left/right)")
-    stride = f"{a.s}" if a.s == b.s else f"{a.s} x {b.s}"
-    dilation = "" if a.d == b.d == 1 else f", dilation {a.d}" if a.d == b.d else f", dilation {a.d} x {b.d}"
-    return (f"Input {a.n} × {b.n} × {spec.channels}, {spec.filters} filter(s) of size {a.k} × {b.k} × "
-            f"{spec.channels}, padding {padding}, stride {stride}{dilation}: the output size.")
+    return (f"Input {a.n} × {b.n} × {spec.channels}, {plural(spec.filters, 'filter')} of size {a.k} × {b.k} × "
+            f"{spec.channels}, {geometry_text(a, b, spec.same)}: the output size.")
 
 
 def size_question(spec: SizeSpec, qid: str, general_qid: str) -> Question:
     """Q4.1 / Q4.2: the general count of Q4.3 at the spec's numbers, per axis, and the channels."""
-    gs = groups(spec)
+    gs = groups(spec.height, spec.width)
     givens = [gv for g in gs for gv in group_givens(g, spec.same)]
     givens += [(c, sp.Integer(spec.channels)), (l, sp.Integer(spec.filters))]
     steps = [st for g in gs for st in axis_steps(g, spec.same, general_qid)] + [_channel_step(spec)]
-    answer = Answer(f"{qid}.output_shape", sp.Symbol("output_shape"), spec.shape, "(height × width × channels)")
+    name = "output_shape_square" if len(gs) == 1 else "output_shape"
+    answer = Answer(f"{qid}.output_shape", sp.Symbol(name), spec.shape, "(height × width × channels)")
     return Question(qid, "Output size", (_prompt(spec),), tuple(givens), tuple(steps), (answer,),
                     figures=(grid_figure(spec),))

@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import sympy as sp
 
+from symderiv.algebra import substitute
 from symderiv.calculus import ACTIVATIONS, SOFTMAX
 from symderiv.kinds.network_graph import Quantity, entries, local_values, z_name
 from symderiv.model import Answer, Figure, Question, Step
 
 L = sp.Symbol("L")
-
-
-def substitute(expr: sp.Basic, values: dict) -> sp.Basic:
-    """``expr`` with numbers put in but nothing evaluated: what a student writes down."""
-    with sp.evaluate(False):
-        return expr.xreplace(values)
 
 
 def _givens(solved) -> tuple:

@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from symderiv.model import Figure, Step, Table
+
 Gradient = Callable[[np.ndarray, int], np.ndarray]
 
 #: Random-stream purposes: one independent, seeded stream each.
@@ -39,6 +41,7 @@ class DemoSpec:
     learning_rate: sp.Rational
     momentum: sp.Rational
     stochastic_learning_rate: sp.Rational
+    saddle_learning_rate: sp.Rational
     batch_size: int
     samples: int
     noise: sp.Rational
@@ -222,11 +225,15 @@ def gradient_variance(spec: DemoSpec, data: Data) -> tuple[VarianceRow, ...]:
 
 @dataclass(frozen=True)
 class SaddleRun:
-    """A run on the saddle function: its final point and loss."""
+    """A run on the saddle function: its final point and loss (not finite if the run diverged)."""
 
     name: str
     final: tuple[float, float]
     loss: float
+
+    @property
+    def diverged(self) -> bool:
+        return not (np.isfinite(self.loss) and np.all(np.isfinite(self.final)))
 
 
 def saddle_runs(spec: DemoSpec, gradient: Callable, loss: Callable) -> tuple[SaddleRun, SaddleRun]:
@@ -240,8 +247,9 @@ def saddle_runs(spec: DemoSpec, gradient: Callable, loss: Callable) -> tuple[Sad
     noisy = lambda w, t: exact(w, t) + noise[t]  # noqa: E731
     out = []
     for name, grad in (("GD", exact), ("noisy GD", noisy)):
-        w = descend(grad, start, float(spec.learning_rate), 0.0, spec.steps)[-1]
-        out.append(SaddleRun(name, (float(w[0]), float(w[1])), float(loss(w))))
+        with np.errstate(over="ignore", invalid="ignore"):  # a large noise can throw w off: reported, not hidden
+            w = descend(grad, start, float(spec.saddle_learning_rate), 0.0, spec.steps)[-1]
+            out.append(SaddleRun(name, (float(w[0]), float(w[1])), float(loss(w))))
     return tuple(out)
 
 
@@ -254,10 +262,181 @@ class Demo:
     epoch: tuple[EpochResult, ...]
     variance: tuple[VarianceRow, ...]
     saddle: tuple[SaddleRun, SaddleRun]
+    samples: int
+    draws: int
 
 
 def demonstrate(spec: DemoSpec, saddle_gradient: Callable, saddle_loss: Callable) -> Demo:
     """Run everything from one seeded data set."""
     data = make_data(spec)
     return Demo(deterministic_runs(spec, data), stochastic_runs(spec, data), one_epoch(spec, data),
-                gradient_variance(spec, data), saddle_runs(spec, saddle_gradient, saddle_loss))
+                gradient_variance(spec, data), saddle_runs(spec, saddle_gradient, saddle_loss), spec.samples,
+                spec.draws)
+
+
+# ---------------------------------------------------------------------------- presentation
+# The runs' numbers as sheet records. Every sentence is assembled from a comparison of
+# computed values, so the prose cannot claim what the run did not show.
+
+#: Significant digits of every float printed in the sheet.
+DIGITS = 4
+#: Points per plotted series at most, and the significant digits of plotted values.
+MAX_POINTS, PLOT_DIGITS = 200, 6
+#: Log plots stop below this loss: there the least-squares gradient is float64 rounding.
+PLOT_FLOOR = 1e-20
+
+# Names the sentences print (the same names the derivation uses).
+_w0, _w1, _w2, _f, _h, _sigma = sp.symbols("w_0 w_1 w_2 f h sigma")
+
+
+def num(value: float) -> sp.Number:
+    """A computed float as a SymPy Float of DIGITS significant digits (deterministic print); 0 as 0."""
+    return sp.Float(float(value), DIGITS) if value != 0 else sp.S.Zero
+
+
+def versus(a: float, b: float, lower: str = "lower", higher: str = "higher") -> tuple:
+    """Prose comparing ``a`` with ``b``: '3.2 times lower than', 'equal to', ..."""
+    if a == b:
+        return ("equal to",)
+    if a < b:
+        return (num(b / a) if a > 0 else sp.oo, f" times {lower} than")
+    return (num(a / b) if b > 0 else sp.oo, f" times {higher} than")
+
+
+def _tolerance(spec: DemoSpec) -> sp.Le:
+    return sp.Le(_f, num(float(spec.tolerance)))
+
+
+def reached_cell(step: int | None, total: int) -> sp.Integer | str:
+    return sp.Integer(step) if step is not None else f"not within {total}"
+
+
+def _reached_words(run: Run, tolerance: float, total: int) -> tuple:
+    step = run.reached(tolerance)
+    return (f"in {step} steps",) if step is not None else (f"not within {total} steps",)
+
+
+def epoch_step(spec: DemoSpec, demo: Demo) -> Step:
+    """Equal work (one epoch): GD's one exact step against many cheap sampled ones."""
+    rows = tuple((r.name, sp.Integer(r.steps), sp.Integer(r.evaluations), num(r.loss)) for r in demo.epoch)
+    by_name = {r.name: r for r in demo.epoch}
+    sgd, gd = by_name["SGD"], by_name["GD"]
+    verdict = ("many cheap noisy steps did more than one exact step." if sgd.loss < gd.loss
+               else "here one exact step did at least as well.")
+    note = ("With the same work SGD's loss is ", *versus(sgd.loss, gd.loss), " GD's: ", verdict)
+    return Step(("Computed: each method gets one epoch of work (", sp.Integer(spec.samples), " per-sample gradients; "
+                 "whole batches, so slightly more when b does not divide N) at the stochastic learning rate, from ",
+                 _w0, "; the loss ", _f, " after it:"),
+                table=Table(("method", "steps", "gradient evaluations", "f after one epoch"), rows), note=note)
+
+
+def saddle_step(demo: Demo, saddle_value: sp.Basic) -> Step:
+    """Exact GD stuck at the saddle against noisy GD, which leaves it."""
+    exact, noisy = demo.saddle
+    left = not noisy.diverged and abs(noisy.final[1]) > 0.5 and noisy.loss < float(saddle_value) / 2
+    verdict = ("the noise carried it off the saddle into a minimum." if left else
+               "the noise made it diverge: lower saddle_learning_rate or noise." if noisy.diverged else
+               "the noise did not carry it off the saddle within the run.")
+    note = ("Exact GD ends with ", *_saddle_end(exact), " (the saddle's value of h is ", saddle_value,
+            "); noisy GD ends with ", *_saddle_end(noisy), ": ", verdict)
+    return Step("Computed: exact GD, and GD with zero-mean Gaussian noise added to each gradient coordinate (standard "
+                "deviation = the spec's noise level, standing in for SGD's sampling noise), at the end of the run:",
+                table=Table(("method", "final w1", "final w2", "final h"), tuple(_saddle_row(r) for r in demo.saddle)),
+                note=note)
+
+
+def _saddle_row(run: SaddleRun) -> tuple:
+    if run.diverged:
+        return (run.name, "diverged", "diverged", "diverged")
+    return (run.name, num(run.final[0]), num(run.final[1]), num(run.loss))
+
+
+def _saddle_end(run: SaddleRun) -> tuple:
+    if run.diverged:
+        return ("no finite point (it diverged)",)
+    w2 = sp.Eq(_w2, 0) if run.final[1] == 0.0 else sp.Eq(sp.Abs(_w2), num(abs(run.final[1])))
+    return (w2, " exactly" if run.final[1] == 0.0 else "", " and ", sp.Eq(_h, num(run.loss)))
+
+
+def variance_step(demo: Demo) -> Step:
+    """The measured variance of the batch mean against sigma^2 / b."""
+    sigma2 = demo.variance[0].sigma2
+    ratios = [r.measured / (r.sigma2 / r.batch) for r in demo.variance]
+    rows = tuple((sp.Integer(r.batch), num(r.measured), num(r.sigma2 / r.batch), num(q))
+                 for r, q in zip(demo.variance, ratios))
+    worst = max(abs(q - 1) for q in ratios)
+    note = ("The ratio measured/formula stays between ", num(min(ratios)), " and ", num(max(ratios)), ": ",
+            ("within 10% at every b, as ", _sigma ** 2 / sp.Symbol("b"), " predicts.") if worst <= 0.1 else
+            ("off by more than 10% at some b: more draws are needed to check ", _sigma ** 2 / sp.Symbol("b"), "."))
+    return Step(("Computed: at ", _w0, " the per-sample gradients of the ", sp.Integer(demo.samples), " rows have "
+                 "total variance (trace of their covariance) ", sp.Eq(_sigma ** 2, num(sigma2)), ". Over ",
+                 sp.Integer(demo.draws), " random batches per size, each of b rows drawn independently (with "
+                 "replacement), the measured variance of the batch mean against the formula:"),
+                table=Table(("b", "measured", "formula", "measured / formula"), rows),
+                note=_flatten(note))
+
+
+def _flatten(parts: tuple) -> tuple:
+    """Prose with nested tuples spliced in."""
+    return tuple(q for p in parts for q in (p if isinstance(p, tuple) else (p,)))
+
+
+def noise_step(spec: DemoSpec, demo: Demo) -> Step:
+    """GD, SGD and mini-batch GD at one learning rate: the noise floor of each."""
+    tol, total = float(spec.tolerance), spec.steps
+    rows = tuple((r.name, sp.Integer(r.batch), num(np.mean(r.tail())), num(np.std(r.tail())), num(r.loss[-1]),
+                  reached_cell(r.reached(tol), total)) for r in demo.stochastic)
+    _, sgd, mini = demo.stochastic
+    note = ("Over the second half, mini-batch GD's loss has a standard deviation ",
+            *versus(float(np.std(mini.tail())), float(np.std(sgd.tail())), "smaller", "larger"),
+            " SGD's, and a mean ", *versus(float(np.mean(mini.tail())), float(np.mean(sgd.tail()))), " SGD's.")
+    return Step(("Computed: GD, SGD and mini-batch GD from ", _w0, " for ", sp.Integer(total), " steps at the same "
+                 "learning rate. A constant step leaves the sampled runs fluctuating at a noise floor, summarised "
+                 "over the second half of each run; the last column is the first step with ", _tolerance(spec), ":"),
+                table=Table(("method", "gradients per step", "mean f (2nd half)", "std f (2nd half)", "final f",
+                             "steps to tolerance"), rows), note=note)
+
+
+def momentum_step(spec: DemoSpec, demo: Demo) -> Step:
+    """GD against momentum on f at the same learning rate: speed and zig-zag."""
+    tol, total = float(spec.tolerance), spec.steps
+    rows = tuple((r.name, num(r.beta), reached_cell(r.reached(tol), total), sp.Integer(r.sign_changes(r.reached(tol))),
+                  num(r.travel(1)), num(r.travel(0)), num(r.loss[-1])) for r in demo.deterministic)
+    gd, mom = demo.deterministic
+    both = mom.reached(tol) is not None and gd.reached(tol) is not None
+    ratio = (" (momentum needed ", *versus(mom.reached(tol), gd.reached(tol), "fewer", "more"), " GD)") if both else ()
+    note = ("Momentum reached ", _tolerance(spec), " ", *_reached_words(mom, tol, total), ", GD ",
+            *_reached_words(gd, tol, total), *ratio, ". Until then the steep coordinate ", _w2, " changed sign ",
+            sp.Integer(mom.sign_changes(mom.reached(tol))), " times under momentum and ",
+            sp.Integer(gd.sign_changes(gd.reached(tol))), " times under GD, and momentum's total travel across "
+            "the steep direction is ", *versus(mom.travel(1), gd.travel(1), "shorter", "longer"), " GD's.")
+    return Step(("Computed: GD and momentum with the full gradient (no sampling noise, so only the rule differs), "
+                 "from ", _w0, " at the same learning rate. Sign changes of ", _w2, " are counted up to the step "
+                 "that reached ", _tolerance(spec), " (or the end); travel is the sum of the absolute changes of "
+                 "one coordinate over the run:"),
+                table=Table(("method", "beta", "steps to tolerance", "sign changes of w2", "travel across (w2)",
+                             "travel along (w1)", "final f"), rows), note=note)
+
+
+def series(run: Run) -> tuple:
+    """(step, loss) pairs, at most MAX_POINTS, rounded for byte-stable output; above PLOT_FLOOR only (log axis)."""
+    n = len(run.loss)
+    stride = -(-n // MAX_POINTS)
+    picks = sorted(set(range(0, n, stride)) | {n - 1})
+    return tuple((t, float(f"{run.loss[t]:.{PLOT_DIGITS}g}")) for t in picks if run.loss[t] >= PLOT_FLOOR)
+
+
+def loss_figure(runs: tuple[Run, ...], caption: str) -> Figure:
+    return Figure("line_plot", caption, (("xlabel", "step"), ("ylabel", "loss f"), ("logy", True),
+                                         ("series", tuple((r.name, series(r)) for r in runs))))
+
+
+def noise_figure(demo: Demo) -> Figure:
+    return loss_figure(demo.stochastic, "GD, SGD and mini-batch GD at the same learning rate: the loss f per step "
+                                        "(log scale).")
+
+
+def momentum_figure(demo: Demo) -> Figure:
+    return loss_figure(demo.deterministic, "GD and momentum on the ill-conditioned quadratic at the same learning "
+                                           f"rate: the loss f per step (log scale; values below {PLOT_FLOOR:g}, "
+                                           "where the gradient is float64 rounding, are not drawn).")

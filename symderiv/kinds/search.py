@@ -22,8 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
+from symderiv.algebra import substitute
 from symderiv.kinds import Kind, register
 from symderiv.model import Answer, Problem, Question, Step, Table
 from symderiv.spec import Fields
@@ -136,27 +138,19 @@ def _grid_numbers(spec: GridSpec) -> dict:
     return values | {E: sp.Integer(spec.epochs), t: spec.minutes}
 
 
-def _put_in(expr: sp.Expr, values: dict) -> sp.Expr:
-    """The numbers written in, not multiplied out: what a student writes down."""
-    with sp.evaluate(False):
-        return expr.xreplace(values)
-
-
 def _grid_steps(spec: GridSpec, values: dict) -> tuple[Step, ...]:
     combos, epochs, minutes = grid_formulas(spec.hyperparameters)
-    count = combos.xreplace(values).doit()
-    total = epochs.xreplace(values).doit()
+    count, total, time = (f.xreplace(values) for f in (combos, epochs, minutes))   # xreplace re-evaluates
     rule = sp.Product(n[i], (i, 1, k))
     return (
-        Step(("Every combination picks one value of each hyperparameter. With ", sp.Eq(k, len(values) - 2),
+        Step(("Every combination picks one value of each hyperparameter. With ", sp.Eq(k, len(spec.hyperparameters)),
               " hyperparameters, the i-th taking one of ", n[i], " values, the rule of product gives the number of "
               "combinations as the product of the counts."), C, rule, combos,
-             substituted=_put_in(combos, values), value=count),
+             substituted=substitute(combos, values), value=count),
         Step("Each combination is trained for the same number of epochs.", E_total, C * E, expanded=epochs,
              substituted=sp.Mul(count, values[E], evaluate=False), value=total),
         Step("Each epoch takes the same time.", T, E_total * t, expanded=minutes,
-             substituted=sp.Mul(total, values[t], evaluate=False), value=minutes.xreplace(values).doit(),
-             note=_duration_note(minutes.xreplace(values).doit())),
+             substituted=sp.Mul(total, values[t], evaluate=False), value=time, note=_duration_note(time)),
     )
 
 
@@ -186,9 +180,8 @@ def _grid_prompt(spec: GridSpec) -> tuple:
 def grid_question(spec: GridSpec, qid: str) -> Question:
     values = _grid_numbers(spec)
     steps = _grid_steps(spec, values)
-    answers = (Answer(f"{qid}.combinations", C, steps[0].value, "combinations"),
-               Answer(f"{qid}.epochs", E_total, steps[1].value, "epochs in all"),
-               Answer(f"{qid}.minutes", T, steps[2].value, "minutes of training"))
+    answers = (Answer(f"{qid}.combinations", C, steps[0].value), Answer(f"{qid}.epochs", E_total, steps[1].value),
+               Answer(f"{qid}.minutes", T, steps[2].value))
     return Question(qid, "Grid search", _grid_prompt(spec), tuple(values.items()), steps, answers)
 
 
@@ -200,18 +193,41 @@ def trials_formula() -> sp.Expr:
 
 
 def least_trials(rate: sp.Rational, target: sp.Rational) -> int:
-    """The least whole N with ``(1 - rate)^N <= 1 - target``, decided in exact arithmetic.
+    """The least whole N with ``1 - (1 - rate)^N >= target``, decided in exact arithmetic.
 
     A float log ratio can land on the wrong side of a whole number (the ratio is
     exactly 2 for rate 1/2, target 3/4), so the float is only a first guess, then
-    moved by exact Rational comparisons until N passes and N - 1 fails.
+    moved by exact comparisons until N reaches the target and N - 1 does not.
     """
-    trials, miss, limit = max(_estimate(rate, target), 1), 1 - rate, 1 - target
-    while miss**trials > limit:
+    trials = max(_estimate(rate, target), 1)
+    while not reaches(rate, target, trials):
         trials += 1
-    while trials > 1 and miss**(trials - 1) <= limit:
+    while trials > 1 and reaches(rate, target, trials - 1):
         trials -= 1
     return trials
+
+
+def reaches(rate: sp.Rational, target: sp.Rational, trials: int) -> bool:
+    """Exactly whether ``trials`` trials reach the target: ``1 - (1 - rate)^trials >= target``."""
+    return _miss_sign(rate, target, trials) <= 0
+
+
+def _miss_sign(rate: sp.Rational, target: sp.Rational, trials: int) -> int:
+    """The sign of ``(1 - rate)^trials - (1 - target)``, decided exactly.
+
+    It is the sign of ``N ln(1 - rate) - ln(1 - target)``; at 60 digits that difference
+    is known to far better than 1e-40, so a larger one decides. Anything smaller (a tie,
+    or all but) is settled with integers: ``a^N d`` against ``(d - c) b^N`` where
+    ``1 - rate = a/b`` and ``target = c/d``. Integer powers of a million digits take
+    seconds, so they are kept for that rare case.
+    """
+    miss, (c, d) = 1 - rate, (int(target.p), int(target.q))
+    with mpmath.workdps(60):
+        gap = trials * mpmath.log(mpmath.mpf(int(miss.p)) / int(miss.q)) - mpmath.log(mpmath.mpf(d - c) / d)
+    if abs(gap) > mpmath.mpf(10) ** -40:
+        return 1 if gap > 0 else -1
+    left, right = int(miss.p) ** trials * d, (d - c) * int(miss.q) ** trials
+    return (left > right) - (left < right)
 
 
 def _estimate(rate: sp.Rational, target: sp.Rational) -> int:
@@ -239,8 +255,8 @@ def _inequality_steps() -> tuple[Step, ...]:
     sign = sp.solveset(sp.log(1 - q) < 0, q, sp.Interval.open(0, 1))
     solved = _divide_by_negative(logged)
     return (
-        Step("The trials are independent and each one misses with probability 1 - q, so all N miss with "
-             "the product of N such probabilities.", PR_NONE, none, value=none.doit()),
+        Step(("The trials are independent and each one misses with probability ", 1 - q, ", so all ", N,
+              " miss with the product of ", N, " such probabilities."), PR_NONE, none, value=none.doit()),
         Step("At least one good combination is the complement of none.", PR_HIT, 1 - PR_NONE,
              expanded=1 - none.doit()),
         Step(("Require the confidence and move the power to one side (add ", shift, " to both sides)."),
@@ -251,9 +267,9 @@ def _inequality_steps() -> tuple[Step, ...]:
         Step(("The sign of the factor: SymPy solves ", sp.log(1 - q) < 0, " over ", sp.Interval.open(0, 1),
               " and finds the whole interval, so the logarithm is negative for every success rate."),
              math=(sp.Eq(sp.ConditionSet(q, sp.log(1 - q) < 0, sp.Interval.open(0, 1)), sign, evaluate=False),)),
-        Step("Dividing by a negative number flips the inequality (SymPy solves it as a linear inequality in N "
-             "with a negative coefficient).", math=(solved,)),
-        Step("N counts trials, so it is a whole number: the least one is the ceiling of the bound.",
+        Step(("Dividing by a negative number flips the inequality (SymPy solves it as a linear inequality in ", N,
+              " with a negative coefficient)."), math=(solved,)),
+        Step((N, " counts trials, so it is a whole number: the least one is the ceiling of the bound."),
              N, trials_formula()),
     )
 
@@ -271,22 +287,22 @@ def _hit(rate: sp.Rational, trials: int) -> sp.Expr:
 
 
 def _minimality_table(rate: sp.Rational, target: sp.Rational, trials: int) -> Table:
-    rows = []
-    for count in (trials - 1, trials):
-        exact = 1 - (1 - rate)**count
-        rows.append((sp.Integer(count), _hit(rate, count), exact.evalf(10),
-                     "yes" if exact >= target else "no"))
-    return Table(("N", "P(at least one good)", "decimal", f"reaches P = {id_suffix(target)[1]}?"), tuple(rows))
+    """N - 1 and N trials: the chance of a good combination, exact (as a power) and in decimals."""
+    rows = tuple((sp.Integer(count), _hit(rate, count), _hit(rate, count).evalf(10),
+                  "yes" if reaches(rate, target, count) else "no") for count in (trials - 1, trials))
+    return Table(("N", "P(at least one good)", "decimal", f"reaches P = {id_suffix(target)[1]}?"), rows)
 
 
 def _bound_text(rate: sp.Rational, target: sp.Rational, trials: int) -> tuple:
     """Say whether the bound is a whole number (then N equals it) or lies strictly below N."""
     with sp.evaluate(False):
         ratio = sp.log(1 - target) / sp.log(1 - rate)
-    if (1 - rate)**trials == 1 - target:
-        return ("The bound ", ratio, f" is exactly the whole number {trials}: there ", sp.Eq(
-            sp.Pow(1 - rate, trials, evaluate=False), 1 - target), " holds with equality, so N is the bound itself.")
-    return ("The bound is ", ratio, " ≈ ", sp.N(ratio, 8), f", not a whole number, so N is the next one up.")
+    if _miss_sign(rate, target, trials) == 0:
+        return ("The bound ", ratio, f" is exactly the whole number {trials}: ", sp.Eq(
+            sp.Pow(1 - rate, trials, evaluate=False), 1 - target, evaluate=False),
+            " holds with equality, so N is the bound itself.")
+    return ("The bound is ", ratio, ", about ", sp.N(ratio, 8), ", not a whole number, so N is the next whole "
+            "number above it.")
 
 
 def _trials_step(rate: sp.Rational, target: sp.Rational, symbol: sp.Symbol, trials: int) -> Step:
@@ -314,12 +330,11 @@ def random_question(spec: RandomSpec, qid: str) -> Question:
     rate = spec.success_rate
     counts = {p: least_trials(rate, p) for p in spec.confidence}
     steps = _inequality_steps() + tuple(_trials_step(rate, p, trials_symbol(p), counts[p]) for p in spec.confidence)
-    answers = (Answer(f"{qid}.formula", N, trials_formula(), "the least number of trials, in general"),) + tuple(
-        Answer(f"{qid}.trials_{id_suffix(p)[0]}", trials_symbol(p), sp.Integer(counts[p]),
-               f"trials for confidence {id_suffix(p)[1]}") for p in spec.confidence)
+    answers = (Answer(f"{qid}.formula", N, trials_formula()),) + tuple(
+        Answer(f"{qid}.trials_{id_suffix(p)[0]}", trials_symbol(p), sp.Integer(counts[p])) for p in spec.confidence)
     prompt = ("Random search: each sampled combination is good with probability ", sp.Eq(q, rate),
-              ", independently. Find the least number of trials N for which the probability of at least one "
-              "good combination is at least P, in general and for P = ",
+              ", independently. Find the least number of trials ", N, " for which the probability of at least one "
+              "good combination is at least ", P, ", in general and for P = ",
               ", ".join(id_suffix(p)[1] for p in spec.confidence), ".")
     givens = ((q, rate),) + _confidence_givens(spec.confidence)
     return Question(qid, "Random search", prompt, givens, steps, answers)

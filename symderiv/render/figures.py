@@ -1,11 +1,430 @@
-"""Figures drawn from a derivation's numbers (TikZ / pgfplots). Placeholder: no figures yet."""
+"""Figures drawn from a derivation's own numbers: TikZ and pgfplots, vector graphics in the PDF.
+
+A :class:`~symderiv.model.Figure` carries numbers only; this module decides how they
+look. Each kind has two renderers in :data:`KINDS`: a TikZ drawing for the typeset
+sheet and a short Markdown description (a table of the same numbers) for the Markdown
+sheet, where there are no images. Labels from the derivation are plain text and are
+escaped like every other text; numbers print through the sheet's math printer.
+
+Kinds and their data (``Figure.get(name)``):
+
+``network``      widths, activations, forward (z per layer, layer 0 = x), preact (a per
+                 layer 1..L), grads (dL/dz per layer 0..L; layer 0 = dL/dx)
+``conv_grid``    n, p, k, s, starts (1-based start positions in the padded input);
+                 optional p_after (padding after, default p), k_eff (dilated window)
+``conv_window``  input, kernel, output (matrices), stride, padding; optional dilation
+``line_plot``    xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
+"""
 from __future__ import annotations
 
-from typing import Callable
+import math as pymath
+from dataclasses import dataclass
+from typing import Any, Callable
 
-PREAMBLE = ""
+import sympy as sp
+
+from symderiv.model import Figure
+from symderiv.render.text import escape, escape_md
+
+Math = Callable[[sp.Basic], str]
+
+PREAMBLE = r"""\usepackage{tikz}
+\usepackage{pgfplots}
+\pgfplotsset{compat=1.16}
+"""
+
+#: A layer wider than this is drawn as its first and last few units with a gap between.
+MAX_UNITS = 8
+
+#: Vertical distance between the units of a layer (cm): room for a label above and below.
+DY = 2.1
+
+#: A Markdown table of a long series shows about this many evenly spaced rows.
+MAX_ROWS = 12
 
 
-def render(figure, math: Callable) -> str:
-    """LaTeX for one :class:`~symderiv.model.Figure` (none drawn yet)."""
-    return ""
+def number(value: Any, math: Math) -> str:
+    """A figure label for a value: exact numbers exactly, floats to 4 significant digits."""
+    if isinstance(value, (float, sp.Float)):
+        return math(sp.Float(float(value), 4))
+    return math(sp.sympify(value))
+
+
+def coordinate(value: Any) -> float | None:
+    """A plotting coordinate as a float (None if it is not a finite number)."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if pymath.isfinite(out) else None
+
+
+def block(picture: str, caption: str) -> str:
+    """A numbered, non-floating figure: it stays next to the question it illustrates
+    (``\\sdshrink``, from the sheet's preamble, scales a picture wider than the line down)."""
+    return ("\\begin{center}\\begin{minipage}{\\linewidth}\\centering\n"
+            f"\\sdshrink{{\\linewidth}}{{{picture}}}\n"
+            "\\par\\smallskip\\refstepcounter{figure}{\\small\\textbf{Figure~\\thefigure.} "
+            f"{escape(caption)}\\par}}\n\\end{{minipage}}\\end{{center}}")
+
+
+# --- network -------------------------------------------------------------------------
+
+
+def shown_units(width: int) -> list[int | None]:
+    """Which units of a layer are drawn; ``None`` marks the gap of an elided wide layer."""
+    if width <= MAX_UNITS:
+        return list(range(width))
+    return [0, 1, 2, None, width - 2, width - 1]
+
+
+def _network_nodes(fig: Figure, math: Math, dx: float) -> list[str]:
+    out = []
+    for l, values in enumerate(fig.get("forward")):
+        units = shown_units(len(values))
+        for row, i in enumerate(units):
+            y = ((len(units) - 1) / 2 - row) * DY
+            name, at = f"n{l}-{row}", f"({l * dx:.2f},{y:.2f})"
+            if i is None:
+                out.append(f"\\node ({name}) at {at} {{$\\vdots$}};")
+                continue
+            out.append(f"\\node[unit] ({name}) at {at} {{${number(values[i], math)}$}};")
+            out.append(f"\\node[grad] at ({name}.south) {{${number(fig.get('grads')[l][i], math)}$}};")
+            if _clipped(fig, l, i):
+                out.append(f"\\node[pre] at ({name}.north) {{$a = {number(fig.get('preact')[l - 1][i], math)}$}};")
+    return out
+
+
+def _clipped(fig: Figure, layer: int, unit: int) -> bool:
+    """Whether the activation changed this unit's value (a != z): then a is worth showing."""
+    if layer == 0:
+        return False
+    return sp.sympify(fig.get("preact")[layer - 1][unit]) != sp.sympify(fig.get("forward")[layer][unit])
+
+
+def _network_edges(fig: Figure) -> list[str]:
+    """Every unit to every unit of the next layer (the gap of an elided layer has none)."""
+    rows = [[r for r, i in enumerate(shown_units(len(v))) if i is not None] for v in fig.get("forward")]
+    return [f"\\draw[edge] (n{l - 1}-{a}) -- (n{l}-{b});"
+            for l in range(1, len(rows)) for a in rows[l - 1] for b in rows[l]]
+
+
+def _tallest(fig: Figure) -> float:
+    """Half the height of the tallest drawn layer (cm), from its middle to its outer units."""
+    return (max(len(shown_units(len(v))) for v in fig.get("forward")) - 1) * DY / 2
+
+
+def _network_heads(fig: Figure, dx: float) -> list[str]:
+    heads = ["input"] + [f"layer {l} ({escape(str(act))})" for l, act in enumerate(fig.get("activations"), 1)]
+    return [f"\\node[head] at ({l * dx:.2f},{_tallest(fig) + 1.1:.2f}) {{{h}}};" for l, h in enumerate(heads)]
+
+
+def _network_legend(fig: Figure, dx: float) -> str:
+    items = ["inside: $z$ (forward)", "{\\color{red!75!black} below: $\\partial L/\\partial z$ "
+             "(backward; at the input $\\partial L/\\partial \\mathbf{x}$)}"]
+    if any(_clipped(fig, l, i) for l, v in enumerate(fig.get("forward")) for i in range(len(v))):
+        items.append("{\\color{black!55} above: the pre-activation $a$ where it differs from $z$}")
+    at = f"({(len(fig.get('forward')) - 1) * dx / 2:.2f},{-_tallest(fig) - 1.0:.2f})"
+    text = " \\quad ".join(items[:2]) + "".join(" \\\\ " + item for item in items[2:])
+    return f"\\node[font=\\footnotesize, anchor=north, align=center] at {at} {{{text}}};"
+
+
+NETWORK_STYLES = ("[unit/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, font=\\small},"
+                  "grad/.style={below=1pt, text=red!75!black, font=\\footnotesize},"
+                  "pre/.style={above=1pt, text=black!55, font=\\footnotesize},"
+                  "head/.style={font=\\footnotesize\\bfseries},"
+                  "edge/.style={->, black!30, shorten >=1pt}]")
+
+
+def tikz_network(fig: Figure, math: Math) -> str:
+    """The network as a graph: z inside each unit, dL/dz below it (red), a above it (grey)
+    where the activation changed it. Deep networks get narrower columns."""
+    dx = min(3.4, 15.0 / max(len(fig.get("forward")) - 1, 1))
+    body = _network_nodes(fig, math, dx) + _network_edges(fig) + _network_heads(fig, dx) + [_network_legend(fig, dx)]
+    return f"\\begin{{tikzpicture}}{NETWORK_STYLES}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+
+
+def markdown_network(fig: Figure, math: Math) -> str:
+    """The same numbers as a table, one row per layer."""
+    rows = ["| layer | activation | $a$ | $z$ | $\\partial L/\\partial z$ |", "|---|---|---|---|---|"]
+    acts = ("input",) + tuple(str(a) for a in fig.get("activations"))
+    preact = (None,) + tuple(fig.get("preact"))
+    for l, (z, grad) in enumerate(zip(fig.get("forward"), fig.get("grads"))):
+        a = "" if preact[l] is None else _vector(preact[l], math)
+        rows.append(f"| {l} | {escape_md(acts[l])} | {a} | {_vector(z, math)} | {_vector(grad, math)} |")
+    return "\n".join(rows)
+
+
+def _vector(values, math: Math) -> str:
+    return "$(" + ", ".join(number(v, math) for v in values) + ")$"
+
+
+# --- convolution: the padded grid and the filter's start positions ---------------------
+
+
+def optional(fig: Figure, name: str, default: Any) -> Any:
+    """A datum a figure may leave out (e.g. ``dilation``, which defaults to 1)."""
+    return dict(fig.data).get(name, default)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One axis of a padded input (the drawing is square): ``before + n + after`` cells,
+    a window ``span`` cells long (``k`` dilated) starting at the 1-based ``starts``."""
+
+    n: int
+    before: int
+    after: int
+    k: int
+    span: int
+    s: int
+    starts: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return self.before + self.n + self.after
+
+
+def grid(fig: Figure) -> Grid:
+    """The grid of a ``conv_grid`` figure, checked: every start must leave room for the window."""
+    n, p, k, s = (int(fig.get(name)) for name in "npks")
+    g = Grid(n, p, int(optional(fig, "p_after", p)), k, int(optional(fig, "k_eff", k)), s,
+             tuple(int(v) for v in fig.get("starts")))
+    if not g.starts or min(g.starts) < 1 or max(g.starts) + g.span - 1 > g.size:
+        raise ValueError(f"conv_grid: starts {g.starts} do not fit {g.size} cells with a {g.span}-cell window")
+    return g
+
+
+def tikz_conv_grid(fig: Figure, math: Math) -> str:
+    """The padded input (padding grey), a dot where the filter can start, first/last window."""
+    g = grid(fig)
+    m, c = g.size, min(0.4, 5.4 / g.size)
+    first, last = g.starts[0] - 1, g.starts[-1] - 1
+    cells = ", ".join(str(v - 1) for v in g.starts)
+    inner = f"({g.before},{g.before}) rectangle ({g.before + g.n},{g.before + g.n})"
+    lines = [f"\\begin{{tikzpicture}}[x={c:.4f}cm, y=-{c:.4f}cm]",
+             f"\\fill[black!18] (0,0) rectangle ({m},{m});",
+             f"\\fill[white] {inner};",
+             f"\\draw[black!35, very thin, xstep={c:.4f}cm, ystep={c:.4f}cm] (0,0) grid ({m},{m});",
+             f"\\draw[thick] {inner};",
+             f"\\foreach \\i in {{{cells}}} \\foreach \\j in {{{cells}}} "
+             f"\\fill[blue!70!black] (\\j+0.5,\\i+0.5) circle ({min(0.3, 0.07 / c):.3f});",
+             f"\\draw[blue!70!black, very thick] ({first},{first}) rectangle ({first + g.span},{first + g.span});",
+             f"\\draw[red!75!black, very thick] ({last},{last}) rectangle ({last + g.span},{last + g.span});",
+             _grid_legend(g), "\\end{tikzpicture}"]
+    return "\n".join(lines)
+
+
+def _grid_legend(g: Grid) -> str:
+    pad = f"${g.before}$" if g.before == g.after else f"${g.before}$ before, ${g.after}$ after"
+    dot = "{\\color{blue!70!black}$\\bullet$}"
+    entries = [f"input ${g.n} \\times {g.n}$ (white), padding {pad} (grey)",
+               f"{dot} a start of the filter: ${len(g.starts)}$ per row, stride ${g.s}$",
+               f"{{\\color{{blue!70!black}}first}} and {{\\color{{red!75!black}}last}} "
+               f"${g.span} \\times {g.span}$ window"]
+    text = " \\\\ ".join(entries)
+    return f"\\node[anchor=north west, align=left, font=\\footnotesize] at ({g.size + 1},0) {{{text}}};"
+
+
+def markdown_conv_grid(fig: Figure, math: Math) -> str:
+    g = grid(fig)
+    shown = ", ".join(str(v) for v in g.starts) if len(g.starts) <= 8 else (
+        f"{g.starts[0]}, {g.starts[1]}, {g.starts[2]}, ..., {g.starts[-1]}")
+    return (f"The ${g.n} \\times {g.n}$ input, padded by ${g.before}$ before and ${g.after}$ after to "
+            f"${g.size} \\times {g.size}$; a ${g.span} \\times {g.span}$ window with stride ${g.s}$ starts at "
+            f"rows and columns {shown} (${len(g.starts)}$ positions each way).")
+
+
+# --- convolution: the sliding window --------------------------------------------------
+
+#: How the window figure names input, kernel and output (as Problem 4 writes them).
+WINDOW_NAMES = ("I", "K", "Y")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A ``conv_window`` figure's data: matrices, stride, padding (every side), dilation."""
+
+    input: sp.MatrixBase
+    kernel: sp.MatrixBase
+    output: sp.MatrixBase
+    s: int
+    p: int
+    d: int
+
+    def cells(self, i: int, j: int) -> list[tuple[int, int]]:
+        """The padded-input cells (row, column; 0-based) under the kernel for output (i, j)."""
+        kh, kw = self.kernel.shape
+        return [(i * self.s + a * self.d, j * self.s + b * self.d) for a in range(kh) for b in range(kw)]
+
+
+def window(fig: Figure) -> Window:
+    return Window(fig.get("input"), fig.get("kernel"), fig.get("output"), int(fig.get("stride")),
+                  int(fig.get("padding")), int(optional(fig, "dilation", 1)))
+
+
+def _matrix_cells(mat: sp.MatrixBase, math: Math, x0: float, y0: float, c: float, pad: int = 0) -> list[str]:
+    """The cells of a matrix as TikZ nodes, top-left corner at (x0, y0); ``pad`` rings of grey 0."""
+    rows, cols = mat.shape
+    out = []
+    for i in range(rows + 2 * pad):
+        for j in range(cols + 2 * pad):
+            inside = pad <= i < rows + pad and pad <= j < cols + pad
+            value = math(mat[i - pad, j - pad]) if inside else "0"
+            style = "cell" if inside else "cell, fill=black!12, text=black!50"
+            at = f"({x0 + (j + 0.5) * c:.2f},{y0 - (i + 0.5) * c:.2f})"
+            out.append(f"\\node[{style}, minimum size={c - 0.02:.2f}cm] at {at} {{${value}$}};")
+    return out
+
+
+#: Cell size (cm) of the small copies of the input in the window figure.
+COPY_CELL = 0.45
+
+
+def _window_copy(w: Window, math: Math, i: int, j: int, x: float, y: float) -> list[str]:
+    """A small copy of the (padded) input with the cells under the kernel shaded and outlined."""
+    c = COPY_CELL
+    out = _matrix_cells(w.input, math, x, y, c, w.p)
+    for r, q in w.cells(i, j):
+        box = f"({x + q * c:.2f},{y - r * c:.2f}) rectangle ({x + (q + 1) * c:.2f},{y - (r + 1) * c:.2f})"
+        out += [f"\\fill[blue, fill opacity=0.15] {box};", f"\\draw[blue!70!black, thick] {box};"]
+    size = (w.input.shape[0] + 2 * w.p) * c
+    out.append(f"\\node[font=\\footnotesize, below] at ({x + (w.input.shape[1] + 2 * w.p) * c / 2:.2f},"
+               f"{y - size:.2f}) {{${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}} = {math(w.output[i, j])}$}};")
+    return out
+
+
+def _window_copies(w: Window, math: Math, y0: float) -> list[str]:
+    """One copy of the input per output entry, laid out like the output."""
+    dx, dy = ((w.input.shape[a] + 2 * w.p) * COPY_CELL + 1.0 for a in (1, 0))
+    return [line for i in range(w.output.shape[0]) for j in range(w.output.shape[1])
+            for line in _window_copy(w, math, i, j, j * dx, y0 - i * dy)]
+
+
+def tikz_conv_window(fig: Figure, math: Math) -> str:
+    """Top: input, kernel, output. Below: every window position, laid out like the output."""
+    w, c = window(fig), 0.6
+    widths = [(w.input.shape[1] + 2 * w.p) * c, w.kernel.shape[1] * c, w.output.shape[1] * c]
+    xs = [0.0, widths[0] + 1.2, widths[0] + widths[1] + 2.4]
+    body = []
+    for x, mat, name, pad in zip(xs, (w.input, w.kernel, w.output), WINDOW_NAMES, (w.p, 0, 0)):
+        body += _matrix_cells(mat, math, x, 0.0, c, pad)
+        body.append(f"\\node[above] at ({x + (mat.shape[1] + 2 * pad) * c / 2:.2f},0) {{${name}$}};")
+    body.append(f"\\node at ({xs[1] - 0.6:.2f},{-c:.2f}) {{$\\star$}};")
+    body.append(f"\\node at ({xs[2] - 0.6:.2f},{-c:.2f}) {{$=$}};")
+    depth = max(w.input.shape[0] + 2 * w.p, w.kernel.shape[0], w.output.shape[0]) * c + 0.9
+    body += _window_copies(w, math, -depth)
+    styles = "[cell/.style={draw=black!40, inner sep=0pt, font=\\footnotesize}]"
+    return f"\\begin{{tikzpicture}}{styles}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+
+
+def markdown_conv_window(fig: Figure, math: Math) -> str:
+    w = window(fig)
+    rows = ["| output entry | cells of the padded input (row, column) | value |", "|---|---|---|"]
+    for i in range(w.output.shape[0]):
+        for j in range(w.output.shape[1]):
+            cells = ", ".join(f"({r + 1}, {q + 1})" for r, q in w.cells(i, j))
+            rows.append(f"| ${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}}$ | {cells} | ${math(w.output[i, j])}$ |")
+    kh, kw = w.kernel.shape
+    head = (f"A ${kh} \\times {kw}$ kernel slides over the ${w.input.shape[0]} \\times {w.input.shape[1]}$ "
+            f"input (padding ${w.p}$, stride ${w.s}$, dilation ${w.d}$):")
+    return head + "\n\n" + "\n".join(rows)
+
+
+# --- line plots -------------------------------------------------------------------------
+
+
+def series_points(fig: Figure) -> list[tuple[str, list[tuple[float, float]]]]:
+    """Each series' finite points (on a log axis, the positive ones only)."""
+    logy = bool(fig.get("logy"))
+    out = []
+    for label, points in fig.get("series"):
+        kept = [(coordinate(x), coordinate(y)) for x, y in points]
+        kept = [(x, y) for x, y in kept if x is not None and y is not None and (y > 0 or not logy)]
+        if kept:
+            out.append((str(label), kept))
+    if not out:
+        raise ValueError(f"line_plot {fig.caption!r}: no points to draw")
+    return out
+
+
+def tikz_line_plot(fig: Figure, math: Math) -> str:
+    """A pgfplots axis: one line per series, log scale when ``logy``."""
+    options = ["width=0.8\\linewidth", "height=6.5cm", f"xlabel={{{escape(str(fig.get('xlabel')))}}}",
+               f"ylabel={{{escape(str(fig.get('ylabel')))}}}", "grid=major", "grid style={black!12}",
+               "legend style={at={(0.5,1.03)}, anchor=south, legend columns=-1, font=\\footnotesize,"
+               " /tikz/every even column/.append style={column sep=0.8em}}",
+               "tick label style={font=\\footnotesize}", "label style={font=\\small}"]
+    if fig.get("logy"):
+        options.append("ymode=log")
+    series = series_points(fig)
+    xs = sorted({x for _, points in series for x, _ in points})
+    if len(xs) <= 12 and all(x == int(x) for x in xs):
+        options.append("xtick={" + ",".join(str(int(x)) for x in xs) + "}")  # whole steps: no 2.5 ticks
+    plots = []
+    for label, points in series:
+        mark = "mark=*, mark size=1.4pt" if len(points) <= 30 else "no markers"
+        coords = " ".join(f"({x:.6g},{y:.6g})" for x, y in points)
+        plots.append(f"\\addplot+[{mark}, thick] coordinates {{{coords}}};\n\\addlegendentry{{{escape(label)}}}")
+    axis = "\\begin{axis}[" + ",\n  ".join(options) + "]\n" + "\n".join(plots) + "\n\\end{axis}"
+    return "\\begin{tikzpicture}\n" + axis + "\n\\end{tikzpicture}"
+
+
+def sample(n: int, most: int = MAX_ROWS) -> list[int]:
+    """Up to ``most`` evenly spaced indices of ``range(n)``, always the first and the last."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def markdown_line_plot(fig: Figure, math: Math) -> str:
+    """The series as one table: a row per x, a column per series (long runs: evenly spaced rows)."""
+    series = fig.get("series")
+    columns = [{coordinate(x): y for x, y in points} for _, points in series]
+    xs = sorted({x for column in columns for x in column if x is not None})
+    head = [escape_md(str(fig.get("xlabel")))] + [escape_md(str(label)) for label, _ in series]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i in sample(len(xs)):
+        cells = [f"${number(c[xs[i]], math)}$" if xs[i] in c else "" for c in columns]
+        x = int(xs[i]) if xs[i].is_integer() else xs[i]
+        rows.append(f"| ${number(x, math)}$ | " + " | ".join(cells) + " |")
+    scale = " (log scale in the typeset sheet)" if fig.get("logy") else ""
+    title = f"{escape_md(str(fig.get('ylabel')))} against {escape_md(str(fig.get('xlabel')))}{scale}"
+    shown = "" if len(xs) <= MAX_ROWS else f", {len(sample(len(xs)))} of {len(xs)} rows"
+    return f"{title}{shown}:\n\n" + "\n".join(rows)
+
+
+# --- dispatch ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """How one kind of figure is drawn (TikZ) and described (Markdown)."""
+
+    tikz: Callable[[Figure, Math], str]
+    markdown: Callable[[Figure, Math], str]
+
+
+KINDS: dict[str, FigureKind] = {
+    "network": FigureKind(tikz_network, markdown_network),
+    "conv_grid": FigureKind(tikz_conv_grid, markdown_conv_grid),
+    "conv_window": FigureKind(tikz_conv_window, markdown_conv_window),
+    "line_plot": FigureKind(tikz_line_plot, markdown_line_plot),
+}
+
+
+def kind(figure: Figure) -> FigureKind:
+    """The renderers of a figure's kind; an unknown kind is a bug in a derivation."""
+    if figure.kind not in KINDS:
+        raise ValueError(f"figure kind {figure.kind!r} has no renderer; known: {', '.join(sorted(KINDS))}")
+    return KINDS[figure.kind]
+
+
+def render(figure: Figure, math: Math) -> str:
+    """LaTeX for one :class:`~symderiv.model.Figure`: a numbered TikZ picture with its caption."""
+    return block(kind(figure).tikz(figure, math), figure.caption)
+
+
+def describe(figure: Figure, math: Math) -> str:
+    """Markdown for one figure: its caption and a table or sentence of its numbers."""
+    return f"*Figure: {escape_md(figure.caption)}*\n\n{kind(figure).markdown(figure, math)}"

@@ -12,7 +12,7 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.model import Sheet
+from symderiv.model import Sheet, TensorShape
 from symderiv.render.printer import SheetPrinter
 
 
@@ -24,6 +24,8 @@ def _scalar(value: sp.Basic) -> Any:
 
 def numeric(value: sp.Basic) -> Any:
     """JSON numbers for a numeric answer; ``None`` for a symbolic one."""
+    if isinstance(value, TensorShape):
+        return [_scalar(e) for e in value]
     if isinstance(value, sp.MatrixBase):
         if value.shape == (1, 1):
             return numeric(value[0, 0])
@@ -37,6 +39,8 @@ def numeric(value: sp.Basic) -> Any:
 
 def exact(value: sp.Basic) -> str:
     """SymPy's string of the exact value (1x1 matrices as their entry)."""
+    if isinstance(value, TensorShape):
+        return str(list(value))
     if isinstance(value, sp.MatrixBase) and value.shape == (1, 1):
         value = value[0, 0]
     if isinstance(value, sp.MatrixBase):

@@ -13,6 +13,7 @@ displays, so a step reads the same everywhere.
 """
 from __future__ import annotations
 
+from itertools import groupby
 from typing import Callable, Iterable
 
 import sympy as sp
@@ -20,7 +21,7 @@ import sympy as sp
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
 from symderiv.render.printer import SheetPrinter
-from symderiv.render.text import escape, prose
+from symderiv.render.text import escape, escape_mathjax, prose
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
@@ -45,6 +46,8 @@ PREAMBLE = r"""\documentclass[11pt]{article}
     \lineskiplimit=2pt\lineskip=5pt$\displaystyle#1$}\else\usebox{\sdbox}\fi}
 \newcommand{\sdshrink}[2]{\sbox{\sdbox}{#2}%
   \ifdim\wd\sdbox>#1\relax\resizebox{#1}{!}{\usebox{\sdbox}}\else\usebox{\sdbox}\fi}
+% \sdtable{TABULAR}: centred, rows spaced for fractions, scaled down when too wide.
+\newcommand{\sdtable}[1]{\begin{center}\renewcommand{\arraystretch}{1.3}\sdshrink{\linewidth}{#1}\end{center}}
 """
 
 #: Givens this short (printed LaTeX) sit two to a row in the Setup.
@@ -113,9 +116,12 @@ class LatexSheet:
         return prose(parts, self.inline)
 
     def document(self) -> str:
-        head = PREAMBLE % {"extra": figures.PREAMBLE}
-        title = [rf"\title{{{escape(self.sheet.title)}}}", rf"\author{{{escape(self.sheet.author)}}}",
-                 r"\date{}", r"\begin{document}", r"\maketitle"]
+        head = PREAMBLE.replace("%(extra)s", figures.PREAMBLE)
+        title = [r"\begin{document}", r"\begin{center}",
+                 rf"{{\LARGE {escape(self.sheet.title)}\par}}"]
+        if self.sheet.author:
+            title.append(rf"\medskip{{\large {escape(self.sheet.author)}\par}}")
+        title.append(r"\end{center}")
         body = [self.problem(p) for p in self.sheet.problems]
         return "\n".join([head] + title + body + [r"\end{document}", ""])
 
@@ -141,18 +147,18 @@ class LatexSheet:
         return "\n\n".join(x for x in out if x)
 
     def givens(self, givens: tuple) -> str:
-        """The Setup: runs of short givens two to a row; a long one in a display of its own
-        (sharing its columns would push the short ones off the page)."""
-        blocks: list[list[str]] = [[]]
-        for lhs, rhs in givens:
-            left, right = self.math(lhs), self.math(rhs)
-            if len(left) + len(right) >= _NARROW:
-                blocks += [[f"{left} &= \\sdafter{{{left}}}\\sdbreak{{{right}}}"], []]
-            elif blocks[-1] and "&=" not in blocks[-1][-1].partition("&=")[2]:
-                blocks[-1][-1] += f" & {left} &= {right}"
-            else:
-                blocks[-1].append(f"{left} &= {right}")
-        return "\n".join(self.align(rows) for rows in blocks if rows)
+        """The Setup: runs of short givens two to a row; long ones on rows of their own, in a
+        display of their own (sharing columns with them would push short ones off the page)."""
+        pairs = [(self.math(lhs), self.math(rhs)) for lhs, rhs in givens]
+        out = []
+        for wide, run in groupby(pairs, key=lambda pair: len(pair[0]) + len(pair[1]) >= _NARROW):
+            run = list(run)
+            if wide:
+                out.append(self.align(f"{l} &= \\sdafter{{{l}}}\\sdbreak{{{r}}}" for l, r in run))
+                continue
+            rows = [" &\\qquad ".join(f"{l} &= {r}" for l, r in run[i:i + 2]) for i in range(0, len(run), 2)]
+            out.append(self.align(rows, min(len(run), 2)))
+        return "\n".join(out)
 
     def step(self, s: Step) -> str:
         out = [self.text(s.text)]
@@ -175,16 +181,19 @@ class LatexSheet:
         return left + r" \\ ".join(lines)
 
     @staticmethod
-    def align(rows: Iterable[str]) -> str:
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    def align(rows: Iterable[str], columns: int = 1) -> str:
+        """An ``align*`` of rows; with several columns an ``alignat*``, packed, not spread."""
+        begin, end = ("\\begin{align*}", "\\end{align*}") if columns == 1 else (
+            f"\\begin{{alignat*}}{{{columns}}}", "\\end{alignat*}")
+        return begin + "\n" + " \\\\\n".join(rows) + "\n" + end
 
     def table(self, t: Table) -> str:
         cols = "l" * len(t.header)
         head = " & ".join(escape(h) for h in t.header)
         rows = [" & ".join(self.cell(c) for c in row) for row in t.rows]
-        body = " \\\\\n".join([head + r" \\ \midrule"] + rows)
+        body = head + " \\\\ \\midrule\n" + " \\\\\n".join(rows)
         tabular = f"\\begin{{tabular}}{{{cols}}}\\toprule\n{body} \\\\ \\bottomrule\\end{{tabular}}"
-        return f"\\begin{{center}}\\sdshrink{{\\linewidth}}{{{tabular}}}\\end{{center}}"
+        return f"\\sdtable{{{tabular}}}"
 
     def cell(self, c) -> str:
         return escape(c) if isinstance(c, str) else self.inline(c)
@@ -199,3 +208,81 @@ class LatexSheet:
 def render_latex(sheet: Sheet) -> str:
     """The whole sheet as a standalone LaTeX document."""
     return LatexSheet(sheet).document()
+
+
+class MathJaxSheet:
+    """A sheet, problem or question as one math-mode ``array`` for MathJax (Jupyter).
+
+    Jupyter renders ``_repr_latex_`` with MathJax, which knows math but not LaTeX's text
+    commands, so text becomes ``\\text{}`` runs (:func:`escape_mathjax`) and every line is
+    a row of the array. Figures show as their caption.
+    """
+
+    def __init__(self, notation: dict[str, str] | None = None) -> None:
+        self.printer = SheetPrinter(notation)
+
+    def math(self, expr: sp.Basic) -> str:
+        return self.printer.doprint(expr)
+
+    def text(self, parts) -> str:
+        return prose(parts, self.math, escape_mathjax)
+
+    def sheet(self, sheet: Sheet) -> list[str]:
+        return [escape_mathjax(sheet.title, "textbf")] + [r for p in sheet.problems for r in self.problem(p)]
+
+    def problem(self, problem: Problem) -> list[str]:
+        self.printer = SheetPrinter(dict(problem.notation))
+        rows = [escape_mathjax(f"Problem {problem.number}: {problem.title}", "textbf")]
+        rows += [self.text(problem.intro)] if problem.intro else []
+        return rows + [r for q in problem.questions for r in self.question(q)]
+
+    def question(self, q: Question) -> list[str]:
+        rows = [escape_mathjax(f"Q{q.id}. {q.title}", "textbf"), self.text(q.prompt)]
+        if q.givens:
+            givens = [f"{self.math(lhs)} &= {self.math(rhs)}" for lhs, rhs in q.givens]
+            rows += [r"\textit{Setup.}", self.aligned(givens)]
+        if q.steps:
+            rows.append(r"\textit{Analysis.}")
+            rows += [r for i, s in enumerate(q.steps, start=1) for r in self.step(i, s)]
+        rows += [escape_mathjax(f"Figure: {f.caption}", "textit") for f in q.figures]
+        rows += [r"\textit{Note. }" + self.text(n) for n in q.notes]
+        if q.answers:
+            rows.append(r"\textit{Conclusion.}")
+            rows += [rf"\qquad\boxed{{{answer_math(a, self.math)}}}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}"
+                     for a in q.answers]
+        return rows
+
+    def step(self, number: int, s: Step) -> list[str]:
+        rows = [rf"\text{{{number}. }}" + self.text(s.text)]
+        left, lines = step_rows(s, self.math)
+        if lines:
+            aligned = [f"&{rel} {rhs}" for rel, rhs in lines]
+            rows.append(self.aligned([left + aligned[0]] + aligned[1:]))
+        if s.table is not None:
+            rows.append(r"\qquad" + self.table(s.table))
+        return rows + ([self.text(s.note)] if s.note else [])
+
+    @staticmethod
+    def aligned(lines: list[str]) -> str:
+        return "\\qquad\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}"
+
+    def table(self, t: Table) -> str:
+        head = " & ".join(escape_mathjax(h) for h in t.header)
+        rows = [" & ".join(escape_mathjax(c) if isinstance(c, str) else self.math(c) for c in r) for r in t.rows]
+        return "\\begin{array}{" + "l" * len(t.header) + "}" + r" \\ \hline ".join(
+            [head, r" \\ ".join(rows)]) + "\\end{array}"
+
+
+def latex_of(item: Sheet | Problem | Question) -> str:
+    """``$$...$$`` math for a sheet, a problem or a question (Jupyter's ``_repr_latex_``).
+
+    A question on its own prints without its problem's notation table.
+    """
+    renderer = MathJaxSheet()
+    if isinstance(item, Sheet):
+        rows = renderer.sheet(item)
+    elif isinstance(item, Problem):
+        rows = renderer.problem(item)
+    else:
+        rows = renderer.question(item)
+    return "$$\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}$$"

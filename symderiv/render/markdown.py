@@ -1,9 +1,121 @@
-"""Sheet -> Markdown with $...$ / $$...$$ math (GitHub, Jupyter). Placeholder."""
+"""Sheet -> Markdown with ``$...$`` / ``$$...$$`` math (renders on GitHub and in Jupyter).
+
+The same shape as the typeset sheet (Setup, numbered Analysis steps, Conclusion with
+answer ids) and the same math: formulas come from :class:`SheetPrinter` through the
+step layout of :mod:`symderiv.render.latex`. Text is escaped for Markdown (no markup,
+no raw HTML can come from a spec); figures become a caption and a table of their
+numbers. ``markdown_of`` is what Jupyter shows for a sheet, problem or question.
+"""
 from __future__ import annotations
 
-from symderiv.model import Sheet
+import sympy as sp
+
+from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
+from symderiv.render import figures
+from symderiv.render.latex import answer_math, step_rows
+from symderiv.render.printer import SheetPrinter
+from symderiv.render.text import escape_md, paragraph_md, prose
+
+#: Indentation that keeps a block inside a numbered list item.
+INDENT = "    "
+
+
+def display(lines: list[str]) -> str:
+    """A ``$$`` block of ``aligned`` rows (one row: no environment)."""
+    body = lines[0] if len(lines) == 1 else "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+    return f"$$\n{body}\n$$"
+
+
+def table_math(text: str) -> str:
+    """Math for a table cell: a ``|`` would end the cell, so bars are spelled ``\\vert``."""
+    return text.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
+
+
+def indent(text: str) -> str:
+    """``text`` indented into a list item (blank lines stay blank)."""
+    return "\n".join(INDENT + line if line else line for line in text.split("\n"))
+
+
+class MarkdownSheet:
+    """Renders a sheet as Markdown; holds the printer of the problem being rendered."""
+
+    def __init__(self, notation: dict[str, str] | None = None) -> None:
+        self.printer = SheetPrinter(notation)
+
+    def math(self, expr: sp.Basic) -> str:
+        return self.printer.doprint(expr)
+
+    def inline(self, expr: sp.Basic) -> str:
+        return f"${self.math(expr)}$"
+
+    def text(self, parts) -> str:
+        return prose(parts, self.inline, escape_md)
+
+    def paragraph(self, parts) -> str:
+        """Prose that starts a paragraph (its first character must not start a block)."""
+        return paragraph_md(self.text(parts))
+
+    def sheet(self, sheet: Sheet) -> str:
+        head = [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
+        return "\n\n".join(head + [self.problem(p) for p in sheet.problems]) + "\n"
+
+    def problem(self, problem: Problem) -> str:
+        self.printer = SheetPrinter(dict(problem.notation))
+        out = [f"## Problem {problem.number}: {escape_md(problem.title)}"]
+        if problem.intro:
+            out.append(self.paragraph(problem.intro))
+        return "\n\n".join(out + [self.question(q) for q in problem.questions])
+
+    def question(self, q: Question) -> str:
+        out = [f"### Q{escape_md(q.id)}. {escape_md(q.title)}", self.paragraph(q.prompt)]
+        if q.givens:
+            out += ["**Setup.**", display([f"{self.math(lhs)} &= {self.math(rhs)}" for lhs, rhs in q.givens])]
+        if q.steps:
+            out += ["**Analysis.**", "\n\n".join(self.step(i, s) for i, s in enumerate(q.steps, start=1))]
+        out += [figures.describe(f, self.math) for f in q.figures]
+        out += [f"*Note.* {self.text(n)}" for n in q.notes]
+        if q.answers:
+            out += ["**Conclusion.**", "\n".join(self.answer(a) for a in q.answers)]
+        return "\n\n".join(x for x in out if x)
+
+    def step(self, number: int, s: Step) -> str:
+        parts = [f"{number}. {self.text(s.text)}"]
+        left, rows = step_rows(s, self.math)
+        if rows:
+            lines = [f"&{rel} {rhs}" for rel, rhs in rows]
+            parts.append(indent(display([left + lines[0]] + lines[1:])))
+        if s.table is not None:
+            parts.append(indent(self.table(s.table)))
+        if s.note:
+            parts.append(indent(self.paragraph(s.note)))
+        return "\n\n".join(parts)
+
+    def table(self, t: Table) -> str:
+        rows = ["| " + " | ".join(escape_md(h) for h in t.header) + " |", "|" + "---|" * len(t.header)]
+        rows += ["| " + " | ".join(self.cell(c) for c in row) + " |" for row in t.rows]
+        return "\n".join(rows)
+
+    def cell(self, c) -> str:
+        return escape_md(c) if isinstance(c, str) else f"${table_math(self.math(c))}$"
+
+    def answer(self, a: Answer) -> str:
+        text = f" {self.text(a.text)}" if a.text else ""
+        return f"- `{a.id.replace('`', '')}`: $\\boxed{{{answer_math(a, self.math)}}}${text}"
 
 
 def render_markdown(sheet: Sheet) -> str:
-    """The sheet as Markdown (not implemented yet)."""
-    raise NotImplementedError("Markdown sheets are not implemented yet")
+    """The sheet as Markdown."""
+    return MarkdownSheet().sheet(sheet)
+
+
+def markdown_of(item: Sheet | Problem | Question) -> str:
+    """Markdown for a sheet, a problem or a question (Jupyter's ``_repr_markdown_``).
+
+    A question on its own prints without its problem's notation table.
+    """
+    renderer = MarkdownSheet()
+    if isinstance(item, Sheet):
+        return renderer.sheet(item)
+    if isinstance(item, Problem):
+        return renderer.problem(item)
+    return renderer.question(item)

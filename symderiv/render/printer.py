@@ -69,9 +69,10 @@ class SheetPrinter(LatexPrinter):
         return f"{{{base}}}^{{\\top}}" if "^" in base else f"{base}^{{\\top}}"
 
     def _print_Add(self, expr, order=None) -> str:
-        """Terms with a minus sign go after the others: ``\\hat y - y``, not ``-y + \\hat y``."""
+        """Terms with a minus sign go after the others (``\\hat y - y``, not ``-y + \\hat y``),
+        constants after the terms they adjust (``\\lfloor\\cdot\\rfloor + 1``)."""
         terms = list(expr.args) if self.order == "none" else self._as_ordered_terms(expr, order=order)
-        terms.sort(key=lambda t: t.could_extract_minus_sign())
+        terms.sort(key=lambda t: (t.could_extract_minus_sign(), t.is_number))  # constants last: x + 1
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
     def _print_Mul(self, expr) -> str:
@@ -82,7 +83,13 @@ class SheetPrinter(LatexPrinter):
         if head.is_Number and head.is_negative and len(expr.args) > 1:
             rest = expr.args[1:] if head == -1 else (-head,) + expr.args[1:]
             return "- " + self._print(sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0])
+        if _numbers_left_unevaluated(expr):
+            return r" \cdot ".join(self._factor(a) for a in expr.args)
         return super()._print_Mul(expr)
+
+    def _print_TensorShape(self, expr) -> str:
+        """A tensor shape: ``34 \\times 34 \\times 1``."""
+        return r" \times ".join(self._print(e) for e in expr)
 
     def _factor(self, arg) -> str:
         """An operand of a product, parenthesised when it is a sum, product or negative."""
@@ -102,6 +109,16 @@ class SheetPrinter(LatexPrinter):
 
     def _print_Heaviside(self, expr, exp=None) -> str:
         return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+
+
+def _numbers_left_unevaluated(expr: sp.Mul) -> bool:
+    """A product of numbers SymPy was told not to evaluate (``4 * (-1)``, ``1/2 * (1/2)**3``):
+    written with explicit dots, as a student would, instead of folded into one fraction."""
+    if len(expr.args) < 2 or not all(a.is_number for a in expr.args):
+        return False
+    plain = sum(isinstance(a, (sp.Number, sp.UnevaluatedExpr)) for a in expr.args)
+    powers = any(isinstance(a, sp.Pow) and a.base.is_Number and a.exp.is_Integer for a in expr.args)
+    return plain >= 2 or powers
 
 
 def to_latex(expr, notation: Mapping[str, str] | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Plain text into LaTeX, safely: every character of spec text is printed literally.
+"""Plain text into LaTeX (and Markdown, and MathJax), safely: spec text prints literally.
 
 latexcodec turns non-ASCII characters into LaTeX (é -> \\'e) but passes ``\\ { } $ ^``
 through untouched, so a title like ``\\input{/etc/passwd}`` would survive it. We
@@ -71,6 +71,62 @@ def escape(text: str) -> str:
     '\\\\textbackslash{}input\\\\{x\\\\} \\\\textasciicircum{}\\\\textasciicircum{}5c 100\\\\%'
     """
     return "".join(_char(ch, text[i + 1:i + 2]) for i, ch in enumerate(text))
+
+
+#: Markdown's markup characters, backslash-escaped wherever they appear (CommonMark lets
+#: any ASCII punctuation be escaped). ``<`` and ``&`` too: no raw HTML, no entities.
+_MARKDOWN = frozenset("\\`*_[]<>#|$~&")
+
+#: Characters that start a block (list, heading underline) at the start of a paragraph.
+_BLOCK_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+
+
+def _plain(ch: str) -> bool:
+    """A printable character (control characters, C1 included, are dropped)."""
+    return not (ord(ch) < 32 or 127 <= ord(ch) < 160)
+
+
+def escape_md(text: str) -> str:
+    """``text`` as inline Markdown that shows exactly these characters: no markup, no HTML,
+    no math (:func:`paragraph_md` also guards the start of a paragraph).
+
+    >>> escape_md("<b>*x*</b> $5")
+    '\\\\<b\\\\>\\\\*x\\\\*\\\\</b\\\\> \\\\$5'
+    """
+    text = "".join(" " if ch in "\n\t" else ch for ch in text)
+    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text if _plain(ch))
+
+
+def paragraph_md(text: str) -> str:
+    """A Markdown paragraph that cannot turn into a list, a rule or a code block: no
+    leading spaces, and a leading ``-``, ``+``, ``=`` or ``1.`` escaped."""
+    return _BLOCK_START.sub(lambda m: m.group(0) + "\\" if m.group(0).isdigit() else "\\" + m.group(0),
+                            text.lstrip())
+
+
+#: Inside MathJax's ``\text{}`` only these are safe as they are; every other ASCII
+#: character is spelled as math (``$`` would open math, ``%`` a comment, ``&`` a column).
+_MATHJAX_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:!?'\"()[]/-+=*@")
+_MATHJAX = {
+    "\\": r"\backslash ", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%", "&": r"\&", "#": r"\#",
+    "_": r"\_", "^": r"\hat{\ }", "~": r"\sim ", "<": r"\lt ", ">": r"\gt ", "|": r"\vert ",
+    "`": r"\grave{\ }",
+}
+
+
+def escape_mathjax(text: str, style: str = "text") -> str:
+    """``text`` for math mode in MathJax (Jupyter): runs of safe characters in ``\\text{}``
+    (or ``\\textbf{}``, ``\\texttt{}``), everything else spelled as a math symbol."""
+    out, run = [], []
+    for ch in text.replace("\n", " ").replace("\t", " "):
+        if ch in _MATHJAX_SAFE or (ord(ch) >= 160 and ch.isprintable()):
+            run.append(ch)
+        elif ch in _MATHJAX:
+            out += [f"\\{style}{{{''.join(run)}}}" if run else "", _MATHJAX[ch]]
+            run = []
+    if run:
+        out.append(f"\\{style}{{{''.join(run)}}}")
+    return "".join(out)
 
 
 def prose(parts, math: Callable[[sp.Basic], str], text: Callable[[str], str] = escape) -> str:

@@ -1,0 +1,272 @@
+"""A graded submission as text (terminal), JSON, Markdown or a LaTeX feedback sheet.
+
+Everything a student typed is untrusted: in LaTeX it is escaped with
+:func:`symderiv.render.text.escape` (and shown in ``\\texttt``), in Markdown with
+:func:`symderiv.render.text.escape_md`; math (the expected answer and the answer as
+read) is printed by :class:`symderiv.render.printer.SheetPrinter` in the problem's
+notation. Output is deterministic: answers in sheet order, no timestamps.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import sympy as sp
+
+from symderiv.check.equivalence import describe_shape, display_form, is_matrix_expression, shape_of
+from symderiv.check.grade import Graded, Report
+from symderiv.render.key import exact
+from symderiv.render.latex import PREAMBLE
+from symderiv.render.printer import SheetPrinter
+from symderiv.render.text import escape, escape_md, paragraph_md
+
+MAX_SHOWN = 200
+"""Characters of a submitted answer shown in a report (the rest is elided)."""
+MAX_MATH = 3000
+"""Longest LaTeX of one value typeset in a report; longer values are described instead."""
+MAX_MATRIX_SIDE = 40
+"""Widest or tallest matrix typeset (the sheet preamble's ``MaxMatrixCols``)."""
+
+
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+
+
+def given_text(raw: Any) -> str:
+    """What the student submitted, as text (TOML spelling for numbers and arrays), shortened."""
+    text = _spell(raw)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
+def _spell(raw: Any) -> str:
+    if isinstance(raw, list):
+        return "[" + ", ".join(_spell(x) for x in raw) + "]"
+    if isinstance(raw, str):
+        return raw
+    return repr(raw)
+
+
+def plain(value: sp.Basic | None) -> str:
+    """A value in plain text: numbers, nested lists of rows for matrices, formulas as SymPy writes them."""
+    if value is None:
+        return ""
+    text = exact(display_form(value))
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}..."
+
+
+def points_text(points: Fraction, most: int) -> str:
+    return f"{_number(points)}/{most}"
+
+
+def _number(points: Fraction) -> str:
+    return str(points.numerator) if points.denominator == 1 else f"{float(points):.2f}"
+
+
+def percent(report: Report) -> str:
+    if not report.max_points:
+        return "0.0%"
+    return f"{100 * float(report.points) / report.max_points:.1f}%"
+
+
+def _json_number(points: Fraction) -> int | float:
+    return points.numerator if points.denominator == 1 else float(points)
+
+
+def _read_differently(g: Graded) -> bool:
+    """Show "read as" only when the parsed answer does not print as what was typed."""
+    return g.parsed is not None and plain(g.parsed) != given_text(g.given)
+
+
+def details(g: Graded) -> bool:
+    """Whether a graded answer needs more than its one-line summary."""
+    return g.verdict != "correct"
+
+
+# --------------------------------------------------------------------------
+# Text
+# --------------------------------------------------------------------------
+
+
+def to_text(report: Report) -> str:
+    """The terminal report: one line per answer, details under the ones that are not correct."""
+    lines = [f"grading {report.submission} against {report.spec or report.title}"]
+    if report.student:
+        lines.append("student: " + ", ".join(f"{k} = {v}" for k, v in report.student))
+    lines.append("")
+    for g in report.answers:
+        lines += _text_answer(g)
+    if report.unknown:
+        lines += ["", "ids not in the spec (not graded):"]
+        lines += [f"  {g.id}  = {given_text(g.given)}" for g in report.unknown]
+    lines += ["", f"score: {points_text(report.points, report.max_points)} ({percent(report)})"]
+    return "\n".join(lines) + "\n"
+
+
+def _text_answer(g: Graded) -> list[str]:
+    lines = [f"{g.id:<22} {g.verdict:<12} {points_text(g.points, g.max_points)}"]
+    if not details(g):
+        return lines
+    rows = [("expected", plain(g.expected)), ("given", given_text(g.given) if g.given is not None else ""),
+            ("read as", plain(g.parsed) if _read_differently(g) else ""),
+            ("why", g.reason if g.verdict != "missing" else "")]
+    rows += [("diagnosis", d.message) for d in g.diagnoses]
+    return lines + [f"    {label:<10} {text}" for label, text in rows if text]
+
+
+# --------------------------------------------------------------------------
+# JSON
+# --------------------------------------------------------------------------
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain data (what ``--json`` prints)."""
+    return {
+        "submission": report.submission, "spec": report.spec, "title": report.title,
+        "student": dict(report.student),
+        "score": {"points": _json_number(report.points), "max_points": report.max_points,
+                  "percent": round(100 * float(report.points) / report.max_points, 2) if report.max_points else 0.0},
+        "answers": [_graded_dict(g) for g in report.answers],
+        "unknown": [_graded_dict(g) for g in report.unknown],
+    }
+
+
+def _graded_dict(g: Graded) -> dict[str, Any]:
+    return {"id": g.id, "verdict": g.verdict, "points": _json_number(g.points), "max_points": g.max_points,
+            "given": None if g.given is None else given_text(g.given), "parsed": plain(g.parsed) or None,
+            "expected": plain(g.expected) or None, "reason": g.reason,
+            "diagnoses": [{"kind": d.kind, "message": d.message} for d in g.diagnoses]}
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=True) + "\n"
+
+
+# --------------------------------------------------------------------------
+# Math for the typeset reports
+# --------------------------------------------------------------------------
+
+
+def math_of(value: sp.Basic | None, printer: SheetPrinter) -> str | None:
+    """LaTeX of a value, or None when it is too big to typeset (then it is described)."""
+    if value is None:
+        return None
+    shape = shape_of(value)
+    if shape is not None and not is_matrix_expression(value) and max(shape) > MAX_MATRIX_SIDE:
+        return None
+    text = printer.doprint(value)
+    return text if len(text) <= MAX_MATH else None
+
+
+def _describe(value: sp.Basic) -> str:
+    shape = shape_of(value)
+    return f"({describe_shape(shape)}, too large to show)" if shape else "(too large to show)"
+
+
+# --------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------
+
+
+def to_markdown(report: Report) -> str:
+    """A feedback sheet in Markdown with ``$...$`` math (GitHub, Jupyter)."""
+    out = [f"# Feedback: {escape_md(report.title)}", ""]
+    out += [paragraph_md(escape_md(f"{k}: {v}")) + "  " for k, v in report.student]
+    out += [paragraph_md(escape_md(f"Submission {report.submission}, graded against {report.spec}.")), "",
+            f"**Score: {points_text(report.points, report.max_points)} ({escape_md(percent(report))})**", "",
+            "| Answer | Verdict | Points |", "| --- | --- | --- |"]
+    out += [f"| {escape_md(g.id)} | {escape_md(g.verdict)} | {points_text(g.points, g.max_points)} |"
+            for g in report.answers]
+    wrong = [g for g in report.answers if details(g)]
+    if wrong:
+        out += ["", "## Details"]
+    for g in wrong:
+        out += ["", f"### {escape_md(g.id)}: {escape_md(g.verdict)}", ""] + _md_items(g, report)
+    if report.unknown:
+        out += ["", "## Ids not in the spec (not graded)", ""]
+        out += [f"- {escape_md(g.id)}" for g in report.unknown]
+    return "\n".join(out) + "\n"
+
+
+def _md_items(g: Graded, report: Report) -> list[str]:
+    printer = SheetPrinter(report.notation(g.problem))
+
+    def math(value: sp.Basic) -> str:
+        text = math_of(value, printer)
+        return escape_md(_describe(value)) if text is None else f"${_md_math(text)}$"
+
+    items = [f"- Expected: {math(g.expected)}"]
+    if g.given is not None:
+        items.append(f"- Given: {escape_md(given_text(g.given))}")
+    if _read_differently(g):
+        items.append(f"- Read as: {math(g.parsed)}")
+    if g.reason and g.verdict != "missing":
+        items.append(f"- Why: {escape_md(g.reason)}")
+    items += [f"- Diagnosis: {escape_md(d.message)}" for d in g.diagnoses]
+    return items
+
+
+def _md_math(text: str) -> str:
+    """Math inside ``$...$`` in Markdown: a ``$`` cannot occur (SymPy never prints one);
+    newlines would end the paragraph."""
+    return text.replace("\n", " ")
+
+
+# --------------------------------------------------------------------------
+# LaTeX
+# --------------------------------------------------------------------------
+
+
+def to_latex(report: Report) -> str:
+    """A standalone LaTeX feedback sheet (the solution sheet's preamble)."""
+    body = [r"\section*{Feedback: " + escape(report.title) + "}"]
+    body += [escape(f"{k}: {v}") + r"\\" for k, v in report.student]
+    body += [escape(f"Submission {report.submission}, graded against {report.spec}.") + r"\\",
+             r"\textbf{Score: " + escape(f"{points_text(report.points, report.max_points)} ({percent(report)})") + "}",
+             "", _latex_summary(report)]
+    wrong = [g for g in report.answers if details(g)]
+    if wrong:
+        body += [r"\subsection*{Details}", r"\begin{description}"]
+        body += [_latex_item(g, report) for g in wrong]
+        body.append(r"\end{description}")
+    if report.unknown:
+        body += [r"\subsection*{Ids not in the spec (not graded)}",
+                 ", ".join(r"\texttt{" + escape(g.id) + "}" for g in report.unknown)]
+    return PREAMBLE.replace("%(extra)s", "\\usepackage{longtable}\n") + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
+
+
+def _latex_summary(report: Report) -> str:
+    rows = [r"\texttt{" + escape(g.id) + "} & " + escape(g.verdict) + " & " + points_text(g.points, g.max_points)
+            + r" \\" for g in report.answers]
+    return "\n".join([r"\begin{longtable}{llr}", r"\toprule", r"Answer & Verdict & Points \\", r"\midrule",
+                      r"\endhead", *rows, r"\bottomrule", r"\end{longtable}"])
+
+
+def _latex_item(g: Graded, report: Report) -> str:
+    printer = SheetPrinter(report.notation(g.problem))
+
+    def math(value: sp.Basic) -> str:
+        text = math_of(value, printer)
+        return escape(_describe(value)) if text is None else r"\sdshrink{0.8\linewidth}{$" + text + "$}"
+
+    lines = [r"\item[\texttt{" + escape(g.id) + "}] " + escape(g.verdict) + ". ",
+             r"Expected: " + math(g.expected) + r".\\"]
+    if g.given is not None:
+        lines.append(r"Given: \texttt{" + escape(given_text(g.given)) + r"}\\")
+    if _read_differently(g):
+        lines.append("Read as: " + math(g.parsed) + r".\\")
+    if g.reason and g.verdict != "missing":
+        lines.append("Why: " + escape(g.reason) + r"\\")
+    lines += ["Diagnosis: " + escape(d.message) + r"\\" for d in g.diagnoses]
+    return "\n".join(lines)
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "md": to_markdown,
+                                                 "tex": to_latex}
+
+
+def render(report: Report, form: str) -> str:
+    """The report in one of :data:`RENDERERS`' formats."""
+    return RENDERERS[form](report)

@@ -1,0 +1,108 @@
+"""Scalar code of a network: the derivation's program, entry by entry, as ufunc calls.
+
+Each assignment of the program (``a1[0, 0] = W1[0, 0]*x[0, 0] + ...``) goes through
+:mod:`symderiv.kernels_emit` in derivation order, over a chunk of rows at a time:
+
+* an intermediate entry gets a Python name (``a1_0``) bound to a scratch row;
+* an entry of a *leaf* quantity (nothing later reads it: ``dL/dW``, ``dL/db``, ``L``)
+  is written straight into its output view, inside ``if o_<name> is not None:`` so
+  work nobody asked for is skipped;
+* an intermediate quantity that was asked for is copied out after its last entry;
+* ``if not backward: return`` ends the forward pass when no gradient is wanted;
+* inputs read more than once per row are first copied into contiguous scratch rows.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from symderiv.kernels_emit import Op, Program, allocate
+from symderiv.kernels_layout import Layout, entries, entry_code, entry_name, name_of, parent
+
+
+def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:
+    """The chunk function of the scalar code, and how many scratch rows it needs."""
+    prog = Program()
+    for sym in layout.graph.inputs:
+        prog.env.update({e: entry_name(e) for e in entries(sym)})
+    names: dict[int, str] = {}
+    backward_at = None
+    pending: list[sp.Basic] = []
+    current = None
+    for target, expr in layout.program:
+        q = parent(target)
+        if q is not current:
+            _copy_out(prog, layout, current, pending)
+            pending, current = [], q
+            if q in layout.quantities:
+                if layout.quantities.index(q) == layout.first_backward:
+                    backward_at = len(prog.ops)
+                prog.comment(layout.describe(q))
+        leaf = q in layout.leaves
+        prog.section = name_of(q) if leaf else ""
+        before = len(prog.ops)
+        v = prog.value(expr)
+        if leaf:
+            _to_dest(prog, v, before, _dest(target))
+        else:
+            prog.env[target] = v
+            if isinstance(v, int) and v not in names and prog.ops[v].dest is None:
+                names[v] = entry_name(target)
+            pending.append(target)
+        prog.section = ""
+    _copy_out(prog, layout, current, pending)
+    emitted = allocate(prog, names, backward_at)
+    reads, gathered = _input_lines(layout, prog, emitted.buffers)
+    rows = f"    {', '.join(f't{k}' for k in range(emitted.buffers))}, = t[:{emitted.buffers}]"
+    head = chunk_head(layout, fname, "scalar code") + reads + ([rows] if emitted.buffers else [])
+    return "\n".join(head + emitted.lines) + "\n", emitted.buffers + gathered
+
+
+def chunk_head(layout: Layout, fname: str, what: str) -> list[str]:
+    """Signature, docstring and output views of a chunk function (both codes share it)."""
+    args = ", ".join(name for name, _ in layout.inputs)
+    lines = [f"def {fname}({args}, *, out, t, backward):",
+             f'    """Problem {layout.number}, {what}: one chunk of rows. Inputs are arrays of shape',
+             "    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a",
+             '    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""']
+    return lines + [f'    o_{name} = out["{name}"]' for name, _ in layout.shapes]
+
+
+def _dest(target: sp.Basic) -> str:
+    return entry_code(target, prefix="o_") if isinstance(target, MatrixElement) else f"o_{target}"
+
+
+def _to_dest(prog: Program, v, before: int, dest: str) -> None:
+    """Write a leaf entry straight into its output view (or copy an existing value)."""
+    fresh = isinstance(v, int) and v >= before and prog.ops[v].dest is None and prog.ops[v].section
+    if fresh:
+        prog.ops[v].dest = dest
+        prog.memo = {key: val for key, val in prog.memo.items() if val != v}  # never reuse: may not run
+    else:
+        prog.ops.append(Op("copyto", (v,), prog.section, dest=dest))
+
+
+def _copy_out(prog: Program, layout: Layout, q, targets: list) -> None:
+    """An intermediate quantity that is also an output: copy its entries out when asked."""
+    if q is None or q not in layout.quantities or q in layout.leaves:
+        return
+    for target in targets:
+        prog.ops.append(Op("copyto", (prog.env[target],), name_of(q), dest=_dest(target)))
+
+
+def _input_lines(layout: Layout, prog: Program, first_row: int) -> tuple[list[str], int]:
+    """Unpack every input's entries; inputs read more than once per row are first copied
+    into contiguous scratch rows (one transposing copy instead of several strided reads)."""
+    uses: dict[str, int] = {}
+    for op in prog.ops:
+        for a in op.args:
+            if isinstance(a, str):
+                uses[a] = uses.get(a, 0) + 1
+    lines, row = [], first_row
+    for sym in layout.graph.inputs:
+        names = [entry_name(e) for e in entries(sym)]
+        block = ""
+        if max(uses.get(n, 0) for n in names) > 1:
+            block, row = f", t[{row}:{row + len(names)}]", row + len(names)
+        lines.append(f"    {', '.join(names)}, = _columns({sym.name}{block})")
+    return lines, row - first_row

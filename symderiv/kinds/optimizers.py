@@ -1,0 +1,502 @@
+"""Problem kind ``optimizers``: SGD, mini-batch gradient descent and SGD with momentum.
+
+Spec fields (see README, "Spec format"); every field of ``[problem.demo]`` is optional::
+
+    kind = "optimizers"
+    [problem.demo]
+    seed = 0                          # seeds the data and every sampled batch
+    kappa = 50                        # A = diag(1, kappa): the quadratic's condition number
+    start = [1, 1]                    # w_0 of every run
+    learning_rate = 0.038             # alpha of GD and momentum (full gradient); < 2/kappa
+    momentum = 0.7                    # beta, in [0, 1)
+    stochastic_learning_rate = 0.01   # alpha of the sampled runs; < 2/(1 + kappa)
+    saddle_learning_rate = 0.05       # alpha of the runs on the saddle function; < 1
+    batch_size = 8                    # b, 1 <= b <= samples
+    samples = 256                     # N rows of least-squares data (even)
+    noise = 0.5                       # standard deviation of the label noise
+    steps = 300                       # T steps per run
+    tolerance = 1e-6                  # a run has converged when f(w_t) <= tolerance
+    draws = 4000                      # random batches per size in the variance table
+
+Three questions: each update rule as a recurrence, with its advantages derived by SymPy
+(cost per step and per epoch, the variance of the mini-batch mean, the momentum's
+geometric sum and its limit, the per-direction contraction factors) and then shown by
+seeded runs (:mod:`symderiv.kinds.optimizers_demo`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from symderiv.algebra import substitute
+from symderiv.kinds import Kind, register
+from symderiv.kinds import optimizers_demo as demo
+from symderiv.model import Answer, Problem, Question, Step, Table
+from symderiv.spec import Fields
+
+# The symbols the derivation and the answer key are written in.
+t = sp.Symbol("t", integer=True, nonnegative=True)
+i = sp.Symbol("i", integer=True, positive=True)
+k = sp.Symbol("k", integer=True, nonnegative=True)
+N, b = sp.Symbol("N", positive=True), sp.Symbol("b", positive=True)
+alpha, beta = sp.Symbol("alpha", positive=True), sp.Symbol("beta", positive=True)
+sigma, gamma = sp.Symbol("sigma", positive=True), sp.Symbol("gamma", positive=True)
+g, lam, z = sp.Symbol("g"), sp.Symbol("lambda", positive=True), sp.Symbol("z")
+kappa = sp.Symbol("kappa", positive=True)
+W, x, m, X, c = (sp.IndexedBase(name) for name in ("W", "x", "m", "X", "c"))
+w, w1, w2 = sp.Symbol("W"), sp.Symbol("w_1", real=True), sp.Symbol("w_2", real=True)
+l, L, C, U = sp.Function("l"), sp.Function("L"), sp.Function("C"), sp.Function("U")
+Var, E, f, h = sp.Function("Var"), sp.Function("E"), sp.Function("f"), sp.Function("h")
+ghat, m_inf, w2_next, gain = sp.Symbol("ghat_t"), sp.Symbol("m_inf"), sp.Symbol("w_2next"), sp.Symbol("gain")
+nabla_h, p_z, det_M = sp.Symbol("nabla_h"), sp.Symbol("p(z)"), sp.Symbol("det_zI_M")
+A, wv, M = sp.MatrixSymbol("A", 2, 2), sp.MatrixSymbol("w", 2, 1), sp.MatrixSymbol("M", 2, 2)
+NEXT = sp.Add(t, 1, evaluate=False)  # prints "t + 1", not "1 + t"
+
+#: How the names SymPy would print badly are written.
+NOTATION = (("det_zI_M", r"\det(z I - M)"), ("gain", r"\frac{\alpha m_{\infty}}{\alpha g}"),
+            ("m_inf", r"m_{\infty}"), ("nabla_h", r"\nabla h"),
+            ("w_2next", r"w_{2}^{+}"))
+
+
+def mul(*factors: sp.Basic) -> sp.Mul:
+    """A product kept in the given order (alpha m, not m alpha) for print."""
+    return sp.Mul(*factors, evaluate=False)
+
+
+def grad(weights: sp.Basic, sample: sp.Basic) -> sp.Derivative:
+    """The per-sample gradient dl(W, x)/dW, unevaluated: what every update rule averages."""
+    return sp.Derivative(l(weights, sample), weights)
+
+
+def cost(batch: sp.Basic) -> sp.Sum:
+    """Gradient evaluations of one update that averages ``batch`` per-sample gradients."""
+    return sp.Sum(1, (i, 1, batch))
+
+
+def updates(batch: sp.Basic) -> sp.Basic:
+    """Updates per epoch (N gradient evaluations) at this batch size: N / C(batch)."""
+    return N / cost(batch).doit()
+
+
+# ---------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class OptimizersSpec:
+    """A validated ``optimizers`` problem: the demonstration's parameters."""
+
+    demo: demo.DemoSpec
+
+
+def parse(f: Fields) -> OptimizersSpec:
+    """Validate the spec; every field has a default (homework 1's values)."""
+    f.check_known({"demo"})
+    d = f.sub("demo") if f.has("demo") else Fields({}, f.source, f.where("demo"))
+    d.check_known({"seed", "kappa", "start", "learning_rate", "momentum", "stochastic_learning_rate",
+                   "saddle_learning_rate", "batch_size", "samples", "noise", "steps", "tolerance", "draws"})
+    kap = d.number("kappa", 50, low=1, high=10 ** 6)
+    samples = _samples(d)
+    batch = d.integer("batch_size", 8, low=1, high=samples)
+    return OptimizersSpec(demo.DemoSpec(
+        d.integer("seed", 0, low=0, high=2 ** 63 - 1), kap, _start(d),
+        _rate(d, "learning_rate", "0.038", "2/kappa", 2 / kap, "beyond it GD diverges along the steep direction"),
+        d.number("momentum", "0.7", low=0, high=1, open_high=True),
+        _rate(d, "stochastic_learning_rate", "0.01", "2/(1 + kappa)", 2 / (1 + kap),
+              "one sample's curvature is 1 + kappa, so an SGD step would overshoot"),
+        _rate(d, "saddle_learning_rate", "0.05", "1", sp.Integer(1), "h has curvature 2 at its minima"),
+        batch, samples, d.number("noise", "0.5", low=0, high=1000), d.integer("steps", 300, low=1, high=100_000),
+        d.number("tolerance", 1e-6, low=0, open_low=True), _draws(d, batch)))
+
+
+def _samples(d: Fields) -> int:
+    n = d.integer("samples", 256, low=2, high=100_000)
+    if n % 2:
+        raise d.fail("samples", f"must be even (half the rows flip the second feature's sign), got {n}")
+    return n
+
+
+def _start(d: Fields) -> tuple[sp.Rational, sp.Rational]:
+    start = d.vector("start", [1, 1])
+    if start.rows != 2:
+        raise d.fail("start", f"expected 2 numbers (w_1, w_2), got {start.rows}")
+    if start.is_zero_matrix:
+        raise d.fail("start", "must not be the minimum (0, 0): there would be nothing to optimize")
+    return (start[0], start[1])
+
+
+def _rate(d: Fields, name: str, default: str, label: str, bound: sp.Rational, why: str) -> sp.Rational:
+    """A positive learning rate below the stability limit ``label`` = ``bound`` of its runs."""
+    rate = d.number(name, default, low=0, open_low=True)
+    if rate >= bound:
+        raise d.fail(name, f"must be < {label} = {bound} ({why}), got {rate}")
+    return rate
+
+
+def _draws(d: Fields, batch: int) -> int:
+    draws = d.integer("draws", 4000, low=10, high=10 ** 6)
+    if draws * batch > 10 ** 7:
+        raise d.fail("draws", f"draws * batch_size must be <= 10^7 (memory), got {draws * batch}")
+    return draws
+
+
+# ---------------------------------------------------------------------------- Q.1 SGD
+
+
+def sgd_rule_steps() -> tuple[Step, Step]:
+    """GD's and SGD's updates as recurrences."""
+    gd_rule = sp.Eq(W[NEXT], W[t] - alpha * sp.Sum(grad(W[t], x[i]), (i, 1, N)) / N, evaluate=False)
+    sgd_rule = sp.Eq(W[NEXT], W[t] - mul(alpha, grad(W[t], x[t])), evaluate=False)
+    return (Step(("Full-batch gradient descent (GD) averages the per-sample gradient over all ", N, " samples."),
+                 math=(gd_rule,)),
+            Step(("SGD replaces the average by the gradient of one sample ", x[t], ", drawn at random each step."),
+                 math=(sgd_rule,)))
+
+
+def cost_steps(n: int) -> tuple[Step, ...]:
+    """C = the number of gradient terms of an update; U = N / C updates per epoch."""
+    return (Step("Cost of one GD step, counted in per-sample gradient evaluations: one per term of its sum.",
+                 C(N), cost(N), value=cost(N).doit()),
+            Step("Cost of one SGD step: its sum has a single term.", C(1), cost(1), value=cost(1).doit()),
+            Step(("An epoch is ", N, " gradient evaluations (one pass over the data); the number of updates it "
+                  "buys is the epoch divided by the cost of one update. For GD:"), U(N), N / C(N), value=updates(N)),
+            Step("For SGD:", U(1), N / C(1), value=updates(1),
+                 note=("SGD makes ", N, " times as many updates as GD for the same work. With the demonstration's ",
+                       sp.Eq(N, n), ": ", sp.Eq(U(1), updates(1).subs(N, n)), " against ",
+                       sp.Eq(U(N), updates(N).subs(N, n)), ".")))
+
+
+def unbiased_step() -> Step:
+    """The mean of the per-sample gradient over a uniform index is the full gradient."""
+    mean_loss = sp.Sum(l(w, x[i]), (i, 1, N)) / N
+    index = sp.Symbol("I")
+    return Step(("The index ", index, " of SGD's sample is uniform (probability ", 1 / N, " each), so the mean of "
+                 "its gradient is the average gradient, which is the gradient of the mean loss ", L(w),
+                 ": SymPy moves the derivative inside the sum."), E(grad(w, x[index])),
+                sp.Sum(grad(w, x[i]) / N, (i, 1, N)),
+                math=(sp.Eq(sp.Derivative(L(w), w), sp.Derivative(mean_loss, w), evaluate=False),
+                      sp.Eq(sp.Derivative(mean_loss, w), sp.Derivative(mean_loss, w).doit(), evaluate=False)),
+                note="So SGD's gradient is unbiased and its noise has mean zero: on average SGD moves like GD. "
+                     "The size of the fluctuation is derived in the next question.")
+
+
+@dataclass(frozen=True)
+class Saddle:
+    """h(w) = w_1^2/2 + (w_2^2 - 1)^2/4: a saddle at the origin between minima at (0, +-1)."""
+
+    expr: sp.Basic
+    gradient: sp.ImmutableMatrix
+    points: tuple[tuple[tuple[sp.Basic, sp.Basic], sp.Basic, tuple[sp.Basic, ...]], ...]
+
+    def numeric(self) -> tuple:
+        """h's gradient and value as NumPy functions of a 2-vector (for the demonstration)."""
+        grad_fn = sp.lambdify((w1, w2), list(self.gradient), "numpy")
+        loss_fn = sp.lambdify((w1, w2), self.expr, "numpy")
+        return (lambda v: grad_fn(v[0], v[1])), (lambda v: loss_fn(v[0], v[1]))
+
+    @property
+    def saddle_value(self) -> sp.Basic:
+        return self.expr.subs({w1: 0, w2: 0})
+
+
+def saddle() -> Saddle:
+    """The saddle function's critical points, values and Hessian eigenvalues, by SymPy."""
+    expr = w1 ** 2 / 2 + (w2 ** 2 - 1) ** 2 / 4
+    gradient = sp.ImmutableMatrix([sp.diff(expr, v) for v in (w1, w2)])
+    hessian = sp.hessian(expr, (w1, w2))
+    points = []
+    for sol in sorted(sp.solve(list(gradient), [w1, w2], dict=True), key=lambda s: (s[w1], s[w2])):
+        eig = tuple(sorted(hessian.subs(sol).eigenvals(), reverse=True))
+        points.append(((sol[w1], sol[w2]), expr.subs(sol), eig))
+    return Saddle(expr, gradient, tuple(points))
+
+
+def saddle_steps(s: Saddle, spec: demo.DemoSpec) -> tuple[Step, Step]:
+    """Where exact GD gets stuck: on the line w_2 = 0 the w_2 component of the gradient vanishes."""
+    rows = tuple((sp.Tuple(*p), v, sp.Tuple(*e), "saddle" if min(e) < 0 < max(e) else "minimum")
+                 for p, v, e in s.points)
+    table = Table(("critical point", "value of h", "Hessian eigenvalues", "type"), rows)
+    update = w2 - mul(alpha, s.gradient[1])
+    on_line, critical = sp.Eq(w2, 0), sp.Eq(nabla_h, sp.ImmutableMatrix([0, 0]), evaluate=False)
+    return (Step(("Noise and saddle points: take ", h(w1, w2), ". SymPy solves ", critical,
+                  " and classifies each critical point by its Hessian's eigenvalues."), h(w1, w2), s.expr,
+                 math=(sp.Eq(nabla_h, s.gradient, evaluate=False),), table=table),
+            Step(("Exact GD started on the line ", on_line, " stays on it: the new ", w2, " (written ", w2_next,
+                  ") is zero when ", on_line, ", so by induction ", on_line, " at every step and GD can only "
+                  "slide along ", w1, " into the saddle. The runs below use ", sp.Eq(alpha, spec.saddle_learning_rate),
+                  " and start at ", sp.Eq(sp.Tuple(w1, w2), sp.Tuple(spec.start[0], 0)),
+                  " for ", sp.Integer(spec.steps), " steps."),
+                 w2_next, update, substituted=substitute(update, {w2: sp.Integer(0)}), value=update.subs(w2, 0)))
+
+
+def sgd_question(spec: demo.DemoSpec, qid: str, s: Saddle, shown: demo.Demo) -> Question:
+    """Q.1: SGD against full-batch GD: cost per step and per epoch, unbiasedness, leaving a saddle."""
+    steps = (*sgd_rule_steps(), *cost_steps(spec.samples), demo.epoch_step(spec, shown), unbiased_step(),
+             *saddle_steps(s, spec), demo.saddle_step(shown, s.saddle_value))
+    answers = (Answer(f"{qid}.cost_gd", C(N), N, "gradient evaluations per GD step"),
+               Answer(f"{qid}.cost_sgd", C(1), sp.Integer(1), "gradient evaluation per SGD step"),
+               Answer(f"{qid}.updates_gd", U(N), sp.Integer(1), "GD update per epoch"),
+               Answer(f"{qid}.updates_sgd", U(1), N, "SGD updates per epoch"))
+    prompt = ("State the SGD update and back its advantages over full-batch gradient descent: the cost of "
+              "one step, and the noise that can carry it off saddle points.",)
+    givens = ((N, sp.Integer(spec.samples)), (alpha, spec.stochastic_learning_rate))
+    return Question(qid, "Stochastic gradient descent (SGD)", prompt, givens, steps, answers)
+
+
+# ---------------------------------------------------------------------------- Q.2 mini-batch
+
+
+def minibatch_rule_step() -> Step:
+    return Step(("Mini-batch GD averages the gradients of ", b, " samples, then steps along that mean."),
+                math=(sp.Eq(ghat, sp.Sum(grad(W[t], x[i]), (i, 1, b)) / b, evaluate=False),
+                      sp.Eq(W[NEXT], W[t] - mul(alpha, ghat), evaluate=False)))
+
+
+def minibatch_cost_steps(spec: demo.DemoSpec) -> tuple[Step, Step]:
+    """C(b) = b and U(b) = N/b, their special cases (SGD, GD) and the spec's numbers."""
+    n, bb = sp.Integer(spec.samples), sp.Integer(spec.batch_size)
+    special = tuple(sp.Eq(fn(v), expr.subs(b, v)) for fn, expr in ((C, cost(b).doit()), (U, updates(b)))
+                    for v in (sp.Integer(1), N))
+    short = "." if spec.samples % spec.batch_size == 0 else " (b does not divide N: an epoch ends with a short batch)."
+    return (Step("Cost of one mini-batch step: one gradient evaluation per term of its sum.", C(b), cost(b),
+                 value=cost(b).doit()),
+            Step(("Updates per epoch. Setting ", sp.Eq(b, 1), " gives back SGD and ", sp.Eq(b, N),
+                  " gives back GD (the numbers of the previous question):"), U(b), N / C(b), value=updates(b),
+                 math=special, note=("With the demonstration's ", sp.Eq(N, n), " and ", sp.Eq(b, bb), ": ",
+                                     sp.Eq(U(bb), updates(b).subs({N: n, b: bb})), " updates per epoch, each "
+                                     "costing ", sp.Eq(C(bb), bb), " gradient evaluations" + short)))
+
+
+def variance_rule() -> sp.Basic:
+    """Var(c_1 X_1 + c_2 X_2) for independent X_i of variance sigma^2, computed by sympy.stats.
+
+    sympy.stats cannot take the sum of a *symbolic* number b of independent variables (it
+    reads Sum(X, (i, 1, b)) as b copies of one variable), so it checks the rule on two
+    variables; the rule is then applied to b terms by summation.
+    """
+    from sympy import stats  # imported here: a slow import only this step needs
+
+    mu = sp.Symbol("mu", real=True)
+    coeffs = sp.symbols("c_1 c_2", real=True)
+    rvs = [stats.Normal(f"X_{j}", mu, sigma) for j in (1, 2)]
+    return sp.expand(stats.variance(coeffs[0] * rvs[0] + coeffs[1] * rvs[1]))
+
+
+def minibatch_variance() -> sp.Basic:
+    """Var of the mean of b independent terms of variance sigma^2: sum of (1/b)^2 sigma^2 over b terms."""
+    return sp.summation((1 / b) ** 2 * sigma ** 2, (i, 1, b))
+
+
+def variance_steps() -> tuple[Step, Step, Step]:
+    """Var of the mean of b independent gradients: sigma^2 / b; SGD is b = 1."""
+    c1, c2, x1, x2 = sp.symbols("c_1 c_2 X_1 X_2", real=True)
+    two = sp.Add(mul(c1, x1), mul(c2, x2), evaluate=False)
+    variance = minibatch_variance()
+    sgd = variance.subs(b, 1)
+    return (Step(("Variance of a weighted sum of independent variables, each of variance ", sigma ** 2,
+                  ": SymPy's statistics module computes it for two of them."), Var(two), value=variance_rule(),
+                 note=("Each independent term contributes its weight squared times its variance, for any number "
+                       "of terms: ", sp.Eq(Var(sp.Sum(mul(c[i], X[i]), (i, 1, b))),
+                                           sp.Sum(c[i] ** 2 * Var(X[i]), (i, 1, b)), evaluate=False), ".")),
+            Step(("The mini-batch mean has weights ", sp.Eq(c[i], 1 / b), " on ", b, " independent per-sample "
+                  "gradients ", X[i], " of variance ", sigma ** 2, " (per coordinate; summed over the coordinates, ",
+                  sigma ** 2, " is the total variance). SymPy evaluates the sum."),
+                 Var(sp.Sum(X[i], (i, 1, b)) / b), sp.Sum(c[i] ** 2 * Var(X[i]), (i, 1, b)),
+                 substituted=sp.Sum((1 / b) ** 2 * sigma ** 2, (i, 1, b)), value=variance),
+            Step(("SGD is ", sp.Eq(b, 1), ": its variance is ", sgd, ". The mini-batch variance is ", 1 / b,
+                  " of it and the standard deviation ", 1 / sp.sqrt(b), " of it, while the cost is ", b,
+                  " times SGD's: the product of variance and cost does not depend on ", b, "."),
+                 mul(Var(ghat), 1 / Var(X[1])), variance / sgd, value=sp.simplify(variance / sgd),
+                 math=(sp.Eq(sp.sqrt(Var(ghat)), sp.sqrt(variance)),
+                       sp.Eq(mul(Var(ghat), C(b)), variance * cost(b).doit()))))
+
+
+def minibatch_question(spec: demo.DemoSpec, qid: str, shown: demo.Demo) -> Question:
+    """Q.2: the mini-batch rule, its cost, the variance of its gradient, and the measured noise."""
+    steps = (minibatch_rule_step(), *minibatch_cost_steps(spec), *variance_steps(),
+             demo.variance_step(shown), demo.noise_step(spec, shown))
+    answers = (Answer(f"{qid}.cost", C(b), cost(b).doit(), "gradient evaluations per step"),
+               Answer(f"{qid}.updates", U(b), updates(b), "updates per epoch"),
+               Answer(f"{qid}.variance", Var(ghat), minibatch_variance(),
+                      ("for ", b, " independent samples of per-sample variance ", sigma ** 2, "; SGD (",
+                       sp.Eq(b, 1), ") has ", sigma ** 2, ".")))
+    prompt = ("State the mini-batch update; derive the variance of its gradient as a function of b against "
+              "SGD's, and its cost against GD's.",)
+    givens = ((N, sp.Integer(spec.samples)), (b, sp.Integer(spec.batch_size)),
+              (alpha, spec.stochastic_learning_rate))
+    return Question(qid, "Mini-batch gradient descent", prompt, givens, steps, answers,
+                    figures=(demo.noise_figure(shown),))
+
+
+# ---------------------------------------------------------------------------- Q.3 momentum
+
+
+def momentum_rule_step() -> Step:
+    return Step(("SGD with momentum accumulates the gradients in ", m[t], " and steps along it."),
+                math=(sp.Eq(m[NEXT], mul(beta, m[t]) + grad(W[t], x[t]), evaluate=False),
+                      sp.Eq(W[NEXT], W[t] - mul(alpha, m[NEXT]), evaluate=False)))
+
+
+def momentum_sum() -> tuple[sp.Basic, sp.Basic]:
+    """m_t under a constant gradient g from m_0 = 0: SymPy's sum (a Piecewise) and its beta != 1 branch."""
+    total = sp.summation(beta ** k * g, (k, 0, t - 1))
+    branch = total.xreplace({sp.Eq(beta, 1): sp.false})  # the condition beta = 1 is false for us
+    return total, branch if not branch.has(sp.Piecewise) else sp.refine(total, sp.Q.ne(beta, 1))
+
+
+def momentum_recurrence() -> sp.Basic:
+    """The same m_t by solving m(t+1) = beta m(t) + g, m(0) = 0 directly (rsolve)."""
+    mf = sp.Function("m")
+    return sp.rsolve(mf(t + 1) - beta * mf(t) - g, mf(t), {mf(0): 0})
+
+
+def steady_state() -> tuple[sp.Basic, sp.Basic]:
+    """lim beta^t (as e^(-gamma t), gamma = -ln beta > 0) and the resulting m_inf = g/(1 - beta)."""
+    vanishing = sp.limit(sp.exp(-gamma * t), t, sp.oo)
+    return vanishing, momentum_sum()[1].subs(beta ** t, vanishing)
+
+
+def steady_step() -> sp.Basic:
+    """alpha m_inf = alpha g / (1 - beta): the answer 3.3.steady_step."""
+    return alpha * steady_state()[1]
+
+
+def momentum_steps(spec: demo.DemoSpec) -> tuple[Step, ...]:
+    """Unroll m under a constant gradient, take t -> oo, and scale by alpha: the steady step."""
+    total, closed = momentum_sum()
+    solved = momentum_recurrence()
+    agree = sp.simplify(solved - closed) == 0
+    vanishing, limit = steady_state()
+    numbers = {alpha: spec.learning_rate, beta: spec.momentum}
+    ratio = steady_step() / (alpha * g)
+    return (Step(("Under a constant gradient ", g, ", from ", sp.Eq(m[0], 0), ", the recurrence unrolls to a "
+                  "geometric sum. SymPy sums it into a Piecewise (", t, " when ", sp.Eq(beta, 1), "); with ",
+                  sp.Contains(beta, sp.Interval.open(0, 1)), " the second branch applies. Solving the recurrence "
+                  "directly (rsolve, last line) gives ", "the same function." if agree else "a different function!"),
+                 m[t], sp.Sum(beta ** k * g, (k, 0, t - 1)), value=closed,
+                 math=(sp.Eq(sp.Sum(beta ** k * g, (k, 0, t - 1)), total, evaluate=False),
+                       sp.Eq(m[t], solved, evaluate=False))),
+            Step(("For ", sp.Contains(beta, sp.Interval.open(0, 1)), " write ", sp.Eq(beta ** t, sp.exp(-gamma * t)),
+                  " with ", sp.Eq(gamma, -sp.log(beta)), " > 0; SymPy's limit gives ",
+                  sp.Eq(sp.Limit(sp.exp(-gamma * t), t, sp.oo), vanishing), ", so m settles at a constant."),
+                 sp.Limit(m[t], t, sp.oo), sp.Limit(closed, t, sp.oo), value=limit),
+            Step("The steady step is the learning rate times that; below, the spec's numbers put in.",
+                 mul(alpha, m_inf), steady_step(), substituted=substitute(steady_step(), numbers),
+                 value=steady_step().subs(numbers)),
+            Step(("Against a plain SGD step ", mul(alpha, g), ", momentum multiplies the step by ", 1 / (1 - beta),
+                  " once the gradient stays the same: faster progress along shallow, consistent directions."),
+                 gain, ratio, substituted=substitute(ratio, numbers), value=ratio.subs(numbers)))
+
+
+def characteristic() -> sp.Basic:
+    """det(z I - M) for momentum on one direction of curvature lambda, state (m, w)."""
+    return sp.expand((z * sp.eye(2) - momentum_matrix()).det())
+
+
+def momentum_matrix() -> sp.Matrix:
+    """(m, w) -> (m', w') for m' = beta m + lambda w, w' = w - alpha m'."""
+    return sp.Matrix([[beta, lam], [-alpha * beta, 1 - alpha * lam]])
+
+
+def by_powers(poly: sp.Basic) -> sp.Basic:
+    """The polynomial in z written highest power first (its terms from SymPy's Poly)."""
+    terms = [cf * z ** d if cf == 1 else mul(cf, z ** d) if d else cf for (d,), cf in sp.Poly(poly, z).terms()]
+    return sp.Add(*terms, evaluate=False)
+
+
+def contraction_radius(curvature: sp.Basic, rate: sp.Basic, mom: sp.Basic) -> sp.Basic:
+    """The largest |root| of the characteristic polynomial: momentum's factor per step."""
+    roots = sp.Poly(characteristic().subs({lam: curvature, alpha: rate, beta: mom}), z).all_roots()
+    return max((sp.Abs(r) for r in roots), key=lambda v: sp.N(v, 30))
+
+
+def direction_steps(spec: demo.DemoSpec) -> tuple[Step, Step]:
+    """Per direction of A: GD's factor 1 - alpha lambda against momentum's spectral radius."""
+    w_dir, m_dir = sp.symbols("w m")
+    rows = tuple(_factor_row(name, curv, spec) for name, curv in (("shallow (w1)", sp.Integer(1)),
+                                                                  ("steep (w2)", spec.kappa)))
+    table = Table(("direction", "curvature", "GD factor", "momentum: largest |z|"), rows)
+    limit = spec.learning_rate * spec.kappa / 2
+    return (Step(("On ", _quadratic(), " each coordinate is a direction of curvature ", lam, " (1 or ", kappa,
+                  ") with gradient ", mul(lam, w_dir), ". GD multiplies ", w_dir, " by ", 1 - mul(alpha, lam),
+                  " per step; momentum maps the pair ", sp.Tuple(m_dir, w_dir), " by a matrix ", M, " whose "
+                  "eigenvalues ", z, ", the roots of its characteristic polynomial, multiply the error per step."),
+                 p_z, det_M, value=by_powers(characteristic()),
+                 math=(sp.Eq(M, momentum_matrix(), evaluate=False),)),
+            Step(("With the spec's numbers (exact roots, shown to 4 digits). GD's learning rate is ",
+                  sp.Eq(mul(alpha, 1 / (2 / kappa)), limit), " of its stability limit ", 2 / kappa,
+                  ". A factor of modulus below 1 shrinks that coordinate each step; a negative GD factor flips its "
+                  "sign every step."), table=table, note=factor_sentence(rows)))
+
+
+def _factor_row(name: str, curvature: sp.Basic, spec: demo.DemoSpec) -> tuple:
+    gd = 1 - spec.learning_rate * curvature
+    radius = contraction_radius(curvature, spec.learning_rate, spec.momentum)
+    return (name, curvature, gd, sp.Float(sp.N(radius, 30), demo.DIGITS))
+
+
+def factor_sentence(rows: tuple) -> tuple:
+    """What the factors say, chosen by comparing them: speed along w_1, oscillation across w_2."""
+    (_, _, gd_shallow, mom_shallow), (_, _, gd_steep, mom_steep) = rows
+    faster = mom_shallow < abs(gd_shallow)
+    damped = mom_steep < abs(gd_steep)
+    out = ["Along the shallow direction momentum's factor is ",
+           *demo.versus(float(mom_shallow), float(abs(gd_shallow)), "smaller", "larger"), " GD's",
+           ": momentum makes faster progress there. " if faster else ". ",
+           "Across the steep direction GD's factor is ", gd_steep]
+    if gd_steep < 0:
+        out += [" (negative: GD overshoots, so ", w2, " flips sign every step)"]
+    out += [" and momentum's is ", *demo.versus(float(mom_steep), float(abs(gd_steep)), "smaller", "larger"),
+            " GD's in modulus", ": the oscillation across it dies out faster." if damped else "."]
+    return tuple(out)
+
+
+def momentum_question(spec: demo.DemoSpec, qid: str, shown: demo.Demo) -> Question:
+    """Q.3: the momentum rule, its steady step, its per-direction factors and the runs."""
+    steps = (momentum_rule_step(), *momentum_steps(spec), *direction_steps(spec), demo.momentum_step(spec, shown))
+    ratio = (steady_step() / (alpha * g)).subs(beta, spec.momentum)
+    answers = (Answer(f"{qid}.momentum_sum", m[t], momentum_sum()[1], ("under a constant gradient ", g, ", from ",
+                                                                       sp.Eq(m[0], 0), ".")),
+               Answer(f"{qid}.steady_step", mul(alpha, m_inf), steady_step(),
+                      ("the limit of the step under a constant gradient ", g, ".")),
+               Answer(f"{qid}.gain", gain, ratio,
+                      ("the steady step over the plain step at the spec's ", sp.Eq(beta, spec.momentum), ".")))
+    prompt = ("State the momentum update; derive the effective step under a constant gradient, and show the "
+              "damped oscillation across steep directions and faster progress along shallow ones.",)
+    givens = ((alpha, spec.learning_rate), (beta, spec.momentum), (kappa, spec.kappa))
+    return Question(qid, "SGD with momentum", prompt, givens, steps, answers, figures=(demo.momentum_figure(shown),))
+
+
+# ---------------------------------------------------------------------------- problem
+
+
+def _quadratic() -> sp.Eq:
+    return sp.Eq(f(wv), mul(sp.Rational(1, 2), wv.T * A * wv), evaluate=False)
+
+
+def intro(spec: demo.DemoSpec) -> tuple:
+    """The shared objective of every demonstration, in symbols and numbers."""
+    coords = sp.Eq(f(w1, w2), (w1 ** 2 + kappa * w2 ** 2) / 2)
+    f0 = coords.rhs.subs({w1: spec.start[0], w2: spec.start[1], kappa: spec.kappa})
+    features = sp.Eq(mul(sp.MatrixSymbol("X", N, 2).T, sp.MatrixSymbol("X", N, 2), 1 / N), A, evaluate=False)
+    return ("Each update rule is stated as a recurrence; each advantage is derived symbolically, then shown by a "
+            "seeded run (seed ", sp.Integer(spec.seed), "). The runs share one objective, ", _quadratic(), ", that is ",
+            coords, ", with ", sp.Eq(A, sp.ImmutableMatrix(sp.diag(1, kappa)), evaluate=False), " and condition "
+            "number ", sp.Eq(kappa, spec.kappa), ". It is exactly the full-batch excess loss of a least-squares "
+            "problem with ", sp.Eq(N, spec.samples), " rows: features with ", features, " and labels of noise "
+            "level ", spec.noise, " orthogonal to the features, so the minimum is ", sp.Eq(f(0, 0), 0), ". GD on all "
+            "rows is GD on f, while SGD and mini-batch GD sample rows. Every run starts at ",
+            sp.Eq(sp.Symbol("w_0"), sp.Tuple(*spec.start)), ", where ", sp.Eq(f(*spec.start), f0), ".")
+
+
+def derive(spec: OptimizersSpec, number: int, title: str) -> Problem:
+    """The three questions of an optimizers problem, all runs from one seeded data set."""
+    s = saddle()
+    shown = demo.demonstrate(spec.demo, *s.numeric())
+    questions = (sgd_question(spec.demo, f"{number}.1", s, shown), minibatch_question(spec.demo, f"{number}.2", shown),
+                 momentum_question(spec.demo, f"{number}.3", shown))
+    return Problem(number, title, "optimizers", questions, intro=intro(spec.demo), notation=NOTATION)
+
+
+KIND = register(Kind("optimizers", "Optimizers: SGD, mini-batch gradient descent, momentum", parse, derive,
+                     doc=__doc__ or ""))

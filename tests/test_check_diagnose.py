@@ -1,0 +1,320 @@
+"""symderiv.check.diagnose: naming the slip, and finding errors carried forward.
+
+Every slip is made here, from random data or the spec's numbers, by applying the slip's
+transformation; carried-forward values come from a naive network written in this file
+(Python Fractions, loops), not from symderiv's derivation.
+"""
+from __future__ import annotations
+
+import random
+import tomllib
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symderiv.check.diagnose import (Diagnosis, carry_forward, diagnose, recompute_network, recompute_steps,
+                                     recomputer)
+from symderiv.check.equivalence import equivalent
+from symderiv.model import Answer, Problem, Question, Step
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def kinds_of(found: tuple[Diagnosis, ...]) -> list[str]:
+    return [d.kind for d in found]
+
+
+def random_matrix(rng: random.Random, rows: int, cols: int) -> list[list[int]]:
+    return [[rng.choice([-1, 1]) * rng.randint(1, 99) for _ in range(cols)] for _ in range(rows)]
+
+
+# ---- whole-value slips ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_transposed_matrix(seed: int) -> None:
+    rng = random.Random(seed)
+    rows = random_matrix(rng, 3, 2)
+    transposed = [list(col) for col in zip(*rows)]
+    assert kinds_of(diagnose(str(transposed), sp.Matrix(rows))) == ["transposed"]
+
+
+def test_transposed_square_matrix_and_vectors() -> None:
+    rows = [[1, 2], [3, 4]]
+    assert kinds_of(diagnose("[[1, 3], [2, 4]]", sp.Matrix(rows))) == ["transposed"]
+    found = diagnose("[760, 520]", sp.Matrix([[760, 520]]))
+    assert kinds_of(found) == ["transposed"] and "column vector where a row vector" in found[0].message
+
+
+def test_reshaped() -> None:
+    rows = random_matrix(random.Random(1), 3, 2)
+    flat = [v for row in rows for v in row]
+    assert kinds_of(diagnose(str(flat), sp.Matrix(rows))) == ["reshaped"]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sign_flipped(seed: int) -> None:
+    rows = random_matrix(random.Random(seed), 2, 3)
+    negated = [[-v for v in row] for row in rows]
+    assert kinds_of(diagnose(str(negated), sp.Matrix(rows))) == ["sign"]
+    assert kinds_of(diagnose(str(-rows[0][0]), rows[0][0])) == ["sign"]
+
+
+@pytest.mark.parametrize("power", [-3, -1, 1, 2])
+def test_power_of_ten(power: int) -> None:
+    rows = random_matrix(random.Random(power + 10), 2, 2)
+    scale = Fraction(10) ** power
+    scaled = [[str(Fraction(v) * scale) for v in row] for row in rows]
+    found = diagnose("[" + ", ".join("[" + ", ".join(row) + "]" for row in scaled) + "]", sp.Matrix(rows))
+    assert kinds_of(found) == ["power_of_ten"]
+    assert kinds_of(diagnose(str(6000 * scale), 6000)) == ["power_of_ten"]
+    assert kinds_of(diagnose(str(-6000 * scale), 6000)) == ["power_of_ten"]
+    assert "sign flipped" in diagnose(str(-6000 * scale), 6000)[0].message
+
+
+def test_power_of_ten_for_floats() -> None:
+    assert kinds_of(diagnose(0.00012, sp.Rational(12, 1000))) == ["power_of_ten"]
+
+
+def test_constant_factor_of_a_matrix_and_a_formula() -> None:
+    rows = random_matrix(random.Random(7), 3, 2)
+    doubled = [[2 * v for v in row] for row in rows]
+    found = diagnose(str(doubled), sp.Matrix(rows))
+    assert kinds_of(found) == ["factor"] and "doubled" in found[0].message
+    tripled = [[3 * v for v in row] for row in rows]
+    assert kinds_of(diagnose(str(tripled), sp.Matrix(rows))) == ["factor"]
+    yh, yv = sp.symbols("y_hat y")
+    assert kinds_of(diagnose("4*(y_hat - y)", 2 * (yh - yv))) == ["factor"]
+    assert "dropped factor 2" in diagnose("y_hat - y", 2 * (yh - yv))[0].message
+
+
+def test_a_single_number_is_not_explained_by_an_arbitrary_factor() -> None:
+    assert diagnose("5", 7) == ()
+    assert diagnose("21", 14) == ()          # 3/2: not a named slip
+    assert kinds_of(diagnose("28", 14)) == ["factor"]
+
+
+def test_off_by_one_counts_and_formulas() -> None:
+    assert kinds_of(diagnose("58", 59)) == ["off_by_one"]
+    assert "1 more" in diagnose("60", 59)[0].message
+    n, k, p, s = sp.symbols("n k p s", integer=True, positive=True)
+    reference = sp.floor((n + 2 * p - k) / s) + 1
+    assert kinds_of(diagnose("floor((n + 2*p - k)/s)", reference)) == ["off_by_one"]
+
+
+def test_wrong_quantity_from_the_givens() -> None:
+    found = diagnose("3", 2, givens={"c": sp.Integer(3), "l": sp.Integer(2)})
+    assert kinds_of(found) == ["wrong_quantity"] and "c = 3" in found[0].message
+
+
+def test_rounded() -> None:
+    assert kinds_of(diagnose("3.333", sp.Rational(10, 3))) == ["rounded"]
+    assert diagnose("3.5", sp.Rational(10, 3)) == ()
+
+
+def test_wrong_entries_are_explained_one_by_one() -> None:
+    rows = random_matrix(random.Random(5), 3, 2)
+    slipped = [row[:] for row in rows]
+    slipped[0][1] = -slipped[0][1]
+    slipped[2][0] = slipped[2][0] * 10
+    found = diagnose(str(slipped), sp.Matrix(rows))
+    assert kinds_of(found) == ["sign", "power_of_ten"]
+    assert found[0].message.startswith("entry (1, 2):") and found[1].message.startswith("entry (3, 1):")
+    shape = diagnose("[20, 20, 3]", sp.Matrix([[20, 20, 2]]), givens={"c": sp.Integer(3)}, orientation="any")
+    assert kinds_of(shape) == ["wrong_quantity"] and shape[0].message.startswith("entry 3:")
+
+
+def test_unexplained_answers_get_no_diagnosis() -> None:
+    rows = random_matrix(random.Random(9), 2, 2)
+    other = random_matrix(random.Random(10), 2, 2)
+    assert diagnose(str(other), sp.Matrix(rows)) == ()
+    assert diagnose(str(rows), sp.Matrix(rows)) == ()           # correct: nothing to diagnose
+    assert diagnose("__import__('os')", sp.Matrix(rows)) == ()  # unparseable: nothing to diagnose
+
+
+def test_wrong_shape_without_a_better_explanation() -> None:
+    found = diagnose("[1, 2, 3]", sp.Matrix([[1, 2], [3, 4]]))
+    assert kinds_of(found) == ["wrong_shape"]
+
+
+def test_matrix_expression_slips() -> None:
+    da, z = sp.MatrixSymbol("dL_da2", 2, 1), sp.MatrixSymbol("z1", 3, 1)
+    assert kinds_of(diagnose("z1 @ dL_da2.T", da * z.T)) == ["transposed"]
+    assert kinds_of(diagnose("-dL_da2 @ z1.T", da * z.T)) == ["sign"]
+
+
+# ---- errors carried forward: the network ---------------------------------------------
+
+
+def spec_numbers() -> dict:
+    """The first problem of homework 1 (the network), read from the spec file itself."""
+    problem = tomllib.loads((ROOT / "derivations" / "homework1.toml").read_text())["problem"][0]
+    layers = [(layer["W"], layer["b"] if isinstance(layer["b"], list) else [layer["b"]]) for layer in problem["layer"]]
+    y = problem["y"] if isinstance(problem["y"], list) else [problem["y"]]
+    return {"x": [Fraction(v) for v in problem["x"]], "y": [Fraction(v) for v in y], "layers": layers}
+
+
+def naive_network(pins: dict[str, list] | None = None) -> dict[str, list]:
+    """Forward pass, squared-error loss and backprop with loops over Fractions, with any of
+    a1, z1, a2, z2, a3, y_hat held at pinned values. ReLU'(0) = 0."""
+    pins, numbers = pins or {}, spec_numbers()
+    out, z, zs, As = {}, numbers["x"], [numbers["x"]], []
+    depth = len(numbers["layers"])
+    for l, (W, b) in enumerate(numbers["layers"], start=1):
+        a = pins.get(f"a{l}", [sum(Fraction(w) * zj for w, zj in zip(row, z)) + bi for row, bi in zip(W, b)])
+        z = pins.get("y_hat" if l == depth else f"z{l}", [max(v, 0) for v in a])
+        out[f"a{l}"], out["y_hat" if l == depth else f"z{l}"] = a, z
+        As.append(a)
+        zs.append(z)
+    out["loss"] = sum((yh - yv) ** 2 for yh, yv in zip(z, numbers["y"]))
+    g = [2 * (yh - yv) for yh, yv in zip(z, numbers["y"])]
+    for l in range(depth, 0, -1):
+        W = numbers["layers"][l - 1][0]
+        ga = [gi * (1 if ai > 0 else 0) for gi, ai in zip(g, As[l - 1])]
+        out[f"dL_dW{l}"] = [[gi * zj for zj in zs[l - 1]] for gi in ga]
+        out[f"dL_db{l}"] = ga
+        g = [sum(Fraction(W[i][j]) * ga[i] for i in range(len(ga))) for j in range(len(W[0]))]
+    out["dL_dx"] = g
+    return out
+
+
+def as_sympy(value) -> sp.Basic:
+    if not isinstance(value, list):
+        return sp.Rational(value)
+    rows = value if isinstance(value[0], list) else [[v] for v in value]
+    matrix = sp.ImmutableMatrix([[sp.Rational(v) for v in row] for row in rows])
+    return matrix[0, 0] if matrix.shape == (1, 1) else matrix
+
+
+@pytest.fixture(scope="module")
+def network_problem(tmp_path_factory) -> Problem:
+    import symderiv
+
+    text = (ROOT / "derivations" / "homework1.toml").read_text()
+    first = text.split("[[problem]]")[0] + "[[problem]]" + text.split("[[problem]]")[1]
+    path = tmp_path_factory.mktemp("spec") / "network.toml"
+    path.write_text(first)
+    return symderiv.derive_file(path).problems[0]
+
+
+def numeric_ids(problem: Problem) -> list[str]:
+    """Problem 1's numeric answers (1.1 forward values, 1.3 gradients), in sheet order."""
+    return [a.id for q in problem.questions for a in q.answers if not a.id.startswith(f"{problem.number}.2.")]
+
+
+def same(answer_id: str, value: sp.Basic, expected: sp.Basic) -> bool:
+    return equivalent(value, expected).equivalent
+
+
+def test_naive_network_agrees_with_the_key(network_problem: Problem) -> None:
+    """The test's own network reproduces the derived numbers (so it can judge the rest)."""
+    naive = naive_network()
+    ids = numeric_ids(network_problem)
+    assert len(ids) == 14
+    for a in (a for q in network_problem.questions for a in q.answers if a.id in ids):
+        assert equivalent(as_sympy(naive[a.id.split(".", 2)[2]]), a.value).equivalent, a.id
+
+
+def test_recompute_network_with_pins_matches_the_naive_network(network_problem: Problem) -> None:
+    rng = random.Random(2)
+    a2 = [v + rng.randint(1, 5) for v in naive_network()["a2"]]
+    naive = naive_network({"a2": a2})
+    got = recompute_network(network_problem, {"1.1.a2": as_sympy(a2)})
+    for answer_id, value in got.items():
+        name = answer_id.split(".", 2)[2]
+        assert value == as_sympy(naive[name]), answer_id
+
+
+@pytest.mark.parametrize("slipped", ["a1", "a2", "z2", "a3"])
+def test_carried_forward_through_the_network(network_problem: Problem, slipped: str) -> None:
+    correct = naive_network()
+    wrong = [v + 3 for v in correct[slipped]]
+    student = naive_network({slipped: wrong})
+    order = numeric_ids(network_problem)
+    start = order.index(f"1.1.{slipped}")
+    submitted = {i: as_sympy(student[i.split(".", 2)[2]]) for i in order[start:]}
+    wrong_ids = [i for i in submitted if submitted[i] != as_sympy(correct[i.split(".", 2)[2]])]
+    carried = carry_forward(network_problem, submitted, wrong_ids, same)
+    assert f"1.1.{slipped}" not in carried
+    assert set(carried) == set(wrong_ids) - {f"1.1.{slipped}"}
+    assert all(c.consistent and c.sources == (f"1.1.{slipped}",) for c in carried.values())
+
+
+def test_a_slip_on_top_of_a_carried_error(network_problem: Problem) -> None:
+    student = naive_network({"a2": [v + 4 for v in naive_network()["a2"]]})
+    submitted = {"1.1.a2": as_sympy(student["a2"]), "1.1.y_hat": as_sympy(student["y_hat"]),
+                 "1.3.dL_db3": 2 * as_sympy(student["dL_db3"])}
+    carried = carry_forward(network_problem, submitted, list(submitted), same)
+    assert carried["1.1.y_hat"].consistent
+    assert not carried["1.3.dL_db3"].consistent
+    assert carried["1.3.dL_db3"].value == as_sympy(student["dL_db3"])
+
+
+def test_unrelated_wrong_answers_are_not_carried(network_problem: Problem) -> None:
+    correct = naive_network()
+    submitted = {"1.1.a1": as_sympy([v + 1 for v in correct["a1"]]), "1.1.loss": as_sympy(correct["loss"] + 7)}
+    carried = carry_forward(network_problem, submitted, list(submitted), same)
+    assert not carried["1.1.loss"].consistent
+
+
+# ---- errors carried forward: generic, from the sheet's own steps ---------------------
+
+n1, n2, E, t, C, E_total, T, r = sp.symbols("n1 n2 E t C E_total T r")
+
+
+def two_question_problem(data=None) -> Problem:
+    """Grid-search-like steps written as records: C = n1 n2, E_total = C E, T = E_total t,
+    and a second question reading E_total as a given: r = E_total / 100."""
+    values = {n1: 10, n2: 6, E: 10, t: 2}
+    c = values[n1] * values[n2]
+    q1 = Question("9.1", "Grid", "", tuple((sym, sp.Integer(v)) for sym, v in values.items()),
+                  (Step("", C, n1 * n2, value=sp.Integer(c)), Step("", E_total, C * E, value=sp.Integer(c * 10)),
+                   Step("", T, E_total * t, value=sp.Integer(c * 20))),
+                  (Answer("9.1.C", C, sp.Integer(c)), Answer("9.1.E", E_total, sp.Integer(c * 10)),
+                   Answer("9.1.T", T, sp.Integer(c * 20))))
+    q2 = Question("9.2", "Ratio", "", ((E_total, sp.Integer(c * 10)),), (Step("", r, E_total / 100, value=sp.Integer(c) / 10),),
+                  (Answer("9.2.r", r, sp.Integer(c) / 10),))
+    return Problem(9, "Steps", "no-such-kind", (q1, q2), data=data)
+
+
+def test_generic_recompute_follows_the_steps() -> None:
+    problem = two_question_problem()
+    got = recompute_steps(problem, {"9.1.C": sp.Integer(16)})
+    assert got == {"9.1.C": 16, "9.1.E": 160, "9.1.T": 320, "9.2.r": sp.Rational(16, 10)}
+
+
+def test_generic_carry_forward() -> None:
+    problem = two_question_problem()
+    submitted = {"9.1.C": sp.Integer(16), "9.1.E": sp.Integer(160), "9.1.T": sp.Integer(3200),
+                 "9.2.r": sp.Rational(16, 10)}
+    carried = carry_forward(problem, submitted, list(submitted), same)
+    assert carried["9.1.E"].consistent and carried["9.2.r"].consistent
+    assert not carried["9.1.T"].consistent and carried["9.1.T"].value == 320
+
+
+def test_generic_recompute_is_trusted_only_where_it_reproduces_the_key() -> None:
+    problem = two_question_problem()
+    q1 = problem.questions[0]
+    broken = Step("", E_total, C * E + 1, value=q1.steps[1].value)  # the rule disagrees with its value
+    bad = Problem(9, "Steps", "no-such-kind", (Question(q1.id, q1.title, "", q1.givens,
+                                                         (q1.steps[0], broken, q1.steps[2]), q1.answers),
+                                                problem.questions[1]))
+    assert "9.1.C" in recomputer(problem).sources
+    assert "9.1.C" not in recomputer(bad).sources
+
+
+def test_a_kinds_own_recompute_is_used() -> None:
+    """A made-up kind whose rule is E = 10 C + 1 (the steps say 10 C): its hook decides."""
+    class Data:
+        def recompute(self, pinned):
+            c = pinned.get("9.1.C", sp.Integer(60))
+            return {"9.1.C": c, "9.1.E": 10 * c + 1, "9.1.T": 20 * c, "9.2.r": c / 10}
+
+    problem = two_question_problem(Data())
+    submitted = {"9.1.C": sp.Integer(61), "9.1.E": sp.Integer(611), "9.1.T": sp.Integer(1220)}
+    carried = carry_forward(problem, submitted, list(submitted), same)
+    assert carried["9.1.E"].consistent and carried["9.1.T"].consistent
+    generic = carry_forward(two_question_problem(), submitted, list(submitted), same)
+    assert not generic["9.1.E"].consistent and generic["9.1.E"].value == 610
