@@ -6,24 +6,42 @@ spec's quantities, defaulting to the spec's numbers, and treats leading axes as
 batch axes (broadcast like NumPy).
 
 Functions:
-    problem1_gradients
-    problem2_formula
-    problem3_cost_gd
-    problem3_updates_sgd
-    problem3_cost
-    problem3_updates
-    problem3_variance
-    problem3_momentum_sum
-    problem3_steady_step
-    problem4_conv2d
-    problem4_n_out
-    problem4_channels
-    problem4_n_out_general
+    problem1_gradients      Problem 1: forward values, loss and every gradient, per row
+    problem2_formula        Problem 2: answer 2.2.formula, vectorized
+    problem3_cost_gd        Problem 3: answer 3.1.cost_gd, vectorized
+    problem3_updates_sgd    Problem 3: answer 3.1.updates_sgd, vectorized
+    problem3_cost           Problem 3: answer 3.2.cost, vectorized
+    problem3_updates        Problem 3: answer 3.2.updates, vectorized
+    problem3_variance       Problem 3: answer 3.2.variance, vectorized
+    problem3_momentum_sum   Problem 3: answer 3.3.momentum_sum, vectorized
+    problem3_steady_step    Problem 3: answer 3.3.steady_step, vectorized
+    problem4_conv2d         Problem 4: batched conv2d (cross-correlation)
+    problem4_n_out          Problem 4: answer 4.3.n_out, vectorized
+    problem4_channels       Problem 4: answer 4.3.channels, vectorized
+    problem4_n_out_general  Problem 4: answer 4.3.n_out_general, vectorized
+    problem5_5_formula      Problem 5: answer 5.5.formula, vectorized
+    problem5_6_formula      Problem 5: answer 5.6.formula, vectorized
 """
 
 import numpy as np
 
-__all__ = ['problem1_gradients', 'problem2_formula', 'problem3_cost_gd', 'problem3_updates_sgd', 'problem3_cost', 'problem3_updates', 'problem3_variance', 'problem3_momentum_sum', 'problem3_steady_step', 'problem4_conv2d', 'problem4_n_out', 'problem4_channels', 'problem4_n_out_general']
+__all__ = [
+    'problem1_gradients',
+    'problem2_formula',
+    'problem3_cost_gd',
+    'problem3_updates_sgd',
+    'problem3_cost',
+    'problem3_updates',
+    'problem3_variance',
+    'problem3_momentum_sum',
+    'problem3_steady_step',
+    'problem4_conv2d',
+    'problem4_n_out',
+    'problem4_channels',
+    'problem4_n_out_general',
+    'problem5_5_formula',
+    'problem5_6_formula',
+]
 
 
 def _const(values):
@@ -140,20 +158,19 @@ def _matvec_t(W, g):
 class _Kernel:
     """A generated network kernel: its quantities, shapes and chunk functions."""
 
-    def __init__(self, inputs, quantities, grads, scalar, matrix, backward_start, scalar_with_row_weights):
+    def __init__(self, inputs, quantities, grads, scalar, matrix, backward_start):
         self.inputs = inputs            # ((name, shape), ...) in argument order
         self.quantities = quantities    # ((name, shape), ...) in derivation order
         self.grads = grads              # {gradient name: input name}
         self.scalar = scalar            # chunk function of the scalar code, or None
         self.matrix = matrix            # chunk function of the matrix code
         self.backward = {name for name, _ in quantities[backward_start:]}
-        self.scalar_with_row_weights = scalar_with_row_weights
 
-    def choose(self, method, row_weights):
-        """The chunk function to run: ``auto`` follows the measured crossover."""
+    def choose(self, method):
+        """The chunk function to run: ``auto`` is scalar code when it was written (small
+        networks, where it is the faster), else matrix code."""
         if method == "auto":
-            use_scalar = self.scalar is not None and (self.scalar_with_row_weights or not row_weights)
-            return self.scalar if use_scalar else self.matrix
+            return self.scalar or self.matrix
         if method == "scalar" and self.scalar is None:
             raise ValueError("this network is too large for scalar code; use method='matrix'")
         if method not in ("scalar", "matrix"):
@@ -161,7 +178,13 @@ class _Kernel:
         return self.scalar if method == "scalar" else self.matrix
 
 
-def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", workers=1):
+#: Rows per chunk when the caller does not say: scalar code keeps one scratch row per
+#: live value (16k doubles = 128 KiB each), matrix code a (rows, width) block per
+#: quantity; both sized so temporaries stay in cache (benchmarks/RESULTS.md).
+_CHUNK = {"scalar": 16384, "matrix": 2048}
+
+
+def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=1, out=None):
     """Evaluate a network kernel over the broadcast batch of ``args``; see the callers."""
     shapes = dict(kernel.quantities)
     wanted = tuple(shapes) if outputs is None else tuple(outputs)
@@ -170,12 +193,12 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", w
         raise ValueError(f"unknown outputs {unknown}; expected some of {list(shapes)}")
     split = {name: _split(name, args[name], shape) for name, shape in kernel.inputs}
     batch = np.broadcast_shapes(*(lead for _, lead in split.values()))
-    fn = kernel.choose(method, any(len(shapes_of_w) == 2 and split[w][1] for w, shapes_of_w in kernel.inputs))
+    fn = kernel.choose(method)
     rows = [_as_rows(a, lead, batch, shape) for (name, shape), (a, lead) in zip(kernel.inputs, split.values())]
     n = int(np.prod(batch, dtype=np.int64))
-    chunk = max(1, int(chunk))
+    chunk = max(1, int(chunk or _CHUNK["scalar" if fn is kernel.scalar else "matrix"]))
     summed = tuple(g for g in wanted if reduce and g in kernel.grads and not split[kernel.grads[g]][1])
-    results = {g: np.empty((n,) + tuple(shapes[g])) for g in wanted if g not in summed}
+    results = {g: _output(g, (out or {}).get(g), batch, shapes[g]) for g in wanted if g not in summed}
     spans = [(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
     parts = {g: [None] * len(spans) for g in summed}
     backward = any(name in kernel.backward for name in wanted)
@@ -185,17 +208,36 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", w
         sinks = {g: np.empty((chunk,) + tuple(shapes[g])) for g in summed if fn is not kernel.matrix}
         for k in indices:
             lo, hi = spans[k]
-            out = dict.fromkeys(shapes)
-            out.update({name: r[lo:hi] for name, r in results.items()})
-            for g in summed:
-                out[g] = _Acc(shapes[g], hi - lo) if g not in sinks else sinks[g][:hi - lo]
-            fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=out, t=scratch[:, :hi - lo],
+            views = _views(shapes, results, summed, sinks, lo, hi)
+            fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=views, t=scratch[:, :hi - lo],
                backward=backward)
             for g in summed:
-                parts[g][k] = out[g].total if g not in sinks else out[g].sum(axis=0)
+                parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
 
     _parallel(work, len(spans), workers)
-    return _finish(kernel, wanted, results, parts, split, batch, reduce)
+    return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})
+
+
+def _views(shapes, results, summed, sinks, lo, hi):
+    """What a chunk writes to: rows of each result, a row-sum accumulator (matrix code)
+    or scratch rows summed afterwards (scalar code) per summed gradient, else None."""
+    views = dict.fromkeys(shapes)
+    views.update({name: r[lo:hi] for name, r in results.items()})
+    for g in summed:
+        views[g] = sinks[g][:hi - lo] if g in sinks else _Acc(shapes[g], hi - lo)
+    return views
+
+
+def _output(name, given, batch, shape):
+    """Rows to fill for one output: a fresh array, or the caller's (``out=``) reused."""
+    n = int(np.prod(batch, dtype=np.int64))
+    if given is None:
+        return np.empty((n,) + tuple(shape))
+    if (given.shape != tuple(batch) + tuple(shape) or given.dtype != np.float64
+            or not given.flags.c_contiguous or not given.flags.writeable):
+        raise ValueError(f"out[{name!r}] must be a writable C-contiguous float64 array of shape "
+                         f"{tuple(batch) + tuple(shape)}")
+    return given.reshape((n,) + tuple(shape))
 
 
 def _parallel(work, count, workers):
@@ -211,8 +253,9 @@ def _parallel(work, count, workers):
         list(pool.map(work, [range(w, count, workers) for w in range(workers)]))
 
 
-def _finish(kernel, wanted, results, parts, split, batch, reduce):
-    """Results in the order asked for, shaped batch + quantity shape (or summed)."""
+def _finish(kernel, wanted, results, parts, split, batch, reduce, given):
+    """Results in the order asked for, shaped batch + quantity shape (or summed); an
+    array the caller gave (``out=``) is returned as itself."""
     shapes = dict(kernel.quantities)
     final = {}
     for name in wanted:
@@ -223,9 +266,82 @@ def _finish(kernel, wanted, results, parts, split, batch, reduce):
                 total += part  # chunk order: the same sum whatever the threads did
             final[name] = _sum_to(total, arg_shape)
             continue
-        value = results[name].reshape(tuple(batch) + tuple(shapes[name]))
+        value = given[name] if name in given else results[name].reshape(tuple(batch) + tuple(shapes[name]))
         final[name] = _sum_to(value, arg_shape) if reduce and arg_shape is not None else value
     return final
+
+
+def _conv2d_windows(xp, w, sh, sw, dh, dw, Ho, Wo, block=32768):
+    """Y[n, f, i, j] = Sum(w[f, c, u, v]*xp[n, c, dh*u + i*sh, dw*v + j*sw], (c, 0, C - 1), (u, 0, kh - 1), (v, 0, kw - 1))
+
+    xp: (N, C, H, W) zero-padded input, w: (F, C, kh, kw). One kernel offset (u, v) reads
+    one strided slice of xp for a whole block of outputs; the kh*kw slices side by side
+    times the weights as a matrix is the sum of products of every window (im2col + gemm).
+    """
+    n_img, C, kh, kw, F = xp.shape[0], w.shape[1], w.shape[2], w.shape[3], w.shape[0]
+    taps = C * kh * kw
+    out = np.empty((n_img, F, Ho, Wo))
+    if out.size == 0:
+        return out
+    weights = w.reshape(F, taps)
+    images = max(1, min(n_img, block // max(1, taps * Ho * Wo)))
+    rows = Ho if images > 1 else max(1, min(Ho, block // max(1, taps * Wo)))
+    cols = np.empty((C, kh, kw, images, rows, Wo))
+    for n0 in range(0, n_img, images):
+        m = min(images, n_img - n0)
+        for i0 in range(0, Ho, rows):
+            r = min(rows, Ho - i0)
+            window = cols[:, :, :, :m, :r]
+            for u in range(kh):
+                for v in range(kw):
+                    np.copyto(window[:, u, v], xp[n0:n0 + m, :, dh*u + i0*sh:dh*u + i0*sh + (r - 1)*sh + 1:sh, dw*v:dw*v + (Wo - 1)*sw + 1:sw].transpose(1, 0, 2, 3))
+            y = weights @ window.reshape(taps, m * r * Wo)
+            out[n0:n0 + m, :, i0:i0 + r] = y.reshape(F, m, r, Wo).transpose(1, 0, 2, 3)
+    return out
+
+
+def _pair(value, name):
+    """An int for both axes, or a (height, width) pair."""
+    a = np.asarray(value, dtype=np.int64).reshape(-1)
+    if a.size not in (1, 2) or (a < 0).any():
+        raise ValueError(f"{name} must be a non-negative int or a (height, width) pair, got {value!r}")
+    return (int(a[0]), int(a[-1]))
+
+
+def _pads(padding):
+    """Padding as ((top, bottom), (left, right)) from an int, a pair, or pairs of pairs."""
+    a = np.asarray(padding, dtype=np.int64)
+    if a.ndim == 2 and a.shape == (2, 2) and (a >= 0).all():
+        return (int(a[0, 0]), int(a[0, 1])), (int(a[1, 0]), int(a[1, 1]))
+    ph, pw = _pair(padding, "padding")
+    return (ph, ph), (pw, pw)
+
+
+def _conv2d(x, w, stride, padding, dilation):
+    """Shapes, padding and output size around ``_conv2d_windows``."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    one_filter = w.ndim == 2
+    if one_filter:
+        w = w[None, None]
+    if x.ndim == 2:
+        x = x[None]
+    if w.ndim != 4 or x.ndim < 3 or x.shape[-3] != w.shape[1]:
+        raise ValueError(f"x must be (..., C, H, W) and w (F, C, kh, kw) with the same C; got {x.shape}, {w.shape}")
+    (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(sh, sw, dh, dw) < 1:
+        raise ValueError("stride and dilation must be at least 1")
+    (top, bottom), (left, right) = _pads(padding)
+    batch, (C, H, Wd) = x.shape[:-3], x.shape[-3:]
+    xp = x.reshape((-1, C, H, Wd))
+    if top or bottom or left or right:
+        xp = np.pad(xp, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    Ho = (H + top + bottom - dh * (w.shape[2] - 1) - 1) // sh + 1
+    Wo = (Wd + left + right - dw * (w.shape[3] - 1) - 1) // sw + 1
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"the kernel does not fit the padded input ({H + top + bottom}x{Wd + left + right})")
+    y = _conv2d_windows(xp, w, sh, sw, dh, dw, Ho, Wo)
+    y = y.reshape(batch + y.shape[1:])
+    return y[..., 0, :, :] if one_filter else y
 
 
 # ============================================================================
@@ -609,11 +725,11 @@ _PROBLEM1 = _Kernel(
     scalar=_problem1_scalar,
     matrix=_problem1_matrix,
     backward_start=7,
-    scalar_with_row_weights=True,
 )
 
 
-def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1_b2, W3=_P1_W3, b3=_P1_b3, *, outputs=None, reduce=False, chunk=16384, method="auto", workers=1):
+def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1_b2, W3=_P1_W3, b3=_P1_b3, *, outputs=None, reduce=False, chunk=None, method="auto", workers=1,
+        out=None):
     """Forward values, loss and every gradient of Problem 1 (questions 1.1, 1.2, 1.3), per row.
 
     The dense 2-3-2-1 network with activations relu, relu, relu and the
@@ -636,10 +752,13 @@ def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1
     outputs: the names to return (default all); work only they would need is skipped.
     reduce: if true, the gradient of an argument without batch axes (shared by every
         row) is summed over the batch, as autograd treats a broadcast argument.
-    chunk: rows per chunk (temporaries stay in cache). method: "auto", "scalar" or
-        "matrix". workers: threads sharing the chunks (same results for any number).
+    chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
+        temporaries stay in cache). method: "auto", "scalar" or "matrix".
+    workers: threads sharing the chunks (the results do not depend on it).
+    out: optional dict of arrays to write results into (C-contiguous float64 of the
+        result's shape), e.g. the dict a previous call returned: no fresh memory.
     """
-    return _run(_PROBLEM1, {"x": x, "y": y, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "W3": W3, "b3": b3}, outputs, reduce, chunk, method, workers)
+    return _run(_PROBLEM1, {"x": x, "y": y, "W1": W1, "b1": b1, "W2": W2, "b2": b2, "W3": W3, "b3": b3}, outputs, reduce, chunk, method, workers, out)
 
 
 # ============================================================================
@@ -775,79 +894,6 @@ def problem3_steady_step(*, alpha=0.038, beta=0.7, g):
 # Problem 4: Convolution arithmetic
 # ============================================================================
 
-def _conv2d_windows(xp, w, sh, sw, dh, dw, Ho, Wo, block=32768):
-    """Y[n, f, i, j] = Sum(w[f, c, u, v]*xp[n, c, dh*u + i*sh, dw*v + j*sw], (c, 0, C - 1), (u, 0, kh - 1), (v, 0, kw - 1))
-
-    xp: (N, C, H, W) zero-padded input, w: (F, C, kh, kw). One kernel offset (u, v) reads
-    one strided slice of xp for a whole block of outputs; the kh*kw slices side by side
-    times the weights as a matrix is the sum of products of every window (im2col + gemm).
-    """
-    n_img, C, kh, kw, F = xp.shape[0], w.shape[1], w.shape[2], w.shape[3], w.shape[0]
-    taps = C * kh * kw
-    out = np.empty((n_img, F, Ho, Wo))
-    if out.size == 0:
-        return out
-    weights = w.reshape(F, taps)
-    images = max(1, min(n_img, block // max(1, taps * Ho * Wo)))
-    rows = Ho if images > 1 else max(1, min(Ho, block // max(1, taps * Wo)))
-    cols = np.empty((C, kh, kw, images, rows, Wo))
-    for n0 in range(0, n_img, images):
-        m = min(images, n_img - n0)
-        for i0 in range(0, Ho, rows):
-            r = min(rows, Ho - i0)
-            window = cols[:, :, :, :m, :r]
-            for u in range(kh):
-                for v in range(kw):
-                    np.copyto(window[:, u, v], xp[n0:n0 + m, :, dh*u + i0*sh:dh*u + i0*sh + (r - 1)*sh + 1:sh, dw*v:dw*v + (Wo - 1)*sw + 1:sw].transpose(1, 0, 2, 3))
-            y = weights @ window.reshape(taps, m * r * Wo)
-            out[n0:n0 + m, :, i0:i0 + r] = y.reshape(F, m, r, Wo).transpose(1, 0, 2, 3)
-    return out
-
-
-def _pair(value, name):
-    """An int for both axes, or a (height, width) pair."""
-    a = np.asarray(value, dtype=np.int64).reshape(-1)
-    if a.size not in (1, 2) or (a < 0).any():
-        raise ValueError(f"{name} must be a non-negative int or a (height, width) pair, got {value!r}")
-    return (int(a[0]), int(a[-1]))
-
-
-def _pads(padding):
-    """Padding as ((top, bottom), (left, right)) from an int, a pair, or pairs of pairs."""
-    a = np.asarray(padding, dtype=np.int64)
-    if a.ndim == 2 and a.shape == (2, 2) and (a >= 0).all():
-        return (int(a[0, 0]), int(a[0, 1])), (int(a[1, 0]), int(a[1, 1]))
-    ph, pw = _pair(padding, "padding")
-    return (ph, ph), (pw, pw)
-
-
-def _conv2d(x, w, stride, padding, dilation):
-    """Shapes, padding and output size around ``_conv2d_windows``."""
-    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
-    one_filter = w.ndim == 2
-    if one_filter:
-        w = w[None, None]
-    if x.ndim == 2:
-        x = x[None]
-    if w.ndim != 4 or x.ndim < 3 or x.shape[-3] != w.shape[1]:
-        raise ValueError(f"x must be (..., C, H, W) and w (F, C, kh, kw) with the same C; got {x.shape}, {w.shape}")
-    (sh, sw), (dh, dw) = _pair(stride, "stride"), _pair(dilation, "dilation")
-    if min(sh, sw, dh, dw) < 1:
-        raise ValueError("stride and dilation must be at least 1")
-    (top, bottom), (left, right) = _pads(padding)
-    batch, (C, H, Wd) = x.shape[:-3], x.shape[-3:]
-    xp = x.reshape((-1, C, H, Wd))
-    if top or bottom or left or right:
-        xp = np.pad(xp, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    Ho = (H + top + bottom - dh * (w.shape[2] - 1) - 1) // sh + 1
-    Wo = (Wd + left + right - dw * (w.shape[3] - 1) - 1) // sw + 1
-    if Ho < 1 or Wo < 1:
-        raise ValueError(f"the kernel does not fit the padded input ({H + top + bottom}x{Wd + left + right})")
-    y = _conv2d_windows(xp, w, sh, sw, dh, dw, Ho, Wo)
-    y = y.reshape(batch + y.shape[1:])
-    return y[..., 0, :, :] if one_filter else y
-
-
 _P4_CONV_X = _const([[[6.0, 0.0, 1.0], [3.0, 4.0, 1.0], [4.0, 7.0, 0.0]]])
 _P4_CONV_W = _const([[[[1.0, 0.0], [0.0, -1.0]]]])
 
@@ -912,3 +958,38 @@ def problem4_n_out_general(*, d, k=3, n=36, p_after, p_before, s=1):
     """
     d, k, n, p_after, p_before, s, = _floats(d, k, n, p_after, p_before, s)
     return np.floor((-d*(k - 1) + n + p_after + p_before - 1)/s) + 1
+
+
+# ============================================================================
+# Problem 5: Vanishing gradients and residual connections
+# ============================================================================
+
+def problem5_5_formula(*, d=0.5, g=0.5, n):
+    """Answer 5.5.formula of question 5.5 (Plain chains of growing depth), vectorized.
+
+        dL/dx = d**n*g
+
+    Arguments are numbers or arrays, broadcast together (NumPy rules); defaults are
+    the spec's numbers where the problem gives them.
+        d: default 0.5
+        g: default 0.5
+        n: required
+    """
+    d, g, n, = _floats(d, g, n)
+    return d**n*g
+
+
+def problem5_6_formula(*, d=0.5, g=0.5, m=2, n):
+    """Answer 5.6.formula of question 5.6 (Residual networks of growing depth), vectorized.
+
+        dL/dx|res = g*(d**m + 1)**(n/m)
+
+    Arguments are numbers or arrays, broadcast together (NumPy rules); defaults are
+    the spec's numbers where the problem gives them.
+        d: default 0.5
+        g: default 0.5
+        m: default 2
+        n: required
+    """
+    d, g, m, n, = _floats(d, g, m, n)
+    return g*(d**m + 1)**(n/m)

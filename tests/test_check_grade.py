@@ -304,3 +304,18 @@ def test_markdown_and_latex_reports_for_a_small_submission(network_sheet) -> Non
     assert "sign flipped" in md and "transposed" in md
     assert r"\begin{document}" in tex and "sign flipped" in tex
     assert to_dict(report)["score"]["points"] == 0
+
+
+def test_key_values_the_checker_cannot_read_are_not_counted(network_sheet) -> None:
+    import dataclasses
+
+    from symderiv.model import Answer, Question, Sheet
+
+    odd = Question("9.1", "Odd", "", answers=(Answer("9.1.odd", sp.Symbol("o"), object()),))  # type: ignore[arg-type]
+    problem = dataclasses.replace(network_sheet.problems[0], number=9, questions=(odd,), data=None)
+    sheet = Sheet("s", "S", network_sheet.problems + (problem,))
+    report = grade_text(sheet, '[answers]\n"9.1.odd" = 1\n"1.1.loss" = 4\n')
+    graded = by_id(report)
+    assert (graded["9.1.odd"].verdict, graded["9.1.odd"].max_points) == ("not_gradable", 0)
+    assert graded["1.1.loss"].verdict == "correct"
+    assert report.max_points == len(network_sheet.answers())

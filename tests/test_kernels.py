@@ -89,6 +89,23 @@ def test_default_call_reproduces_every_number_of_the_sheet(homework1, hw_kernels
             assert np.array_equal(got[name].reshape(-1), np.array(answer.value, dtype=float).reshape(-1)), answer.id
 
 
+@pytest.mark.parametrize("convention", [0, 0.5, 1])
+@pytest.mark.parametrize("method", ["scalar", "matrix"])
+def test_relu_kink_follows_the_spec_convention(convention, method):
+    """A pre-activation exactly 0: ReLU'(0) is the spec's relu_at_zero, as on the sheet."""
+    spec = {"kind": "network", "x": [1, 2], "y": [3], "relu_at_zero": convention, "loss": "squared_error",
+            "layer": [{"W": [[1, 0], [2, -1], [1, 1]], "b": [0, 0, -1], "activation": "relu"},
+                      {"W": [[1, -2, 3]], "b": [1], "activation": "leaky_relu"}]}
+    sheet = derive_sheet(parse_sheet(Fields({"problem": [spec]}, "t"), "kink"))
+    got = compile_kernels(sheet)["problem1_gradients"](method=method)
+    solved = sheet.problems[0].data
+    assert got["a1"][1] == 0.0
+    for name, value in got.items():
+        exact = solved.env[sp.Symbol("L")] if name == "L" else solved.value(name)
+        np.testing.assert_allclose(value, np.array(exact, dtype=float).reshape(value.shape), rtol=1e-15,
+                                   err_msg=name)
+
+
 def test_default_call_matches_the_naive_reference(hw_kernels):
     """The homework numbers through an independent forward pass and central differences."""
     params = {k: np.array(v, dtype=float) for k, v in
@@ -127,6 +144,25 @@ def test_gradients_match_pytorch_autograd(random_kernels, case):
             np.testing.assert_allclose(got[f"dL_d{name}"][i], g, rtol=1e-10, atol=1e-12, err_msg=f"{name}, row {i}")
 
 
+def test_larger_network_gets_matrix_code_only():
+    """Past the scalar-code threshold only matrix code is written; auto runs it."""
+    import symderiv.kernels.network as kn
+
+    widths, acts = (12, 9, 2), ("tanh", "identity")
+    assert sum(a * b for a, b in zip(widths, widths[1:])) > kn.SCALAR_MAX_WEIGHTS
+    rng = np.random.default_rng(8)
+    sheet = derive_sheet(parse_sheet(Fields({"problem": [_spec(widths, acts, "squared_error", rng)]}, "t"), "big"))
+    k = compile_kernels(sheet)["problem1_gradients"]
+    assert "_problem1_scalar" not in render_kernels(sheet)
+    with pytest.raises(ValueError, match="too large for scalar code"):
+        k(method="scalar")
+    p = {"x": rng.standard_normal(12), "y": rng.standard_normal(2), "W1": rng.standard_normal((9, 12)),
+         "b1": rng.standard_normal(9), "W2": rng.standard_normal((2, 9)), "b2": rng.standard_normal(2)}
+    got = k(**p)
+    for name, g in rn.fd_gradients(p, list(acts), "squared_error").items():
+        np.testing.assert_allclose(got[f"dL_d{name}"], g, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
 def test_softmax_is_evaluated_stably(random_kernels):
     """Pre-activations of 10^4 would overflow exp(); the shifted softmax does not."""
     p = _rows(0, 2, seed=3)
@@ -159,13 +195,14 @@ def test_batch_of_inputs_gives_one_result_per_row(hw_kernels):
             assert np.array_equal(got[name][i], one[name]), name
 
 
-def test_batch_of_weights_against_one_input(hw_kernels):
+@pytest.mark.parametrize("method", ["scalar", "matrix"])
+def test_batch_of_weights_against_one_input(hw_kernels, method):
     k = hw_kernels["problem1_gradients"]
     W1 = np.random.default_rng(1).standard_normal((4, 3, 2))
-    got = k(W1=W1)
+    got = k(W1=W1, method=method)
     assert got["dL_dW1"].shape == (4, 3, 2) and got["a1"].shape == (4, 3)
     for i in range(4):
-        assert np.array_equal(got["dL_dW1"][i], k(W1=W1[i])["dL_dW1"])
+        np.testing.assert_allclose(got["dL_dW1"][i], k(W1=W1[i], method=method)["dL_dW1"], rtol=1e-15)
 
 
 def test_leading_axes_broadcast_like_numpy(hw_kernels):
@@ -200,6 +237,17 @@ def test_chunks_threads_and_output_selection_do_not_change_results(hw_kernels):
         assert list(got) == list(options.get("outputs", full))
         for name in got:
             assert np.array_equal(got[name], full[name]), (options, name)
+
+
+def test_results_can_be_written_into_given_arrays(hw_kernels):
+    k = hw_kernels["problem1_gradients"]
+    X = np.random.default_rng(6).standard_normal((9, 2))
+    first = k(x=X)
+    again = k(x=2 * X, out=first)
+    assert again["dL_dW1"] is first["dL_dW1"]
+    assert np.array_equal(again["dL_dW1"], k(x=2 * X)["dL_dW1"])
+    with pytest.raises(ValueError, match="out\\['L'\\]"):
+        k(x=X, out={"L": np.zeros(8)})
 
 
 def test_forward_only_outputs_skip_the_backward_pass(hw_kernels):
@@ -250,9 +298,12 @@ def test_source_is_deterministic_across_processes(homework1):
     assert digests == {hashlib.sha256(render_kernels(homework1).encode()).hexdigest() + "\n"}
 
 
-def test_every_function_has_a_docstring_naming_its_question(random_sheet, random_kernels):
-    for name, fn in random_kernels.items():
-        assert fn.__doc__ and f"Problem {name[len('problem'):].split('_')[0]}" in fn.__doc__
+def test_every_function_has_a_docstring_naming_its_question(homework1, hw_kernels):
+    question_ids = {q.id for p in homework1.problems for q in p.questions}
+    for name, fn in hw_kernels.items():
+        number = name[len("problem"):].split("_")[0]
+        cited = {qid for qid in question_ids if qid.startswith(f"{number}.") and qid in (fn.__doc__ or "")}
+        assert cited, f"{name}'s docstring names none of Problem {number}'s questions"
 
 
 # -- formulas: the generic path ------------------------------------------------------------------
@@ -323,13 +374,8 @@ kernel = [[1, 0], [0, -1]]
 
 @pytest.fixture(scope="module")
 def conv2d():
-    from symderiv.kernels import runtime_source
-    from symderiv.kernels_conv import conv_source
-
-    namespace: dict = {}
-    exec(compile("import numpy as np\n" + runtime_source() + conv_source(Problem(4, "c", "conv", ()))[0],  # noqa: S102
-                 "<conv>", "exec"), namespace)
-    return namespace["problem4_conv2d"]
+    sheet = Sheet("conv", "conv", (Problem(4, "c", "conv", ()),))  # no convolution question: no defaults
+    return compile_kernels(sheet)["problem4_conv2d"]
 
 
 @pytest.mark.parametrize("stride,pads,dilation", [((1, 1), (0, 0, 0, 0), (1, 1)), ((2, 1), (1, 1, 2, 0), (1, 1)),

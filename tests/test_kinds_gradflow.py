@@ -206,8 +206,22 @@ def test_depth_closed_forms_against_loops_and_autograd(d, g, block):
 
 def test_homework_depth_ids():
     got = answers(sheet_of(HOMEWORK))
-    assert [k for k in got if k.startswith("1.5.")] == [f"1.5.dL_dx_n{n}" for n in range(1, 7)]
-    assert [k for k in got if k.startswith("1.6.")] == [f"1.6.dL_dx_n{n}" for n in (2, 4, 6)]
+    assert [k for k in got if k.startswith("1.5.")] == ["1.5.formula"] + [f"1.5.dL_dx_n{n}" for n in range(1, 7)]
+    assert [k for k in got if k.startswith("1.6.")] == ["1.6.formula"] + [f"1.6.dL_dx_n{n}" for n in (2, 4, 6)]
+
+
+def test_formula_answers_give_every_depth_answer():
+    """The general formulas of 5.5 and 5.6, evaluated at each depth, are that depth's answers."""
+    got, spec = answers(sheet_of(HOMEWORK)), HOMEWORK["depths"]
+    g, d, n, m = sp.symbols("g d n m")
+    for q, depths in (("1.5", spec["plain"]), ("1.6", spec["residual"])):
+        formula = got[f"{q}.formula"]
+        values = {s.name: s for s in formula.free_symbols}
+        for depth in depths:
+            at = {values["g"]: num(spec["upstream"]), values["d"]: num(spec["local"]), values["n"]: depth}
+            if "m" in values:
+                at[values["m"]] = spec["block"]
+            assert formula.subs(at) == got[f"{q}.dL_dx_n{depth}"]
 
 
 def test_comparison_table_and_figure():

@@ -32,6 +32,7 @@ from sympy.matrices import MatrixBase
 
 from symderiv.check.equivalence import (MAX_SECONDS, Result, canonical, describe_shape, draw, entry_label,
                                         equivalent, is_matrix_expression, shape_of, show, variables)
+from symderiv.kinds.network_graph import entries, matrix_value, run_program
 from symderiv.model import Problem
 
 KINDS = ("transposed", "reshaped", "sign", "power_of_ten", "factor", "wrong_quantity", "off_by_one", "rounded",
@@ -444,26 +445,11 @@ def recompute_network(problem: Problem, pinned: Mapping[str, sp.Basic]) -> dict[
     fixed: dict[sp.Basic, sp.Basic] = {}
     for answer_id, value in pinned.items():
         fixed.update(_entries_of(symbols[answer_id], value))
-    env = run_pinned(solved.graph.program, solved.inputs, fixed)
+    env = run_program(solved.graph, solved.inputs, pinned=fixed)
     return {i: canonical(_value_of(symbol, env)) for i, symbol in symbols.items()}
 
 
-def run_pinned(program, inputs: Mapping[sp.MatrixSymbol, sp.ImmutableMatrix], fixed: Mapping) -> dict:
-    """:func:`~symderiv.kinds.network_graph.run_program`, except that targets in ``fixed``
-    keep the given values instead of being computed."""
-    from symderiv.kinds.network_graph import entries
-
-    env: dict = {}
-    for symbol, matrix in inputs.items():
-        env.update(zip(entries(symbol), matrix))
-    for target, expr in program:
-        env[target] = fixed[target] if target in fixed else expr.xreplace(env)
-    return env
-
-
 def _entries_of(symbol: sp.Basic, value: sp.Basic) -> dict:
-    from symderiv.kinds.network_graph import entries
-
     if not isinstance(symbol, sp.MatrixSymbol):
         return {symbol: value}
     matrix = value if isinstance(value, MatrixBase) else sp.ImmutableMatrix([[value]])
@@ -471,8 +457,6 @@ def _entries_of(symbol: sp.Basic, value: sp.Basic) -> dict:
 
 
 def _value_of(symbol: sp.Basic, env: dict) -> sp.Basic:
-    from symderiv.kinds.network_graph import matrix_value
-
     return matrix_value(symbol, env) if isinstance(symbol, sp.MatrixSymbol) else env[symbol]
 
 

@@ -104,8 +104,9 @@ class Result:
         return self.equivalent
 
 
-class _OutOfTime(Exception):
-    """The comparison used up its budget."""
+class _OutOfTime(BaseException):
+    """The comparison used up its budget (a BaseException, so that no ``except Exception``
+    inside SymPy or the parser can swallow it)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def equivalent(answer: object, reference: object, *, rtol: float | None = None, 
     accepts a row vector for a column vector and vice versa.
     """
     options = _Options(rtol, atol, max(int(samples), 1), seed, time.monotonic() + max_seconds)
-    expected = canonical(_reference(reference))
+    expected = canonical(as_reference(reference))
     try:
         with _hard_limit(options.deadline):
             if is_matrix_expression(expected):
@@ -187,8 +188,9 @@ def variables(expr: sp.Basic) -> set[sp.Basic]:
     return found | set(expr.atoms(MatrixElement))
 
 
-def _reference(reference: object) -> sp.Basic:
-    """The trusted reference as a SymPy object (strings and plain values go through the parser)."""
+def as_reference(reference: object) -> sp.Basic:
+    """The trusted reference as a SymPy object (strings and plain values go through the
+    parser); raises ParseError when even that fails."""
     if isinstance(reference, (sp.Basic, MatrixBase)):
         return reference
     return parse_answer(reference)
@@ -303,8 +305,7 @@ def _scalars_equal(answer: sp.Basic, expected: sp.Basic, options: _Options) -> t
         return True, "identical"
     if not variables(answer) and not variables(expected):
         return _numbers_equal(answer, expected, options)
-    tolerant = options.explicit_tolerance or answer.has(sp.Float) or expected.has(sp.Float)
-    if not tolerant and _difference_vanishes(answer - expected, options):
+    if not _tolerant(answer, expected, options) and _difference_vanishes(answer - expected, options):
         return True, "the difference simplifies to 0"
     return _sample(answer, expected, options)
 

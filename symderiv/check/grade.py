@@ -17,7 +17,8 @@ nested tables are flattened back into the dotted id.
 
 Every answer of the spec gets one verdict: ``correct``, ``incorrect``, ``unparseable``,
 ``too_large``, ``not_finite``, ``wrong_shape`` or ``missing``; an id the spec does not
-have is reported as ``unknown_id`` and ignored. Scoring (:class:`Policy`): each answer
+have is reported as ``unknown_id`` and ignored; an answer whose key value the checker
+cannot read (none in homework 1) is ``not_gradable`` and not counted. Scoring (:class:`Policy`): each answer
 of the spec is worth ``points`` (1); a correct answer earns them; an incorrect answer
 that is exactly what the correct rules give from the student's own earlier wrong answer
 (error carried forward) earns ``carried_forward`` of them (all, by default: the slip is
@@ -40,7 +41,7 @@ from typing import Any
 import sympy as sp
 
 from symderiv.check.diagnose import Carried, Diagnosis, carry_forward, diagnose
-from symderiv.check.equivalence import Result, canonical, equivalent, shape_of, variables
+from symderiv.check.equivalence import Result, as_reference, canonical, equivalent, shape_of, variables
 from symderiv.check.parse import ParseError, parse_answer
 from symderiv.errors import AnswerError, SymderivError
 from symderiv.model import Answer, Problem, Question, Sheet
@@ -50,7 +51,8 @@ MAX_ENTRIES = 10_000
 MAX_ARRAY_DEPTH = 2
 """Deepest nesting of an array answer (a matrix: a list of rows)."""
 
-VERDICTS = ("correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape", "missing", "unknown_id")
+VERDICTS = ("correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape", "missing", "unknown_id",
+            "not_gradable")
 
 
 class SubmissionError(AnswerError):
@@ -246,6 +248,15 @@ def orientation_for(answer: Answer) -> str:
     return "strict" if isinstance(answer.symbol, sp.MatrixSymbol) else "any"
 
 
+def gradable(answer: Answer) -> bool:
+    """Whether the key's value is something :func:`equivalent` can compare with."""
+    try:
+        as_reference(answer.value)
+    except ParseError:
+        return False
+    return True
+
+
 def compare(answer: Answer, raw: Any) -> Result:
     """The first pass: the submitted value against the key, by :func:`equivalent`."""
     try:
@@ -262,7 +273,7 @@ def grade_submission(sheet: Sheet, submission: Submission, *, policy: Policy = P
     graded = []
     for problem in sheet.problems:
         results = {a.id: compare(a, submitted[a.id]) for q in problem.questions for a in q.answers
-                   if a.id in submitted}
+                   if a.id in submitted and gradable(a)}
         carried = _carried(problem, results)
         for question in problem.questions:
             graded += [_grade(problem, question, a, submitted.get(a.id), results.get(a.id), carried.get(a.id),
@@ -285,6 +296,9 @@ def _carried(problem: Problem, results: dict[str, Result]) -> dict[str, Carried]
 
 def _grade(problem: Problem, question: Question, answer: Answer, raw: Any, result: Result | None,
            carried: Carried | None, policy: Policy) -> Graded:
+    if not gradable(answer):
+        return Graded(answer.id, "not_gradable", Fraction(0), 0, given=raw, problem=problem.number,
+                      reason="the key's answer is not something the checker can compare; not counted")
     base = Graded(answer.id, "missing", Fraction(0), policy.points, expected=canonical(answer.value),
                   problem=problem.number, reason="no answer given")
     if result is None:

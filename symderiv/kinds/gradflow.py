@@ -158,7 +158,8 @@ def _at_depth_tex(name: str) -> str:
 
 def notation(symbols: set[sp.Symbol]) -> tuple[tuple[str, str], ...]:
     """LaTeX for every derivative symbol the problem prints."""
-    table = {"dL/dx|res": r"\left.\frac{\partial L}{\partial x}\right|_{\text{residual}}"}
+    table = {"dL/dx|res": r"\left.\frac{\partial L}{\partial x}\right|_{\text{residual}}",
+             "g": r"\frac{\partial L}{\partial z_n}"}
     for s in symbols:
         if s.name.startswith("dL/dx|") and s.name != "dL/dx|res":
             table[s.name] = _at_depth_tex(s.name)
@@ -364,7 +365,7 @@ def _comparison(ratio: sp.Rational, opening: str) -> tuple:
 # ---------------------------------------------------- Q.5 and Q.6: depth
 
 B = sp.Symbol("B", integer=True, positive=True)     # the number of residual blocks, n/m
-G = sp.Symbol("dL/dz_n")                              # the gradient at the output
+G = sp.Symbol("g")                                    # dL/dz_n, the gradient at the output
 
 
 def plain_formula() -> sp.Expr:
@@ -409,8 +410,9 @@ def plain_depth_question(spec: DepthSpec, qid: str) -> Question:
                   "multiplies the n equal factors out.", grad("L", "x"), general, G * sp.Product(d, (j, 1, n)),
                   plain_formula()),
              Step("Put in the numbers for each depth.", table=Table(("n", "numbers in", "dL/dx", "decimal"), rows)))
-    answers = tuple(Answer(f"{qid}.dL_dx_n{depth}", _at_depth("plain", depth), row[2])
-                    for depth, row in zip(spec.plain, rows, strict=True))
+    answers = (Answer(f"{qid}.formula", grad("L", "x"), plain_formula()),) + tuple(
+        Answer(f"{qid}.dL_dx_n{depth}", _at_depth("plain", depth), row[2])
+        for depth, row in zip(spec.plain, rows, strict=True))
     prompt = (f"A plain chain of n layers, n = {_listing(spec.plain)}, each layer's local derivative d and the "
               "gradient at the output as below: compute dL/dx for each n.",)
     return Question(qid, "Plain chains of growing depth", prompt, _depth_givens(spec, False), steps, answers)
@@ -483,8 +485,9 @@ def residual_depth_question(spec: DepthSpec, qid: str) -> Question:
                   table=Table(("n", "blocks B", "numbers in", "dL/dx", "decimal"), rows)),
              Step(f"Compare with the plain chains of {_ref(qid, 5)} at the same depths.", table=table,
                   note=note + _trend(spec)))
-    answers = tuple(Answer(f"{qid}.dL_dx_n{depth}", _at_depth("res", depth), row[3])
-                    for depth, row in zip(spec.residual, rows, strict=True))
+    answers = (Answer(f"{qid}.formula", RES, residual_formula()),) + tuple(
+        Answer(f"{qid}.dL_dx_n{depth}", _at_depth("res", depth), row[3])
+        for depth, row in zip(spec.residual, rows, strict=True))
     prompt = (f"A residual network of n layers, n = {_listing(spec.residual)}, grouped into blocks of "
               f"{spec.block} layers, ", sp.Eq(sp.Symbol("y_j"), sp.Function("F_j")(sp.Symbol("y_{j-1}")) +
                                               sp.Symbol("y_{j-1}")),

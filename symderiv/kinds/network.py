@@ -137,7 +137,7 @@ def _intro(spec: NetworkSpec) -> tuple:
     widths = " - ".join(str(w) for w in spec.widths)
     acts = ", ".join(spec.activations)
     nc = lambda name: sp.Symbol(name, commutative=False)  # noqa: E731  (keeps factor order)
-    rule = sp.Eq(nc("a(l)"), nc("W(l)") * nc("z(l-1)") + nc("b(l)"), evaluate=False)
+    rule = sp.Eq(nc("a(l)"), sp.Add(nc("W(l)") * nc("z(l-1)"), nc("b(l)"), evaluate=False), evaluate=False)
     return (f"A dense network of widths {widths} with activations {acts} (input side first) "
             f"and the {spec.loss.replace('_', ' ')} loss. Layer l computes ", rule,
             " and then applies its activation entry by entry; z(0) is the input x and the last z is the prediction.")

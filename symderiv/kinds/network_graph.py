@@ -212,13 +212,18 @@ def local_values(graph: Graph, env: dict) -> dict[str, sp.ImmutableMatrix]:
     return values
 
 
-def run_program(graph: Graph, values: dict[sp.MatrixSymbol, sp.ImmutableMatrix]) -> dict:
-    """Evaluate the scalar program exactly: an environment from every entry to its value."""
+def run_program(graph: Graph, values: dict[sp.MatrixSymbol, sp.ImmutableMatrix], pinned: dict | None = None) -> dict:
+    """Evaluate the scalar program exactly: an environment from every entry to its value.
+
+    Targets in ``pinned`` keep the given values instead of being computed: what a student's
+    wrong intermediate gives downstream (the grader's carry-forward check).
+    """
+    pinned = pinned or {}
     env: dict = {}
     for sym, mat in values.items():
         env.update(zip(entries(sym), mat))
     for target, expr in graph.program:
-        env[target] = expr.xreplace(env)
+        env[target] = pinned[target] if target in pinned else expr.xreplace(env)
     return env
 
 

@@ -131,20 +131,19 @@ def _matvec_t(W, g):
 class _Kernel:
     """A generated network kernel: its quantities, shapes and chunk functions."""
 
-    def __init__(self, inputs, quantities, grads, scalar, matrix, backward_start, scalar_with_row_weights):
+    def __init__(self, inputs, quantities, grads, scalar, matrix, backward_start):
         self.inputs = inputs            # ((name, shape), ...) in argument order
         self.quantities = quantities    # ((name, shape), ...) in derivation order
         self.grads = grads              # {gradient name: input name}
         self.scalar = scalar            # chunk function of the scalar code, or None
         self.matrix = matrix            # chunk function of the matrix code
         self.backward = {name for name, _ in quantities[backward_start:]}
-        self.scalar_with_row_weights = scalar_with_row_weights
 
-    def choose(self, method, row_weights):
-        """The chunk function to run: ``auto`` follows the measured crossover."""
+    def choose(self, method):
+        """The chunk function to run: ``auto`` is scalar code when it was written (small
+        networks, where it is the faster), else matrix code."""
         if method == "auto":
-            use_scalar = self.scalar is not None and (self.scalar_with_row_weights or not row_weights)
-            return self.scalar if use_scalar else self.matrix
+            return self.scalar or self.matrix
         if method == "scalar" and self.scalar is None:
             raise ValueError("this network is too large for scalar code; use method='matrix'")
         if method not in ("scalar", "matrix"):
@@ -152,7 +151,13 @@ class _Kernel:
         return self.scalar if method == "scalar" else self.matrix
 
 
-def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", workers=1):
+#: Rows per chunk when the caller does not say: scalar code keeps one scratch row per
+#: live value (16k doubles = 128 KiB each), matrix code a (rows, width) block per
+#: quantity; both sized so temporaries stay in cache (benchmarks/RESULTS.md).
+_CHUNK = {"scalar": 16384, "matrix": 2048}
+
+
+def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=1, out=None):
     """Evaluate a network kernel over the broadcast batch of ``args``; see the callers."""
     shapes = dict(kernel.quantities)
     wanted = tuple(shapes) if outputs is None else tuple(outputs)
@@ -161,12 +166,12 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", w
         raise ValueError(f"unknown outputs {unknown}; expected some of {list(shapes)}")
     split = {name: _split(name, args[name], shape) for name, shape in kernel.inputs}
     batch = np.broadcast_shapes(*(lead for _, lead in split.values()))
-    fn = kernel.choose(method, any(len(shapes_of_w) == 2 and split[w][1] for w, shapes_of_w in kernel.inputs))
+    fn = kernel.choose(method)
     rows = [_as_rows(a, lead, batch, shape) for (name, shape), (a, lead) in zip(kernel.inputs, split.values())]
     n = int(np.prod(batch, dtype=np.int64))
-    chunk = max(1, int(chunk))
+    chunk = max(1, int(chunk or _CHUNK["scalar" if fn is kernel.scalar else "matrix"]))
     summed = tuple(g for g in wanted if reduce and g in kernel.grads and not split[kernel.grads[g]][1])
-    results = {g: np.empty((n,) + tuple(shapes[g])) for g in wanted if g not in summed}
+    results = {g: _output(g, (out or {}).get(g), batch, shapes[g]) for g in wanted if g not in summed}
     spans = [(lo, min(n, lo + chunk)) for lo in range(0, n, chunk)]
     parts = {g: [None] * len(spans) for g in summed}
     backward = any(name in kernel.backward for name in wanted)
@@ -176,17 +181,36 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=16384, method="auto", w
         sinks = {g: np.empty((chunk,) + tuple(shapes[g])) for g in summed if fn is not kernel.matrix}
         for k in indices:
             lo, hi = spans[k]
-            out = dict.fromkeys(shapes)
-            out.update({name: r[lo:hi] for name, r in results.items()})
-            for g in summed:
-                out[g] = _Acc(shapes[g], hi - lo) if g not in sinks else sinks[g][:hi - lo]
-            fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=out, t=scratch[:, :hi - lo],
+            views = _views(shapes, results, summed, sinks, lo, hi)
+            fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=views, t=scratch[:, :hi - lo],
                backward=backward)
             for g in summed:
-                parts[g][k] = out[g].total if g not in sinks else out[g].sum(axis=0)
+                parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
 
     _parallel(work, len(spans), workers)
-    return _finish(kernel, wanted, results, parts, split, batch, reduce)
+    return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})
+
+
+def _views(shapes, results, summed, sinks, lo, hi):
+    """What a chunk writes to: rows of each result, a row-sum accumulator (matrix code)
+    or scratch rows summed afterwards (scalar code) per summed gradient, else None."""
+    views = dict.fromkeys(shapes)
+    views.update({name: r[lo:hi] for name, r in results.items()})
+    for g in summed:
+        views[g] = sinks[g][:hi - lo] if g in sinks else _Acc(shapes[g], hi - lo)
+    return views
+
+
+def _output(name, given, batch, shape):
+    """Rows to fill for one output: a fresh array, or the caller's (``out=``) reused."""
+    n = int(np.prod(batch, dtype=np.int64))
+    if given is None:
+        return np.empty((n,) + tuple(shape))
+    if (given.shape != tuple(batch) + tuple(shape) or given.dtype != np.float64
+            or not given.flags.c_contiguous or not given.flags.writeable):
+        raise ValueError(f"out[{name!r}] must be a writable C-contiguous float64 array of shape "
+                         f"{tuple(batch) + tuple(shape)}")
+    return given.reshape((n,) + tuple(shape))
 
 
 def _parallel(work, count, workers):
@@ -202,8 +226,9 @@ def _parallel(work, count, workers):
         list(pool.map(work, [range(w, count, workers) for w in range(workers)]))
 
 
-def _finish(kernel, wanted, results, parts, split, batch, reduce):
-    """Results in the order asked for, shaped batch + quantity shape (or summed)."""
+def _finish(kernel, wanted, results, parts, split, batch, reduce, given):
+    """Results in the order asked for, shaped batch + quantity shape (or summed); an
+    array the caller gave (``out=``) is returned as itself."""
     shapes = dict(kernel.quantities)
     final = {}
     for name in wanted:
@@ -214,6 +239,6 @@ def _finish(kernel, wanted, results, parts, split, batch, reduce):
                 total += part  # chunk order: the same sum whatever the threads did
             final[name] = _sum_to(total, arg_shape)
             continue
-        value = results[name].reshape(tuple(batch) + tuple(shapes[name]))
+        value = given[name] if name in given else results[name].reshape(tuple(batch) + tuple(shapes[name]))
         final[name] = _sum_to(value, arg_shape) if reduce and arg_shape is not None else value
     return final

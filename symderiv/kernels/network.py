@@ -2,7 +2,7 @@
 
 Two printings of the same derivation (``symderiv.kinds.network_graph``):
 
-* **scalar code** (:mod:`symderiv.kernels_scalar`): the straight-line program of entry
+* **scalar code** (:mod:`symderiv.kernels.scalar`): the straight-line program of entry
   assignments in derivation order, one ufunc per operation over a chunk of rows, masks
   for the ReLU kinks, scratch rows reused by liveness. For small networks nothing in
   NumPy is faster: a 3x2 matrix product is slower as ``einsum`` over a million rows
@@ -11,10 +11,9 @@ Two printings of the same derivation (``symderiv.kinds.network_graph``):
   ``dL/dW = dL/da z^T``) as array operations over a chunk of rows; with weights shared
   by the rows each layer is one gemm.
 
-Which one runs is decided per call (``method="auto"``), from the measured crossover
-(benchmarks/RESULTS.md, "Crossover"): scalar code costs a few ufunc calls per weight,
-matrix code a few calls per layer, and per-row weights make matrix products batched
-``einsum`` calls of tiny matrices while shared weights make them one gemm.
+Scalar code is written for networks of at most :data:`SCALAR_MAX_WEIGHTS` weights, where
+it is the faster of the two (the measured crossover); ``method="auto"`` runs it when
+it exists. Either code can be asked for by ``method`` (tests compare them).
 """
 from __future__ import annotations
 
@@ -23,18 +22,19 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS
-from symderiv.kernels_layout import LOSS, Layout, entry_code, entries, name_of, parent
-from symderiv.kernels_print import ArrayPrinter, cse_lines
-from symderiv.kernels_scalar import chunk_head, scalar_code
+from symderiv.kernels.layout import LOSS, Layout, entry_code, entries, name_of, parent
+from symderiv.kernels.printer import ArrayPrinter, cse_lines
+from symderiv.kernels.scalar import chunk_head, scalar_code
 from symderiv.kinds.network_graph import z_name
 from symderiv.model import Problem
 
-#: Scalar code is written only up to this many weights (entries of all W): past it the
-#: source grows long (several lines per weight) and matrix code wins in every layout.
-SCALAR_MAX_WEIGHTS = 512
-#: With per-row weights, ``auto`` runs scalar code only up to this many weights; with
-#: shared weights, whenever it was written.
-PER_ROW_SCALAR_MAX_WEIGHTS = 64
+#: Scalar code is written (and run by ``method="auto"``) up to this many weights, the
+#: entries of all W. Measured crossover (benchmarks/RESULTS.md, "Crossover"), w-w-w-1
+#: networks, per-row and shared weights alike: scalar code is faster up to 4-4-4-1
+#: (36 weights, by 20-60%), the two are within 10% at 6-6-6-1 (78 weights) and matrix
+#: code wins from 8-8-8-1 (136 weights) on. Scalar code costs a few ufunc calls per
+#: weight and chunk, matrix code a few per layer.
+SCALAR_MAX_WEIGHTS = 64
 
 
 # -- matrix code ------------------------------------------------------------------------
@@ -186,7 +186,6 @@ def _table(layout: Layout, printed: NetworkSource) -> str:
               f"    scalar={f'_problem{n}_scalar' if printed.scalar else None},",
               f"    matrix=_problem{n}_matrix,",
               f"    backward_start={layout.first_backward},",
-              f"    scalar_with_row_weights={layout.weights <= PER_ROW_SCALAR_MAX_WEIGHTS},",
               ")"]
     return "\n".join(lines)
 
@@ -198,7 +197,8 @@ def _public(layout: Layout) -> str:
     shapes = "\n".join(f"        {name}: {shape}" for name, shape in layout.inputs)
     results = ", ".join(name for name, _ in layout.shapes)
     questions = sorted({qid for q in layout.quantities for qid in layout.questions_of(q)})
-    return f'''def problem{n}_gradients({args}, *, outputs=None, reduce=False, chunk=16384, method="auto", workers=1):
+    return f'''def problem{n}_gradients({args}, *, outputs=None, reduce=False, chunk=None, method="auto", workers=1,
+        out=None):
     """Forward values, loss and every gradient of Problem {n} (questions {", ".join(questions)}), per row.
 
     The dense {"-".join(map(str, g.widths))} network with activations {", ".join(g.activations)} and the
@@ -214,8 +214,11 @@ def _public(layout: Layout) -> str:
     outputs: the names to return (default all); work only they would need is skipped.
     reduce: if true, the gradient of an argument without batch axes (shared by every
         row) is summed over the batch, as autograd treats a broadcast argument.
-    chunk: rows per chunk (temporaries stay in cache). method: "auto", "scalar" or
-        "matrix". workers: threads sharing the chunks (same results for any number).
+    chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
+        temporaries stay in cache). method: "auto", "scalar" or "matrix".
+    workers: threads sharing the chunks (the results do not depend on it).
+    out: optional dict of arrays to write results into (C-contiguous float64 of the
+        result's shape), e.g. the dict a previous call returned: no fresh memory.
     """
-    return _run(_PROBLEM{n}, {{{call}}}, outputs, reduce, chunk, method, workers)
+    return _run(_PROBLEM{n}, {{{call}}}, outputs, reduce, chunk, method, workers, out)
 '''

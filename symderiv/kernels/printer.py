@@ -10,7 +10,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from symderiv.kernels_emit import literal
+from symderiv.kernels.emit import literal
 
 
 class ArrayPrinter(NumPyPrinter):
@@ -32,8 +32,16 @@ class ArrayPrinter(NumPyPrinter):
     def _print_Rational(self, expr: sp.Rational) -> str:
         return literal(expr)
 
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return str(int(expr))
+
     def _print_Half(self, expr) -> str:
         return "0.5"
+
+    def _print_Pow(self, expr: sp.Pow, rational: bool = False) -> str:
+        if expr.exp == -1:
+            return f"1/{self.parenthesize(expr.base, sp.printing.precedence.PRECEDENCE['Pow'])}"
+        return super()._print_Pow(expr, rational=rational)
 
     def _print_Heaviside(self, expr: sp.Heaviside) -> str:
         v = self._print(expr.args[0])

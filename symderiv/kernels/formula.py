@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symderiv.kernels_print import ArrayPrinter, cse_lines
+from symderiv.kernels.printer import ArrayPrinter, cse_lines
 from symderiv.model import Answer, Problem, Question
 
 
@@ -122,14 +122,14 @@ def _check_names(code: list[str], allowed: set[str]) -> None:
                 raise ValueError(f"prints as non-NumPy code ({node.id})")
 
 
-def formula_source(problem: Problem) -> tuple[str, list[str]]:
-    """Source of every formula function of ``problem`` and their names."""
+def formula_source(problem: Problem) -> tuple[str, list[tuple[str, str]]]:
+    """Source of every formula function of ``problem``, and (name, answer id) of each."""
     found, skipped = formulas(problem)
     parts = [_function(f, problem.number).strip("\n") for f in found]
     if skipped:
         parts.append("\n".join(["# Formula answers without a kernel (their printing needs more than NumPy):"]
                                + [f"#   {aid}: {why}" for aid, why in skipped]))
-    return "\n\n\n".join(parts), [f.name for f in found]
+    return "\n\n\n".join(parts), [(f.name, f.answer.id) for f in found]
 
 
 def _function(f: Formula, number: int) -> str:

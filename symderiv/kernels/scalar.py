@@ -1,7 +1,7 @@
 """Scalar code of a network: the derivation's program, entry by entry, as ufunc calls.
 
 Each assignment of the program (``a1[0, 0] = W1[0, 0]*x[0, 0] + ...``) goes through
-:mod:`symderiv.kernels_emit` in derivation order, over a chunk of rows at a time:
+:mod:`symderiv.kernels.emit` in derivation order, over a chunk of rows at a time:
 
 * an intermediate entry gets a Python name (``a1_0``) bound to a scratch row;
 * an entry of a *leaf* quantity (nothing later reads it: ``dL/dW``, ``dL/db``, ``L``)
@@ -13,11 +13,13 @@ Each assignment of the program (``a1[0, 0] = W1[0, 0]*x[0, 0] + ...``) goes thro
 """
 from __future__ import annotations
 
+from itertools import groupby
+
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.kernels_emit import Op, Program, allocate
-from symderiv.kernels_layout import Layout, entries, entry_code, entry_name, name_of, parent
+from symderiv.kernels.emit import Op, Program, allocate
+from symderiv.kernels.layout import Layout, entries, entry_code, entry_name, name_of, parent
 
 
 def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:
@@ -27,35 +29,43 @@ def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:
         prog.env.update({e: entry_name(e) for e in entries(sym)})
     names: dict[int, str] = {}
     backward_at = None
-    pending: list[sp.Basic] = []
-    current = None
-    for target, expr in layout.program:
-        q = parent(target)
-        if q is not current:
-            _copy_out(prog, layout, current, pending)
-            pending, current = [], q
-            if q in layout.quantities:
-                if layout.quantities.index(q) == layout.first_backward:
-                    backward_at = len(prog.ops)
-                prog.comment(layout.describe(q))
-        leaf = q in layout.leaves
-        prog.section = name_of(q) if leaf else ""
-        before = len(prog.ops)
-        v = prog.value(expr)
-        if leaf:
-            _to_dest(prog, v, before, _dest(target))
-        else:
-            prog.env[target] = v
-            if isinstance(v, int) and v not in names and prog.ops[v].dest is None:
-                names[v] = entry_name(target)
-            pending.append(target)
-        prog.section = ""
-    _copy_out(prog, layout, current, pending)
+    for q, group in groupby(layout.program, key=lambda assignment: parent(assignment[0])):
+        if q in layout.quantities:
+            if layout.quantities.index(q) == layout.first_backward:
+                backward_at = len(prog.ops)
+            prog.comment(layout.describe(q))
+        _quantity(prog, layout, q, list(group), names)
     emitted = allocate(prog, names, backward_at)
     reads, gathered = _input_lines(layout, prog, emitted.buffers)
     rows = f"    {', '.join(f't{k}' for k in range(emitted.buffers))}, = t[:{emitted.buffers}]"
     head = chunk_head(layout, fname, "scalar code") + reads + ([rows] if emitted.buffers else [])
     return "\n".join(head + emitted.lines) + "\n", emitted.buffers + gathered
+
+
+def _quantity(prog: Program, layout: Layout, q: sp.Basic, group: list, names: dict[int, str]) -> None:
+    """The ops of one quantity's entries. SymPy's ``cse`` first names the sums and
+    products its entries share (softmax's backward step shares ``sum_k g_k z_k``)."""
+    leaf = q in layout.leaves
+    prog.section = name_of(q) if leaf else ""
+    shared, reduced = sp.cse([e for _, e in group], symbols=sp.numbered_symbols(f"{name_of(q)}_s"),
+                             order="canonical")
+    for sym, expr in shared:
+        prog.env[sym] = v = prog.value(expr)
+        if isinstance(v, int) and v not in names and prog.ops[v].dest is None:
+            names[v] = str(sym)
+    for (target, _), expr in zip(group, reduced):
+        before = len(prog.ops)
+        v = prog.value(expr)
+        if leaf:
+            _to_dest(prog, v, before, _dest(target))
+            continue
+        prog.env[target] = v
+        if isinstance(v, int) and v not in names and prog.ops[v].dest is None:
+            names[v] = entry_name(target)
+    prog.section = ""
+    if q in layout.quantities and not leaf:
+        for target, _ in group:  # an intermediate that was asked for is copied out
+            prog.ops.append(Op("copyto", (prog.env[target],), name_of(q), dest=_dest(target)))
 
 
 def chunk_head(layout: Layout, fname: str, what: str) -> list[str]:
@@ -80,14 +90,6 @@ def _to_dest(prog: Program, v, before: int, dest: str) -> None:
         prog.memo = {key: val for key, val in prog.memo.items() if val != v}  # never reuse: may not run
     else:
         prog.ops.append(Op("copyto", (v,), prog.section, dest=dest))
-
-
-def _copy_out(prog: Program, layout: Layout, q, targets: list) -> None:
-    """An intermediate quantity that is also an output: copy its entries out when asked."""
-    if q is None or q not in layout.quantities or q in layout.leaves:
-        return
-    for target in targets:
-        prog.ops.append(Op("copyto", (prog.env[target],), name_of(q), dest=_dest(target)))
 
 
 def _input_lines(layout: Layout, prog: Program, first_row: int) -> tuple[list[str], int]:

@@ -16,9 +16,11 @@ expressions of the sum, so the code follows the expression, not a hand-written t
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
-from symderiv.kernels_print import ArrayPrinter
+from symderiv.kernels.printer import ArrayPrinter
 from symderiv.model import Problem
 
 N, F, C, I, J, U, V = sp.symbols("n f c i j u v", integer=True, nonnegative=True)
@@ -146,17 +148,21 @@ def _defaults(problem: Problem) -> dict[str, object]:
 
 
 def _question(problem: Problem) -> str:
-    """Id of the question whose answer is the convolution output (``4.4``), if any."""
+    """Id of the question answered by the convolution's output (``4.4``), if any."""
     for q in problem.questions:
-        if any(a.id.split(".")[-1].startswith("output") and a.id.count(".") == 2 and
-               isinstance(a.value, sp.MatrixBase) and q.givens and any(
-                   isinstance(k, sp.MatrixSymbol) for k, _ in q.givens) for a in q.answers):
+        if any(re.fullmatch(r"output(_f\d+)?", a.id.rsplit(".", 1)[-1]) for a in q.answers):
             return q.id
     return f"{problem.number}.?"
 
 
+def conv_helpers() -> str:
+    """The shared part of every conv2d kernel (written once per module)."""
+    return windows_source().strip("\n") + "\n\n\n" + _DRIVER.strip("\n") + "\n"
+
+
 def conv_source(problem: Problem) -> tuple[str, str]:
-    """Source of ``problem<n>_conv2d`` (with its helpers) and its name."""
+    """Source of ``problem<n>_conv2d`` (its defaults and signature) and its name; it calls
+    the helpers of :func:`conv_helpers`."""
     n = problem.number
     d = _defaults(problem)
     consts = [f"_P{n}_CONV_X = _const({d['x']!r})", f"_P{n}_CONV_W = _const({d['w']!r})"] if d else []
@@ -177,5 +183,5 @@ def conv_source(problem: Problem) -> tuple[str, str]:
     """
     return _conv2d(x, w, stride, padding, dilation)
 '''
-    parts = [windows_source(), _DRIVER] + (["\n".join(consts)] if consts else []) + [public]
+    parts = (["\n".join(consts)] if consts else []) + [public]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts), name

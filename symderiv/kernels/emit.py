@@ -2,10 +2,10 @@
 
 This is the printer behind the fast kernels. It turns a sequence of assignments
 ``target = expr`` (the derivation's own program, in derivation order) into calls like
-``np.multiply(W1_0_0, x_0, out=t[0])``:
+``np.multiply(W1_0_0, x_0, t0)``:
 
-* every operation is a NumPy ufunc writing into a scratch row ``t[k]`` (``out=``), so a
-  chunk of rows allocates nothing;
+* every operation is a NumPy ufunc writing into a scratch row ``t0, t1, ...`` (its
+  ``out`` argument, given positionally: the cheapest call), so a chunk allocates nothing;
 * equal operations are computed once (value numbering: common subexpression
   elimination over the whole program, on top of the program's own named intermediates);
 * a scratch row is reused as soon as its value is dead (liveness), so the rows in
@@ -47,7 +47,6 @@ class Op:
     fn: str
     args: tuple
     section: str
-    name: str | None = None
     dest: str | None = None
 
 
@@ -195,7 +194,7 @@ def _is_reciprocal(f: sp.Basic) -> bool:
 
 def _ordered(args) -> list:
     """Compound terms first, atoms last: a sum starts in a fresh row and accumulates."""
-    return sorted(args, key=lambda a: (a.is_Atom or isinstance(a, MatrixElement), ))
+    return sorted(args, key=lambda a: a.is_Atom or isinstance(a, MatrixElement))
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""``symderiv verify``: the self-verification must agree on correct gradients and catch wrong ones."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symderiv.cli import main
+from symderiv.verify import verify_network
+from test_kinds_network import CASES, random_problem, sheet_of
+
+
+@pytest.mark.parametrize("widths,acts,loss", CASES[:5])
+def test_self_verification_agrees_on_random_networks(widths, acts, loss):
+    problem = random_problem(np.random.default_rng(7), widths, acts, loss)
+    checks = verify_network(sheet_of(problem).problems[0].data)
+    assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_self_verification_catches_a_wrong_gradient(homework1):
+    """The verifier must be able to fail: corrupt one engine value and it must notice."""
+    solved = homework1.problems[0].data
+    env = dict(solved.env)
+    target = solved.graph.symbol("dL_dW1")[0, 0]
+    env[target] = env[target] + 1
+    corrupted = type(solved)(solved.spec, solved.graph, solved.inputs, env)
+    assert sum(not c.ok for c in verify_network(corrupted)) == 1
+
+
+def test_verify_command_checks_every_parameter_and_exits_zero(capsys, homework1):
+    spec = homework1.problems[0].data.spec
+    parameters = spec.x.rows + sum(layer.W.rows * layer.W.cols + layer.b.rows for layer in spec.layers)
+    assert main(["verify", "derivations/homework1.toml"]) == 0
+    out = capsys.readouterr().out
+    assert f"{parameters} gradient entries" in out and "0 differ" in out
