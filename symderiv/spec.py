@@ -31,7 +31,10 @@ _RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$")
 
 @dataclass(frozen=True)
 class Fields:
-    """A TOML table being validated: ``source`` is the file, ``path`` the field so far."""
+    """A TOML table being validated: ``source`` is the file, ``path`` the field so far.
+
+    Positions in paths count from 1, as a person counts: ``layer[2].W[1][3]``.
+    """
 
     table: dict[str, Any]
     source: str
@@ -83,7 +86,7 @@ class Fields:
         items = value if isinstance(value, list) else [value]
         if not items:
             raise self.fail(name, "expected a non-empty list of numbers")
-        return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i}]")] for i, v in enumerate(items)])
+        return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i + 1}]")] for i, v in enumerate(items)])
 
     def matrix(self, name: str, default: Any = ...) -> sp.ImmutableMatrix:
         """A matrix from a list of equal-length rows (a flat list is one row)."""
@@ -94,7 +97,7 @@ class Fields:
             rows = [rows]
         if not rows or any(not isinstance(r, list) or not r or len(r) != len(rows[0]) for r in rows):
             raise self.fail(name, "expected a non-empty list of equal-length rows of numbers")
-        return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i}][{j}]") for j, v in enumerate(r)]
+        return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i + 1}][{j + 1}]") for j, v in enumerate(r)]
                                    for i, r in enumerate(rows)])
 
     def sub(self, name: str) -> Fields:
@@ -169,19 +172,25 @@ class SheetSpec:
     source: str
 
 
+def read_toml(path: str | Path, error: type = SpecError) -> dict:
+    """A TOML file as a dict; every way it can fail is an ``error(source, field, problem)``."""
+    source = str(path)
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(source, "(file)", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise error(source, "(file)", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(source, "(syntax)", f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise error(source, "(syntax)", "arrays or tables nested too deeply") from None
+
+
 def load_spec(path: str | Path) -> SheetSpec:
     """Read and validate a TOML spec file; every error is a :class:`SpecError`."""
     path = Path(path)
-    source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(source, "(file)", exc.strerror or str(exc)) from None
-    except UnicodeDecodeError:
-        raise SpecError(source, "(file)", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(source, "(syntax)", f"invalid TOML: {exc}") from None
-    return parse_sheet(Fields(data, source), path.stem)
+    return parse_sheet(Fields(read_toml(path), str(path)), path.stem)
 
 
 def parse_sheet(top: Fields, default_name: str) -> SheetSpec:

@@ -411,3 +411,21 @@ def test_conv2d_shapes(conv2d):
 def test_fraction_reference_is_exact():
     """The conv reference really is exact arithmetic (so equality above is meaningful)."""
     assert rc.conv2d([[[1, 2]]], [[[[Fraction(1, 3)]]]])[0][0][0] == Fraction(1, 3)
+
+
+def test_hostile_titles_cannot_become_code(tmp_path):
+    """A title that tries to close the docstring or the comment stays text in the generated module."""
+    import json
+
+    from symderiv.derive import derive_file
+
+    hostile = json.dumps('T """\nprint("INJECTED")\n"""\n# x\nraise SystemExit(3)')
+    spec = tmp_path / "inj.toml"
+    spec.write_text(f'[sheet]\nname = "inj"\ntitle = {hostile}\n[[problem]]\nkind = "gradflow"\n'
+                    f'title = {hostile}\n[problem.chain]\nupstream = 1\nlocal = [2]\n[problem.residual]\n'
+                    'upstream = 1\n[problem.depths]\nupstream = 1\nlocal = 1\nplain = [1]\nresidual = [2]\nblock = 2\n')
+    source = render_kernels(derive_file(spec))
+    module = tmp_path / "inj_kernels.py"
+    module.write_text(source)
+    done = subprocess.run([sys.executable, str(module)], capture_output=True, text=True)
+    assert done.returncode == 0 and "INJECTED" not in done.stdout, (done.stdout, done.stderr)

@@ -31,7 +31,6 @@ and the field, exit status 2 from the CLI.
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -45,6 +44,7 @@ from symderiv.check.equivalence import Result, as_reference, canonical, equivale
 from symderiv.check.parse import ParseError, parse_answer
 from symderiv.errors import AnswerError, SymderivError
 from symderiv.model import Answer, Problem, Question, Sheet
+from symderiv.spec import read_toml
 
 MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
@@ -135,16 +135,7 @@ class Report:
 def load_submission(path: str | Path) -> Submission:
     """Read and check a submission file; every problem is a :class:`SubmissionError`."""
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SubmissionError(source, "(file)", exc.strerror or str(exc)) from None
-    except UnicodeDecodeError:
-        raise SubmissionError(source, "(file)", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SubmissionError(source, "(syntax)", f"invalid TOML: {exc}") from None
-    except RecursionError:
-        raise SubmissionError(source, "(syntax)", "arrays or tables nested too deeply") from None
+    data = read_toml(path, SubmissionError)
     return parse_submission(data, source)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symderiv.kernels.printer import ArrayPrinter, cse_lines
+from symderiv.kernels.printer import ArrayPrinter, cse_lines, safe_text
 from symderiv.model import Answer, Problem, Question
 
 
@@ -135,10 +135,10 @@ def formula_source(problem: Problem) -> tuple[str, list[tuple[str, str]]]:
 def _function(f: Formula, number: int) -> str:
     consts = [f"{_const_name(f, n)} = _const({d!r})" for n, d in f.args if isinstance(d, list)]
     sig = ", ".join(n if d is None else f"{n}={_default_code(f, n, d)}" for n, d in f.args)
-    note = prose(f.answer.text).strip()
+    note = safe_text(prose(f.answer.text))
     arg_doc = "\n".join(f"        {n}: " + ("required" if d is None else f"default {_default_code(f, n, d, doc=True)}")
                         for n, d in f.args)
-    doc = (f'    """Answer {f.answer.id} of question {f.question.id} ({f.question.title}), vectorized.\n\n'
+    doc = (f'    """Answer {f.answer.id} of question {f.question.id} ({safe_text(f.question.title)}), vectorized.\n\n'
            f"        {f.answer.symbol} = {f.answer.value}" + (f"\n        ({note.strip('()')})" if note else "") + "\n\n"
            "    Arguments are numbers or arrays, broadcast together (NumPy rules); defaults are\n"
            f"    the spec's numbers where the problem gives them.\n{arg_doc}\n" + '    """')

@@ -197,7 +197,7 @@ def _public(layout: Layout) -> str:
     shapes = "\n".join(f"        {name}: {shape}" for name, shape in layout.inputs)
     results = ", ".join(name for name, _ in layout.shapes)
     questions = sorted({qid for q in layout.quantities for qid in layout.questions_of(q)})
-    return f'''def problem{n}_gradients({args}, *, outputs=None, reduce=False, chunk=None, method="auto", workers=1,
+    return f'''def problem{n}_gradients({args}, *, outputs=None, reduce=False, chunk=None, method="auto", workers=None,
         out=None):
     """Forward values, loss and every gradient of Problem {n} (questions {", ".join(questions)}), per row.
 
@@ -216,7 +216,8 @@ def _public(layout: Layout) -> str:
         row) is summed over the batch, as autograd treats a broadcast argument.
     chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
         temporaries stay in cache). method: "auto", "scalar" or "matrix".
-    workers: threads sharing the chunks (the results do not depend on it).
+    workers: threads sharing the chunks (the results do not depend on it); default: every
+        available core for scalar code, one for matrix code (its BLAS is threaded already).
     out: optional dict of arrays to write results into (C-contiguous float64 of the
         result's shape), e.g. the dict a previous call returned: no fresh memory.
     """

@@ -71,3 +71,13 @@ def cse_lines(exprs: list[sp.Basic], printer: ArrayPrinter, prefix: str) -> tupl
     replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols(prefix), order="canonical")
     lines = [f"{sym} = {printer.doprint(expr)}" for sym, expr in replacements]
     return lines, [printer.doprint(expr) for expr in reduced]
+
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;()-_+*/=<>!?&%@[]|'")
+
+
+def safe_text(text: str) -> str:
+    """Spec text (a title) for a comment or docstring of generated code: printable ASCII
+    without quotes, backslashes or line breaks, so it can never end the comment or the
+    docstring and become code; anything else prints as ``?``."""
+    return "".join(ch if ch in _SAFE else "?" for ch in " ".join(text.split()))

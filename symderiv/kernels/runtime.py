@@ -157,7 +157,7 @@ class _Kernel:
 _CHUNK = {"scalar": 16384, "matrix": 2048}
 
 
-def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=1, out=None):
+def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=None, out=None):
     """Evaluate a network kernel over the broadcast batch of ``args``; see the callers."""
     shapes = dict(kernel.quantities)
     wanted = tuple(shapes) if outputs is None else tuple(outputs)
@@ -187,7 +187,7 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", wo
             for g in summed:
                 parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
 
-    _parallel(work, len(spans), workers)
+    _parallel(work, len(spans), _default_workers() if workers is None and fn is kernel.scalar else workers or 1)
     return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})
 
 
@@ -211,6 +211,15 @@ def _output(name, given, batch, shape):
         raise ValueError(f"out[{name!r}] must be a writable C-contiguous float64 array of shape "
                          f"{tuple(batch) + tuple(shape)}")
     return given.reshape((n,) + tuple(shape))
+
+
+def _default_workers():
+    """Every core this process may use: scalar code is one NumPy pass per operation, which
+    releases the GIL, so chunks on two cores take about half the time. (Matrix code keeps
+    one worker by default: its matrix products already use BLAS threads.)"""
+    import os  # standard library, only when needed
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _parallel(work, count, workers):

@@ -117,7 +117,7 @@ def _probabilities(f: Fields, name: str) -> tuple[sp.Rational, ...]:
     """A list of distinct probabilities strictly between 0 and 1 (a bare number is a list of one)."""
     values = tuple(f.vector(name))
     for index, value in enumerate(values):
-        where = f"{name}[{index}]"
+        where = f"{name}[{index + 1}]"
         if not 0 < value < 1:
             raise f.fail(where, f"must be a probability strictly between 0 and 1, got {value}")
         if value in values[:index]:
