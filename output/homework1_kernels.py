@@ -184,7 +184,7 @@ class _Kernel:
 _CHUNK = {"scalar": 16384, "matrix": 2048}
 
 
-def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=1, out=None):
+def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", workers=None, out=None):
     """Evaluate a network kernel over the broadcast batch of ``args``; see the callers."""
     shapes = dict(kernel.quantities)
     wanted = tuple(shapes) if outputs is None else tuple(outputs)
@@ -214,7 +214,7 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", wo
             for g in summed:
                 parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
 
-    _parallel(work, len(spans), workers)
+    _parallel(work, len(spans), _default_workers() if workers is None and fn is kernel.scalar else workers or 1)
     return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})
 
 
@@ -238,6 +238,15 @@ def _output(name, given, batch, shape):
         raise ValueError(f"out[{name!r}] must be a writable C-contiguous float64 array of shape "
                          f"{tuple(batch) + tuple(shape)}")
     return given.reshape((n,) + tuple(shape))
+
+
+def _default_workers():
+    """Every core this process may use: scalar code is one NumPy pass per operation, which
+    releases the GIL, so chunks on two cores take about half the time. (Matrix code keeps
+    one worker by default: its matrix products already use BLAS threads.)"""
+    import os  # standard library, only when needed
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _parallel(work, count, workers):
@@ -728,7 +737,7 @@ _PROBLEM1 = _Kernel(
 )
 
 
-def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1_b2, W3=_P1_W3, b3=_P1_b3, *, outputs=None, reduce=False, chunk=None, method="auto", workers=1,
+def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1_b2, W3=_P1_W3, b3=_P1_b3, *, outputs=None, reduce=False, chunk=None, method="auto", workers=None,
         out=None):
     """Forward values, loss and every gradient of Problem 1 (questions 1.1, 1.2, 1.3), per row.
 
@@ -754,7 +763,8 @@ def problem1_gradients(x=_P1_x, y=_P1_y, W1=_P1_W1, b1=_P1_b1, W2=_P1_W2, b2=_P1
         row) is summed over the batch, as autograd treats a broadcast argument.
     chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
         temporaries stay in cache). method: "auto", "scalar" or "matrix".
-    workers: threads sharing the chunks (the results do not depend on it).
+    workers: threads sharing the chunks (the results do not depend on it); default: every
+        available core for scalar code, one for matrix code (its BLAS is threaded already).
     out: optional dict of arrays to write results into (C-contiguous float64 of the
         result's shape), e.g. the dict a previous call returned: no fresh memory.
     """

@@ -15,6 +15,7 @@ from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds.conv_apply import conv2d
 from symderiv.model import TensorShape as Shape
+from symderiv.kinds.conv import MAX_APPLY_SIDE, MAX_SIDE
 from symderiv.kinds.conv_size import Axis, derivation, formula, full_formula, same_padding, tidy
 from symderiv.model import Step
 from symderiv.spec import Fields, parse_sheet
@@ -66,7 +67,7 @@ def test_axis_size_matches_brute_force(n, k, s, d, before, after):
     axis = Axis(n, k, s, d, before, after)
     starts = ref.count_starts(n, k, before, after, s, d)
     assert axis.size == len(starts)
-    assert axis.starts == tuple(starts)
+    assert tuple(axis.starts) == tuple(starts)
 
 
 def test_every_grid_case_against_brute_force():
@@ -359,11 +360,22 @@ def test_figures_carry_the_numbers():
     sheet = sheet_of(HOMEWORK, 4)
     q1, q4 = sheet.problems[3].questions[0], sheet.problems[3].questions[3]
     grid = q1.figures[0]
-    assert grid.kind == "conv_grid" and grid.get("starts") == tuple(ref.count_starts(36, 3, 0, 0, 1))
+    assert grid.kind == "conv_grid" and tuple(grid.get("starts")) == tuple(ref.count_starts(36, 3, 0, 0, 1))
     window = q4.figures[0]
     assert window.kind == "conv_window"
     assert window.get("output") == sheet.answer("4.4.output").value
     assert window.get("kernel") == sp.ImmutableMatrix(HOMEWORK["apply"]["kernel"])
+
+
+def test_largest_allowed_size_derives_with_a_lazy_figure():
+    """At the limit (a padded height of MAX_SIDE) the sheet derives at once: the figure's starts are the
+    brute-force starts, held as a range, not a tuple of every start."""
+    n = MAX_SIDE - 2
+    spec = {"size": [{"input": [n, 8, 1], "kernel": [3, 1], "padding": [1, 0], "stride": [7, 1]}]}
+    sheet = sheet_of(spec)
+    starts = sheet.problems[0].questions[0].figures[0].get("starts")
+    assert isinstance(starts, range) and list(starts) == ref.count_starts(n, 3, 1, 1, 7)
+    assert sheet.answer("1.1.output_shape").value == sp.ImmutableMatrix([[len(starts), 8, 1]])
 
 
 def test_sheet_is_deterministic_and_prints():
@@ -396,39 +408,56 @@ def apply(**fields) -> dict:
 BAD = [
     (size(stride=0), "size[1].stride", "must be >= 1"),
     (size(stride=-2), "size[1].stride", "must be >= 1"),
-    (size(stride=[1, 0]), "size[1].stride[1]", "must be >= 1"),
+    (size(stride=[1, 0]), "size[1].stride[2]", "must be >= 1"),
     (size(stride=[1, 2, 3]), "size[1].stride", "[height, width]"),
     (size(dilation=0), "size[1].dilation", "must be >= 1"),
     (size(padding=-1), "size[1].padding", "must be >= 0"),
-    (size(padding=[0, -1]), "size[1].padding[1]", "must be >= 0"),
+    (size(padding=[0, -1]), "size[1].padding[2]", "must be >= 0"),
     (size(padding="valid"), "size[1].padding", "expected a number"),
     (size(padding="same", stride=2), "size[1].padding", "stride 1"),
     (size(kernel=9), "size[1].kernel", "exceeds the padded input"),
     (size(kernel=5, dilation=2), "size[1].kernel", "exceeds the padded input"),
-    (size(kernel=[3, 3, 2]), "size[1].kernel[2]", "does not match"),
+    (size(kernel=[3, 3, 2]), "size[1].kernel[3]", "does not match"),
     (size(kernel=2.5), "size[1].kernel", "whole number"),
     (size(kernel=[3, 3, 3, 3]), "size[1].kernel", "entries"),
     (size(filters=0), "size[1].filters", ">= 1"),
     (size(filters=1.5), "size[1].filters", "whole number"),
     (size(colour="red"), "size[1].colour", "unknown field"),
-    ({"size": [{"input": [36.5, 36, 3], "kernel": 3}]}, "size[1].input[0]", "whole number"),
+    ({"size": [{"input": [36.5, 36, 3], "kernel": 3}]}, "size[1].input[1]", "whole number"),
     ({"size": [{"input": [36, 36], "kernel": 3}]}, "size[1].input", "[height, width, channels]"),
-    ({"size": [{"input": [0, 36, 3], "kernel": 1}]}, "size[1].input[0]", ">= 1"),
+    ({"size": [{"input": [0, 36, 3], "kernel": 1}]}, "size[1].input[1]", ">= 1"),
     ({"size": [{"input": [36, 36, 3], "kernel": "3/2"}]}, "size[1].kernel", "whole number"),
-    ({"size": [{"input": [36, 36, True], "kernel": 3}]}, "size[1].input[2]", "expected a number"),
+    ({"size": [{"input": [36, 36, True], "kernel": 3}]}, "size[1].input[3]", "expected a number"),
     (apply(stride=0), "apply.stride", "must be >= 1"),
     (apply(padding=-1), "apply.padding", "must be >= 0"),
-    (apply(dilation=[1, 0]), "apply.dilation[1]", "must be >= 1"),
+    (apply(dilation=[1, 0]), "apply.dilation[2]", "must be >= 1"),
     (apply(padding="same", stride=[1, 2]), "apply.padding", "stride 1"),
     (apply(kernel=[[1] * 4] * 4), "apply.kernel", "exceeds the padded input"),
     (apply(kernel=[[[[1]]], [[[1]]]], input=[[[1, 2]], [[3, 4]]]), "apply.kernel", "channel"),
     (apply(kernel=[[[1, 0], [0, 1]]]), "apply.kernel", "2-D array"),
     (apply(input=[1, 2, 3]), "apply.input", "2-D array"),
-    (apply(input=[[1, 2], [3]]), "apply.input[1]", "rectangular"),
-    (apply(input=[[1, "x"], [3, 4]]), "apply.input[0][1]", "expected a number"),
+    (apply(input=[[1, 2], [3]]), "apply.input[2]", "rectangular"),
+    (apply(input=[[1, "x"], [3, 4]]), "apply.input[1][2]", "expected a number"),
     (apply(input=[]), "apply.input", "non-empty"),
     (apply(input=[[0] * 30] * 30), "apply.input", "at most"),
     (apply(bias=1), "apply.bias", "unknown field"),
+    # bounds: the padded side, stride, dilation and kernel are at most MAX_SIDE (MAX_APPLY_SIDE when applied)
+    (size(padding=10 ** 6), "size[1].padding", f"<= {MAX_SIDE}"),
+    (size(padding=10 ** 17), "size[1].padding", f"<= {MAX_SIDE}"),
+    (size(padding=1e6), "size[1].padding", f"<= {MAX_SIDE}"),
+    (size(padding=[0, MAX_SIDE + 1]), "size[1].padding[2]", f"<= {MAX_SIDE}"),
+    (size(padding=MAX_SIDE // 2), "size[1].padding", f"height (5000 + 8 + 5000 = 10008) must be <= {MAX_SIDE}"),
+    (size(padding=[0, MAX_SIDE // 2]), "size[1].padding", "padded input's width"),
+    ({"size": [{"input": [MAX_SIDE + 1, 8, 3], "kernel": 3}]}, "size[1].input[1]", f"<= {MAX_SIDE}"),
+    (size(stride=10 ** 17), "size[1].stride", f"<= {MAX_SIDE}"),
+    (size(stride=[1, MAX_SIDE + 1]), "size[1].stride[2]", f"<= {MAX_SIDE}"),
+    (size(dilation=MAX_SIDE + 1), "size[1].dilation", f"<= {MAX_SIDE}"),
+    (size(kernel=10 ** 6), "size[1].kernel", f"<= {MAX_SIDE}"),
+    (size(kernel=[3, MAX_SIDE + 1]), "size[1].kernel[2]", f"<= {MAX_SIDE}"),
+    (size(kernel=MAX_SIDE, padding="same"), "size[1].padding", f"must be <= {MAX_SIDE}"),
+    (apply(padding=15), "apply.padding", f"(15 + 3 + 15 = 33) must be <= {MAX_APPLY_SIDE}"),
+    (apply(stride=10 ** 17), "apply.stride", f"<= {MAX_SIDE}"),
+    (apply(input=[[1] * (MAX_APPLY_SIDE + 1)] * 2), "apply.input", f"must be <= {MAX_APPLY_SIDE}"),
     ({"shape": 1}, "shape", "unknown field"),
 ]
 

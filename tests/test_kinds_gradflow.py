@@ -1,6 +1,7 @@
 """Problem kind ``gradflow``: every gradient against autograd on real scalar networks and an exact loop."""
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from fractions import Fraction
@@ -11,11 +12,15 @@ import sympy as sp
 
 from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
-from symderiv.kinds import gradflow  # noqa: F401  (registers the kind even when another kind loaded first)
+from symderiv.kinds import gradflow  # (registers the kind even when another kind loaded first)
 from symderiv.render.latex import render_latex
 from symderiv.spec import Fields, parse_sheet
 
-torch = pytest.importorskip("torch", reason="PyTorch not installed: pip install -e '.[peers]'")
+try:
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed: pip install -e '.[peers]'")
 
 HOMEWORK = {
     "chain": {"upstream": 0.01, "local": [0.005, 0.1]},
@@ -52,9 +57,9 @@ class Layer:
     that ``f'(u0) = slope``. Autograd differentiates the actual function, not our formula.
     """
 
-    SHAPES = (
-        (torch.tanh, lambda v: 1 - np.tanh(v) ** 2),
-        (torch.sin, np.cos),
+    SHAPES = (                      # torch looked up when called: the module imports without it
+        (lambda v: torch.tanh(v), lambda v: 1 - np.tanh(v) ** 2),
+        (lambda v: torch.sin(v), np.cos),
         (lambda v: v ** 3 + v, lambda v: 3 * v ** 2 + 1),
     )
 
@@ -137,6 +142,7 @@ CHAINS = [(("1/100", ("1/200", "1/10"), "1/100"))] + [
     for seed in range(30) for r in [np.random.default_rng(100 + seed)]]
 
 
+@needs_torch
 @pytest.mark.parametrize("chain_up, local, res_up", CHAINS)
 def test_chain_and_residual_against_autograd(chain_up, local, res_up):
     got = answers(sheet_of(problem(chain_up, local, res_up)))
@@ -163,15 +169,15 @@ def test_homework_chain_exact():
     ("2", ("1",), "1", "same size"),                                  # 2 against 2
 ])
 def test_comparison_sentence_follows_the_numbers(chain_up, local, res_up, sentence):
+    """The sentence and its factor, against the ratio of the two products worked out here."""
     question = sheet_of(problem(chain_up, local, res_up)).problems[0].questions[3]
     note = "".join(p for p in question.steps[0].note if isinstance(p, str))
     assert sentence in note
-    rng = np.random.default_rng(0)
-    ratio = autograd_chain(num(res_up), [num(v) for v in local], True, rng) / \
-        autograd_chain(num(chain_up), [num(v) for v in local], False, rng)
+    product = math.prod(num(v) for v in local)
+    ratio = num(res_up) * (product + 1) / (num(chain_up) * product)
     factors = [p for p in question.steps[0].note if isinstance(p, sp.Basic)]
     if sentence != "same size":
-        assert close(factors[0], max(abs(ratio), 1 / abs(ratio)))
+        assert factors[0] == sp.Rational(max(abs(ratio), 1 / abs(ratio)))
 
 
 def test_residual_step_is_sympys_derivative():
@@ -190,17 +196,28 @@ DEPTH_CASES = [(d, g, block) for d in ("1/4", "1/2", "9/10", "3/2", "-1/2", "1/3
                for g in ("1/2", "-3") for block in (1, 2, 3)]
 
 
+def depth_answers(d: str, g: str, block: int) -> tuple[dict, tuple[int, ...], tuple[int, ...]]:
+    plain, residual = tuple(range(1, 9)), tuple(range(block, 10, block))
+    return answers(sheet_of(problem(g=g, d=d, plain=plain, residual=residual, block=block))), plain, residual
+
+
 @pytest.mark.parametrize("d, g, block", DEPTH_CASES)
-def test_depth_closed_forms_against_loops_and_autograd(d, g, block):
-    plain = tuple(range(1, 9))
-    residual = tuple(range(block, 10, block))
-    got = answers(sheet_of(problem(g=g, d=d, plain=plain, residual=residual, block=block)))
-    rng = np.random.default_rng(block)
+def test_depth_closed_forms_against_exact_loops(d, g, block):
+    got, plain, residual = depth_answers(d, g, block)
     for depth in plain:
         assert got[f"1.5.dL_dx_n{depth}"] == sp.Rational(exact_forward_mode(num(g), num(d), depth, None))
-        assert close(got[f"1.5.dL_dx_n{depth}"], autograd_chain(num(g), [num(d)] * depth, False, rng))
     for depth in residual:
         assert got[f"1.6.dL_dx_n{depth}"] == sp.Rational(exact_forward_mode(num(g), num(d), depth, block))
+
+
+@needs_torch
+@pytest.mark.parametrize("d, g, block", DEPTH_CASES)
+def test_depth_closed_forms_against_autograd(d, g, block):
+    got, plain, residual = depth_answers(d, g, block)
+    rng = np.random.default_rng(block)
+    for depth in plain:
+        assert close(got[f"1.5.dL_dx_n{depth}"], autograd_chain(num(g), [num(d)] * depth, False, rng))
+    for depth in residual:
         assert close(got[f"1.6.dL_dx_n{depth}"], autograd_residual_net(num(g), num(d), depth, block, rng))
 
 
@@ -275,13 +292,13 @@ def without(part: str, field: str | None = None) -> dict:
 
 
 BAD = [
-    (with_depths(residual=[2, 3]), "depths.residual[1]", "multiple"),
-    (with_depths(residual=[4], block=3), "depths.residual[0]", "multiple"),
-    (with_depths(plain=[0, 1]), "depths.plain[0]", ">= 1"),
-    (with_depths(plain=[-2]), "depths.plain[0]", ">= 1"),
-    (with_depths(plain=[2.5]), "depths.plain[0]", "whole"),
-    (with_depths(plain=[1, 1]), "depths.plain[1]", "repeated"),
-    (with_depths(residual=[0]), "depths.residual[0]", ">= 1"),
+    (with_depths(residual=[2, 3]), "depths.residual[2]", "multiple"),
+    (with_depths(residual=[4], block=3), "depths.residual[1]", "multiple"),
+    (with_depths(plain=[0, 1]), "depths.plain[1]", ">= 1"),
+    (with_depths(plain=[-2]), "depths.plain[1]", ">= 1"),
+    (with_depths(plain=[2.5]), "depths.plain[1]", "whole"),
+    (with_depths(plain=[1, 1]), "depths.plain[2]", "repeated"),
+    (with_depths(residual=[0]), "depths.residual[1]", ">= 1"),
     (with_depths(block=0), "depths.block", ">= 1"),
     (with_depths(block=1.5), "depths.block", "whole"),
     (with_depths(local=0), "depths.local", "nonzero"),
@@ -293,11 +310,25 @@ BAD = [
     (without("chain"), "chain", "missing"),
     (without("chain", "local"), "chain.local", "missing"),
     (without("residual", "upstream"), "residual.upstream", "missing"),
-    (problem(local=("1/2", 0)), "chain.local[1]", "nonzero"),
+    (problem(local=("1/2", 0)), "chain.local[2]", "nonzero"),
     (problem(chain_up=0), "chain.upstream", "nonzero"),
     (problem() | {"extra": 1}, "extra", "unknown"),
-    (problem() | {"illustration": {"depths": [0]}}, "illustration.depths[0]", ">= 1"),
-    (problem() | {"illustration": {"local": "x"}}, "illustration.local[0]", "number"),
+    (problem() | {"illustration": {"depths": [0]}}, "illustration.depths[1]", ">= 1"),
+    (problem() | {"illustration": {"local": "x"}}, "illustration.local[1]", "number"),
+    # bounds: every depth is an exact power printed in a table, and the figure evaluates up to the deepest
+    (with_depths(plain=[gradflow.MAX_DEPTH + 1]), "depths.plain[1]", f"<= {gradflow.MAX_DEPTH}"),
+    (with_depths(plain=[1, 100000000]), "depths.plain[2]", f"<= {gradflow.MAX_DEPTH}"),
+    (with_depths(residual=[2, 10 ** 17]), "depths.residual[2]", f"<= {gradflow.MAX_DEPTH}"),
+    (with_depths(block=gradflow.MAX_DEPTH + 1), "depths.block", f"{gradflow.MAX_DEPTH}"),
+    (problem() | {"illustration": {"depths": [100000000]}}, "illustration.depths[1]", f"<= {gradflow.MAX_DEPTH}"),
+    (with_depths(plain=list(range(1, gradflow.MAX_LISTED + 2))), "depths.plain", f"at most {gradflow.MAX_LISTED}"),
+    (with_depths(local="9/10", plain=[600]), "depths.plain[1]", "digits"),
+    (with_depths(local="9/10", plain=[1], residual=[2, 600]), "depths.residual[2]", "digits"),
+    (problem(local=["1/2"] * (gradflow.MAX_LAYERS + 1)), "chain.local", f"at most {gradflow.MAX_LAYERS}"),
+    (problem() | {"illustration": {"local": [2] * (gradflow.MAX_ILLUSTRATED + 1)}}, "illustration.local",
+     f"at most {gradflow.MAX_ILLUSTRATED}"),
+    (problem() | {"illustration": {"depths": list(range(1, gradflow.MAX_LISTED + 2))}}, "illustration.depths",
+     f"at most {gradflow.MAX_LISTED}"),
 ]
 
 
@@ -308,11 +339,28 @@ def test_bad_input_names_the_field(spec, field, words):
     assert f"problem[1].{field}:" in str(err.value) and words in str(err.value)
 
 
+def test_limits_are_allowed_and_the_figure_is_sampled():
+    """The deepest allowed chains derive; the plot holds at most MAX_POINTS depths per series, the
+    first and the deepest among them, each value the exact loop's."""
+    top = gradflow.MAX_DEPTH
+    question = sheet_of(problem(plain=(1, top), residual=(2, top), block=2)).problems[0].questions[5]
+    series = dict(question.figures[0].get("series"))
+    for name, first, block in (("plain", 1, None), ("residual", 2, 2)):
+        depths = [n for n, _ in series[name]]
+        assert len(depths) <= gradflow.MAX_POINTS and depths[0] == first and depths[-1] == top
+        assert depths == sorted(set(depths))
+        for n, value in series[name][::40] + series[name][-1:]:
+            assert value == sp.Rational(exact_forward_mode(Fraction(1, 2), Fraction(1, 2), n, block))
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_sheet_typesets(tmp_path):
-    """The homework instance and a longer chain with negative slopes compile without a LaTeX error."""
+    """The homework instance, a longer chain with negative slopes, and depths at the limits (numbers of
+    nearly MAX_DIGITS digits) compile without a LaTeX error."""
+    deep = tuple(range(gradflow.MAX_DEPTH - 2 * gradflow.MAX_LISTED + 2, gradflow.MAX_DEPTH + 1, 2))
     sheet = sheet_of(HOMEWORK, problem(local=("-2", "1/3", "5"), res_up="1", d="-3/2", plain=(1, 2, 5),
-                                       residual=(3, 6), block=3))
+                                       residual=(3, 6), block=3),
+                     problem(d="1/2", plain=deep, residual=deep, block=1))
     (tmp_path / "s.tex").write_text(render_latex(sheet), encoding="utf-8")
     run = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "s.tex"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)

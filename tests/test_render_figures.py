@@ -117,6 +117,45 @@ def test_conv_grid_marks_every_start_and_the_padding():
     assert "$20$ per row" in tikz
 
 
+def grid_figure(n: int, p: int, k: int, s: int, lazy: bool = True) -> tuple[Figure, list[int]]:
+    """A conv_grid figure and its starts, counted here by trying every cell of the padded side."""
+    starts = [t for t in range(1, n + 2 * p + 1, s) if t + k - 1 <= n + 2 * p]
+    data = range(1, starts[-1] + 1, s) if lazy else tuple(starts)
+    return Figure("conv_grid", "grid", (("n", n), ("p", p), ("k", k), ("s", s), ("starts", data))), starts
+
+
+@pytest.mark.parametrize("n, drawn", [(figures.MAX_GRID - 2, True), (figures.MAX_GRID - 1, False),
+                                      (10_000, False)])
+def test_conv_grid_is_drawn_cell_by_cell_only_when_small(n, drawn):
+    """Up to MAX_GRID cells a side: cell lines and a dot per start; beyond: an outline to scale, the
+    first and last windows where they sit, and the count of starts in the legend."""
+    fig, starts = grid_figure(n, 1, 3, 3)
+    tikz = figures.render(fig, MATH)
+    assert ("\\foreach" in tikz) is drawn and (" grid (" in tikz) is drawn
+    m, first, last = n + 2, starts[0] - 1, starts[-1] - 1
+    assert f"(0,0) rectangle ({m},{m})" in tikz and f"(1,1) rectangle ({n + 1},{n + 1})" in tikz
+    assert f"({first},{first}) rectangle ({first + 3},{first + 3})" in tikz
+    assert f"({last},{last}) rectangle ({last + 3},{last + 3})" in tikz
+    assert f"${len(starts)}$ per row" in tikz and len(tikz) < 3000
+
+
+def test_conv_grid_draws_a_range_of_starts_as_the_same_tuple():
+    assert figures.render(grid_figure(40, 3, 5, 2)[0], MATH) == \
+        figures.render(grid_figure(40, 3, 5, 2, lazy=False)[0], MATH)
+    assert figures.describe(grid_figure(40, 3, 5, 2)[0], MATH) == \
+        figures.describe(grid_figure(40, 3, 5, 2, lazy=False)[0], MATH)
+
+
+def test_conv_window_leaves_out_the_copies_when_too_many_cells():
+    """20 x 20 input, 1 x 1 kernel: 400 copies of 400 cells is past MAX_COPY_CELLS; the input, kernel
+    and output are still drawn, every entry of them."""
+    inp = sp.ImmutableMatrix(20, 20, lambda i, j: (7 * i + 3 * j) % 10)
+    tikz = figures.render(window_figure(inp=inp, kernel=sp.ImmutableMatrix([[2]])), MATH)
+    assert "fill opacity" not in tikz and "Y_{1,1} =" not in tikz
+    assert len(re.findall(r"\\node\[cell", tikz)) == 400 + 1 + 400
+    assert "fill opacity" in figures.render(window_figure(), MATH)
+
+
 def test_conv_grid_rejects_starts_that_do_not_fit():
     fig = Figure("conv_grid", "grid", (("n", 5), ("p", 0), ("k", 3), ("s", 1), ("starts", (1, 2, 3, 4))))
     with pytest.raises(ValueError, match="do not fit"):
@@ -161,9 +200,10 @@ def test_every_kind_typesets(tmp_path):
     hostile = r"\write18{touch PWNED} ^^5c $x$ 100%"
     grid = Figure("conv_grid", hostile, (("n", 6), ("p", 1), ("k", 3), ("s", 2), ("starts", (1, 3, 5))))
     q = Question("1.1", "Figures", "All kinds.", figures=(
-        network_figure(), grid, window_figure(2, 1, 1), line_figure(label=hostile), line_figure(logy=False)))
+        network_figure(), grid, window_figure(2, 1, 1), line_figure(label=hostile), line_figure(logy=False),
+        grid_figure(10_000, 0, 3, 1)[0]))
     sheet = Sheet("figs", "Figures", (Problem(1, "Figures", "figures", (q,)),))
     (tmp_path / "figs.pdf").write_bytes(pdf.compile_in(tmp_path, render_latex(sheet), "figs"))
     text = subprocess.run(["pdftotext", str(tmp_path / "figs.pdf"), "-"], capture_output=True, text=True).stdout
-    assert len(re.findall(r"Figure\s+\d+\.", text)) == 5 and " ".join(text.split()).count(hostile) >= 2
+    assert len(re.findall(r"Figure\s+\d+\.", text)) == 6 and " ".join(text.split()).count(hostile) >= 2
     assert not list(tmp_path.rglob("PWNED"))

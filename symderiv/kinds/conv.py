@@ -32,8 +32,11 @@ from symderiv.kinds.conv_size import NOTATION, Axis, SizeSpec, general_question,
 from symderiv.model import Problem
 from symderiv.spec import Fields, to_rational
 
-#: Largest input side in a size question (the sheet lists every start).
+#: Largest input side, padding, stride, dilation and kernel side in a size question, and the
+#: largest padded side (n + p_before + p_after): the counts stay small exact integers.
 MAX_SIDE = 10_000
+#: Largest padded side in the convolution question: its padded input is printed and drawn in full.
+MAX_APPLY_SIDE = 32
 #: Most output entries in the convolution question (each is one printed step).
 MAX_WINDOWS = 400
 GEOMETRY = {"stride", "padding", "dilation"}
@@ -56,18 +59,19 @@ def whole(f: Fields, name: str, value: Any, low: int, high: int | None = None) -
 
 
 def per_axis(f: Fields, name: str, default: Any, low: int) -> tuple[int, int]:
-    """A whole number for both axes, or ``[height, width]``."""
+    """A whole number for both axes, or ``[height, width]``, each within ``low`` .. MAX_SIDE."""
     raw = f.raw(name, default)
     if not isinstance(raw, list):
-        value = whole(f, name, raw, low)
+        value = whole(f, name, raw, low, MAX_SIDE)
         return value, value
     if len(raw) != 2:
         raise f.fail(name, f"expected a number or [height, width], got {len(raw)} entries")
-    return whole(f, f"{name}[0]", raw[0], low), whole(f, f"{name}[1]", raw[1], low)
+    return whole(f, f"{name}[1]", raw[0], low, MAX_SIDE), whole(f, f"{name}[2]", raw[1], low, MAX_SIDE)
 
 
-def geometry(f: Fields, n: tuple[int, int], k: tuple[int, int]) -> tuple[Axis, Axis, bool]:
-    """Height and width axes from stride, padding and dilation; the kernel must fit."""
+def geometry(f: Fields, n: tuple[int, int], k: tuple[int, int], most: int = MAX_SIDE) -> tuple[Axis, Axis, bool]:
+    """Height and width axes from stride, padding and dilation; the kernel must fit, and the
+    padded input be at most ``most`` a side (its size bounds everything the sheet shows)."""
     stride, dilation = per_axis(f, "stride", 1, 1), per_axis(f, "dilation", 1, 1)
     same = f.raw("padding", 0) == "same"
     if isinstance(f.raw("padding", 0), str) and not same:
@@ -79,6 +83,10 @@ def geometry(f: Fields, n: tuple[int, int], k: tuple[int, int]) -> tuple[Axis, A
     if same:
         axes = tuple(same_padding(a) for a in axes)
     for axis, side in zip(axes, ("height", "width")):
+        if axis.padded > most:
+            raise f.fail("padding" if axis.padded > axis.n else "input",
+                         f"the padded input's {side} ({axis.before} + {axis.n} + {axis.after} = {axis.padded}) "
+                         f"must be <= {most}")
         if axis.k_eff > axis.padded:
             raise f.fail("kernel", f"the kernel's {side} ({axis.k_eff} with dilation) exceeds the padded "
                                    f"input's {side} ({axis.padded}): no position fits")
@@ -92,9 +100,9 @@ def _kernel_size(f: Fields, channels: int) -> tuple[int, int]:
         return per_axis(f, "kernel", raw, 1)
     if len(raw) not in (2, 3):
         raise f.fail("kernel", f"expected a size, [height, width] or [height, width, depth], got {len(raw)} entries")
-    sizes = [whole(f, f"kernel[{i}]", v, 1) for i, v in enumerate(raw)]
+    sizes = [whole(f, f"kernel[{i}]", v, 1, MAX_SIDE) for i, v in enumerate(raw, start=1)]
     if len(sizes) == 3 and sizes[2] != channels:
-        raise f.fail("kernel[2]", f"filter depth {sizes[2]} does not match the input's {channels} channels")
+        raise f.fail("kernel[3]", f"filter depth {sizes[2]} does not match the input's {channels} channels")
     return sizes[0], sizes[1]
 
 
@@ -104,7 +112,7 @@ def parse_size(f: Fields) -> SizeSpec:
     raw = f.raw("input")
     if not isinstance(raw, list) or len(raw) != 3:
         raise f.fail("input", "expected [height, width, channels]")
-    h, w, ch = (whole(f, f"input[{i}]", v, 1, MAX_SIDE) for i, v in enumerate(raw))
+    h, w, ch = (whole(f, f"input[{i}]", v, 1, MAX_SIDE) for i, v in enumerate(raw, start=1))
     height, width, same = geometry(f, (h, w), _kernel_size(f, ch))
     return SizeSpec(height, width, ch, f.integer("filters", 1, low=1, high=MAX_SIDE), same)
 
@@ -115,10 +123,10 @@ def nested(f: Fields, name: str, value: Any) -> tuple[tuple[int, ...], Any]:
         return (), to_rational(value, f.fail, name)
     if not value:
         raise f.fail(name, "expected a non-empty list")
-    parts = [nested(f, f"{name}[{i}]", v) for i, v in enumerate(value)]
-    for i, (shape, _) in enumerate(parts):
+    parts = [nested(f, f"{name}[{i}]", v) for i, v in enumerate(value, start=1)]
+    for i, (shape, _) in enumerate(parts, start=1):
         if shape != parts[0][0]:
-            raise f.fail(f"{name}[{i}]", f"has shape {list(shape)} but {name}[0] has {list(parts[0][0])}: "
+            raise f.fail(f"{name}[{i}]", f"has shape {list(shape)} but {name}[1] has {list(parts[0][0])}: "
                                          "the array must be rectangular")
     return (len(value),) + parts[0][0], [x for _, x in parts]
 
@@ -140,7 +148,7 @@ def parse_apply(f: Fields) -> ApplySpec:
     if len(filters[0]) != len(channels):
         raise f.fail("kernel", f"filters have {len(filters[0])} channel(s) but the input has {len(channels)}")
     first, kern = channels[0], filters[0][0]
-    height, width, same = geometry(f, first.shape, kern.shape)
+    height, width, same = geometry(f, first.shape, kern.shape, MAX_APPLY_SIDE)
     spec = ApplySpec(channels, filters, height, width, same)
     if spec.filters * height.size * width.size > MAX_WINDOWS:
         raise f.fail("input", f"the output has {spec.filters * height.size * width.size} entries, each shown "

@@ -146,9 +146,10 @@ class Axis:
         return _count(self)
 
     @property
-    def starts(self) -> tuple[int, ...]:
-        """Every start position t_j = 1 + j s (1-based, in the padded input)."""
-        return tuple(1 + i * self.s for i in range(self.size))
+    def starts(self) -> range:
+        """Every start position t_j = 1 + j s (1-based, in the padded input): a range, so a
+        large axis costs no memory."""
+        return range(1, 1 + self.size * self.s, self.s)
 
 
 #: 'Same' padding as PyTorch computes it (stride 1): total, before, after.

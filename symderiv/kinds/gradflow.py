@@ -13,7 +13,7 @@ Spec fields (see README, "Spec format")::
     local = 0.5                # d, nonzero
     plain = [1, 2, 3, 4, 5, 6] # depths n of plain chains (distinct, >= 1)
     residual = [2, 4, 6]       # depths n of residual networks (multiples of block)
-    block = 2                  # m: layers per residual block
+    block = 2                  # m: layers per residual block (at most MAX_DEPTH)
     [problem.illustration]     # optional, Q.1's table: how fast d^k decays
     local = [0.25, 0.5, 0.9]   # default
     depths = [1, 2, 5, 10, 20] # default
@@ -34,6 +34,20 @@ from symderiv.algebra import substitute
 from symderiv.kinds import Kind, register
 from symderiv.model import Answer, Figure, Problem, Question, Step, Table
 from symderiv.spec import Fields
+
+#: Deepest chain (and largest block): d**n stays an exact fraction the sheet can print, and the
+#: depth figure evaluates at most MAX_POINTS depths per series.
+MAX_DEPTH = 1000
+MAX_POINTS = 200
+#: Most layers in the chain of Q.2 to Q.4: each is a printed factor (deep chains are Q.5's job).
+MAX_LAYERS = 50
+#: Most derivatives in Q.1's table: each adds two columns.
+MAX_ILLUSTRATED = 8
+#: Most depths in one list: each is a table row and an answer.
+MAX_LISTED = 50
+#: Most digits in an exact value the depth tables print (numerator or denominator): wider
+#: numbers overflow TeX's largest dimension (about 3000 digits) in one table row.
+MAX_DIGITS = 500
 
 U = sp.UnevaluatedExpr          # keeps a number as written inside a product (no folding)
 
@@ -81,20 +95,46 @@ def parse(f: Fields) -> GradflowSpec:
     chain_f.check_known({"upstream", "local"})
     res_f.check_known({"upstream"})
     chain = ChainSpec(_nonzero(chain_f, "upstream"), _nonzero_list(chain_f, "local"))
+    if len(chain.local) > MAX_LAYERS:
+        raise chain_f.fail("local", f"at most {MAX_LAYERS} layers (each is a printed factor), got {len(chain.local)}")
     ill = f.sub("illustration") if f.has("illustration") else Fields({}, f.source, f.where("illustration"))
     ill.check_known({"local", "depths"})
-    return GradflowSpec(chain, _nonzero(res_f, "upstream"), _parse_depths(depth_f),
-                        _nonzero_list(ill, "local", [0.25, 0.5, 0.9]), _depth_list(ill, "depths", [1, 2, 5, 10, 20]))
+    shown = _nonzero_list(ill, "local", [0.25, 0.5, 0.9])
+    if len(shown) > MAX_ILLUSTRATED:
+        raise ill.fail("local", f"at most {MAX_ILLUSTRATED} derivatives (each adds two table columns), got {len(shown)}")
+    return GradflowSpec(chain, _nonzero(res_f, "upstream"), _parse_depths(depth_f), shown,
+                        _depth_list(ill, "depths", [1, 2, 5, 10, 20]))
 
 
 def _parse_depths(f: Fields) -> DepthSpec:
     f.check_known({"upstream", "local", "plain", "residual", "block"})
-    block = f.integer("block", low=1)
+    block = f.integer("block", low=1, high=MAX_DEPTH)
     residual = _depth_list(f, "residual")
-    for index, depth in enumerate(residual):
+    for index, depth in enumerate(residual, start=1):
         if depth % block:
             raise f.fail(f"residual[{index}]", f"depth {depth} is not a multiple of the block size {block}")
-    return DepthSpec(_nonzero(f, "upstream"), _nonzero(f, "local"), _depth_list(f, "plain"), residual, block)
+    spec = DepthSpec(_nonzero(f, "upstream"), _nonzero(f, "local"), _depth_list(f, "plain"), residual, block)
+    for name, depths in (("plain", spec.plain), ("residual", spec.residual)):
+        for index, depth in enumerate(depths, start=1):
+            digits = max(map(_digits, _printed(spec, depth, name == "residual")))
+            if digits > MAX_DIGITS:
+                raise f.fail(f"{name}[{index}]", f"at depth {depth} the exact dL/dx has {digits} digits; at most "
+                                                 f"{MAX_DIGITS} print, so use a smaller depth or a simpler local")
+    return spec
+
+
+def _digits(value: sp.Rational) -> int:
+    return max(len(str(abs(value.p))), len(str(value.q)))
+
+
+def _printed(spec: DepthSpec, depth: int, residual: bool) -> tuple[sp.Rational, ...]:
+    """The exact values a depth's table rows print: plain, and for a residual depth also residual and ratio."""
+    values = _depth_values(spec, depth)
+    plain = plain_formula().xreplace(values)
+    if not residual:
+        return (plain,)
+    res = residual_formula().xreplace(values)
+    return plain, res, res / plain
 
 
 def _nonzero(f: Fields, name: str) -> sp.Rational:
@@ -107,19 +147,21 @@ def _nonzero(f: Fields, name: str) -> sp.Rational:
 
 def _nonzero_list(f: Fields, name: str, default=...) -> tuple[sp.Rational, ...]:
     values = tuple(f.vector(name, default))
-    for index, value in enumerate(values):
+    for index, value in enumerate(values, start=1):
         if value == 0:
             raise f.fail(f"{name}[{index}]", "must be nonzero (a zero derivative leaves no gradient to compare)")
     return values
 
 
 def _depth_list(f: Fields, name: str, default=...) -> tuple[int, ...]:
-    """Distinct whole depths >= 1 (a bare number is a list of one)."""
+    """Distinct whole depths 1 .. MAX_DEPTH (a bare number is a list of one)."""
     values = tuple(f.vector(name, default))
-    for index, value in enumerate(values):
-        if not value.is_integer or value < 1:
-            raise f.fail(f"{name}[{index}]", f"a depth must be a whole number >= 1, got {value}")
-        if value in values[:index]:
+    if len(values) > MAX_LISTED:
+        raise f.fail(name, f"at most {MAX_LISTED} depths (each is a table row), got {len(values)}")
+    for index, value in enumerate(values, start=1):
+        if not value.is_integer or not 1 <= value <= MAX_DEPTH:
+            raise f.fail(f"{name}[{index}]", f"a depth must be a whole number >= 1 and <= {MAX_DEPTH}, got {value}")
+        if value in values[:index - 1]:
             raise f.fail(f"{name}[{index}]", f"repeated depth {value}")
     return tuple(int(v) for v in values)
 
@@ -428,8 +470,8 @@ def _block_step(spec: DepthSpec, qid: str) -> Step:
     return Step(("A block computes ", sp.Eq(sp.Symbol("y_j"), F(y_prev) + y_prev), ", with ", sp.Symbol("F_j"),
                  " a plain chain of m layers, whose derivative is ", sp.Eq(sp.Derivative(F(y_prev), y_prev), inner),
                  f" as in {_ref(qid, 5)}. SymPy differentiates the block:"), grad("y_j", "y_{j-1}"),
-                sp.Derivative(F(y_prev) + y_prev, y_prev), general, expanded, substitute(expanded, values, keep_numbers=True),
-                expanded.xreplace(values))
+                sp.Derivative(F(y_prev) + y_prev, y_prev), general, expanded,
+                substitute(expanded, values, keep_numbers=True), expanded.xreplace(values))
 
 
 def _across_blocks_step() -> Step:
@@ -463,12 +505,20 @@ def _trend(spec: DepthSpec) -> tuple:
             f"{word(block)}.")
 
 
+def spread(depths: range, most: int = MAX_POINTS) -> list[int]:
+    """At most ``most`` evenly spaced entries of ``depths``, the first and last always among them."""
+    if len(depths) <= most:
+        return list(depths)
+    return sorted({depths[round(i * (len(depths) - 1) / (most - 1))] for i in range(most)})
+
+
 def depth_figure(spec: DepthSpec) -> Figure:
-    """dL/dx against depth: plain at every depth, residual at every multiple of the block size."""
+    """dL/dx against depth: plain at every depth, residual at every multiple of the block size
+    (deep ones: at most MAX_POINTS evenly spaced depths per series)."""
     top = max(spec.plain + spec.residual)
-    plain = tuple((depth, plain_formula().xreplace(_depth_values(spec, depth))) for depth in range(1, top + 1))
+    plain = tuple((depth, plain_formula().xreplace(_depth_values(spec, depth))) for depth in spread(range(1, top + 1)))
     res = tuple((depth, residual_formula().xreplace(_depth_values(spec, depth)))
-                for depth in range(spec.block, top + 1, spec.block))
+                for depth in spread(range(spec.block, top + 1, spec.block)))
     caption = (f"dL/dx against depth n: plain chains (local derivative {_label(spec.local)} per layer) and residual "
                f"networks (blocks of {spec.block} layers), gradient {_label(spec.upstream)} at the output.")
     logy = all(value > 0 for _, value in plain + res)        # a log axis only when every value is positive

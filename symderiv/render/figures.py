@@ -10,8 +10,9 @@ Kinds and their data (``Figure.get(name)``):
 
 ``network``      widths, activations, forward (z per layer, layer 0 = x), preact (a per
                  layer 1..L), grads (dL/dz per layer 0..L; layer 0 = dL/dx)
-``conv_grid``    n, p, k, s, starts (1-based start positions in the padded input);
-                 optional p_after (padding after, default p), k_eff (dilated window)
+``conv_grid``    n, p, k, s, starts (1-based start positions in the padded input: a tuple
+                 or a range); optional p_after (padding after, default p), k_eff (dilated
+                 window). A padded side above MAX_GRID is drawn as an outline, not cell by cell
 ``conv_window``  input, kernel, output (matrices), stride, padding; optional dilation
 ``line_plot``    xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import math as pymath
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import sympy as sp
 
@@ -41,6 +42,9 @@ DY = 2.1
 
 #: A Markdown table of a long series shows about this many evenly spaced rows.
 MAX_ROWS = 12
+
+#: A conv_grid with a longer padded side is drawn as an outline: no cell lines, no start dots.
+MAX_GRID = 64
 
 
 def number(value: Any, math: Math) -> str:
@@ -178,7 +182,7 @@ class Grid:
     k: int
     span: int
     s: int
-    starts: tuple[int, ...]
+    starts: Sequence[int]
 
     @property
     def size(self) -> int:
@@ -188,27 +192,36 @@ class Grid:
 def grid(fig: Figure) -> Grid:
     """The grid of a ``conv_grid`` figure, checked: every start must leave room for the window."""
     n, p, k, s = (int(fig.get(name)) for name in "npks")
-    g = Grid(n, p, int(optional(fig, "p_after", p)), k, int(optional(fig, "k_eff", k)), s,
-             tuple(int(v) for v in fig.get("starts")))
+    starts = fig.get("starts")
+    starts = starts if isinstance(starts, range) else tuple(int(v) for v in starts)
+    g = Grid(n, p, int(optional(fig, "p_after", p)), k, int(optional(fig, "k_eff", k)), s, starts)
     if not g.starts or min(g.starts) < 1 or max(g.starts) + g.span - 1 > g.size:
         raise ValueError(f"conv_grid: starts {g.starts} do not fit {g.size} cells with a {g.span}-cell window")
     return g
 
 
+def _grid_cells(g: Grid, c: float) -> tuple[list[str], list[str]]:
+    """Cell lines, and a dot at every start: only for a grid small enough to read cell by cell."""
+    if g.size > MAX_GRID:
+        return [], []
+    cells = ", ".join(str(v - 1) for v in g.starts)
+    return ([f"\\draw[black!35, very thin, xstep={c:.4f}cm, ystep={c:.4f}cm] (0,0) grid ({g.size},{g.size});"],
+            [f"\\foreach \\i in {{{cells}}} \\foreach \\j in {{{cells}}} "
+             f"\\fill[blue!70!black] (\\j+0.5,\\i+0.5) circle ({min(0.3, 0.07 / c):.3f});"])
+
+
 def tikz_conv_grid(fig: Figure, math: Math) -> str:
-    """The padded input (padding grey), a dot where the filter can start, first/last window."""
+    """The padded input (padding grey), a dot where the filter can start, first/last window.
+    A grid wider than MAX_GRID cells is drawn to scale as an outline; the legend counts its starts."""
     g = grid(fig)
     m, c = g.size, min(0.4, 5.4 / g.size)
     first, last = g.starts[0] - 1, g.starts[-1] - 1
-    cells = ", ".join(str(v - 1) for v in g.starts)
     inner = f"({g.before},{g.before}) rectangle ({g.before + g.n},{g.before + g.n})"
+    cell_lines, dots = _grid_cells(g, c)
     lines = [f"\\begin{{tikzpicture}}[x={c:.4f}cm, y=-{c:.4f}cm]",
              f"\\fill[black!18] (0,0) rectangle ({m},{m});",
-             f"\\fill[white] {inner};",
-             f"\\draw[black!35, very thin, xstep={c:.4f}cm, ystep={c:.4f}cm] (0,0) grid ({m},{m});",
-             f"\\draw[thick] {inner};",
-             f"\\foreach \\i in {{{cells}}} \\foreach \\j in {{{cells}}} "
-             f"\\fill[blue!70!black] (\\j+0.5,\\i+0.5) circle ({min(0.3, 0.07 / c):.3f});",
+             f"\\fill[white] {inner};", *cell_lines,
+             f"\\draw[thick] {inner};", *dots,
              f"\\draw[blue!70!black, very thick] ({first},{first}) rectangle ({first + g.span},{first + g.span});",
              f"\\draw[red!75!black, very thick] ({last},{last}) rectangle ({last + g.span},{last + g.span});",
              _grid_legend(g), "\\end{tikzpicture}"]
@@ -217,9 +230,10 @@ def tikz_conv_grid(fig: Figure, math: Math) -> str:
 
 def _grid_legend(g: Grid) -> str:
     pad = f"${g.before}$" if g.before == g.after else f"${g.before}$ before, ${g.after}$ after"
-    dot = "{\\color{blue!70!black}$\\bullet$}"
+    dot = "{\\color{blue!70!black}$\\bullet$} a start of the filter"
+    starts = dot if g.size <= MAX_GRID else "starts of the filter (too many cells to mark one by one)"
     entries = [f"input ${g.n} \\times {g.n}$ (white), padding {pad} (grey)",
-               f"{dot} a start of the filter: ${len(g.starts)}$ per row, stride ${g.s}$",
+               f"{starts}: ${len(g.starts)}$ per row, stride ${g.s}$",
                f"{{\\color{{blue!70!black}}first}} and {{\\color{{red!75!black}}last}} "
                f"${g.span} \\times {g.span}$ window"]
     text = " \\\\ ".join(entries)
@@ -280,6 +294,10 @@ def _matrix_cells(mat: sp.MatrixBase, math: Math, x0: float, y0: float, c: float
 #: Cell size (cm) of the small copies of the input in the window figure.
 COPY_CELL = 0.45
 
+#: Most cells in all copies together (one copy per output entry); beyond it TeX runs out of
+#: memory, so the figure shows input, kernel and output only (the steps list every window).
+MAX_COPY_CELLS = 2500
+
 
 def _window_copy(w: Window, math: Math, i: int, j: int, x: float, y: float) -> list[str]:
     """A small copy of the (padded) input with the cells under the kernel shaded and outlined."""
@@ -295,7 +313,9 @@ def _window_copy(w: Window, math: Math, i: int, j: int, x: float, y: float) -> l
 
 
 def _window_copies(w: Window, math: Math, y0: float) -> list[str]:
-    """One copy of the input per output entry, laid out like the output."""
+    """One copy of the input per output entry, laid out like the output (none if too many cells)."""
+    if len(w.output) * (w.input.shape[0] + 2 * w.p) * (w.input.shape[1] + 2 * w.p) > MAX_COPY_CELLS:
+        return []
     dx, dy = ((w.input.shape[a] + 2 * w.p) * COPY_CELL + 1.0 for a in (1, 0))
     return [line for i in range(w.output.shape[0]) for j in range(w.output.shape[1])
             for line in _window_copy(w, math, i, j, j * dx, y0 - i * dy)]

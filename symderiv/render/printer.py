@@ -72,7 +72,7 @@ class SheetPrinter(LatexPrinter):
         """Terms with a minus sign go after the others (``\\hat y - y``, not ``-y + \\hat y``),
         constants after the terms they adjust (``\\lfloor\\cdot\\rfloor + 1``)."""
         terms = list(expr.args) if self.order == "none" else self._as_ordered_terms(expr, order=order)
-        terms.sort(key=lambda t: (t.could_extract_minus_sign(), t.is_number))  # constants last: x + 1
+        terms.sort(key=lambda t: (t.could_extract_minus_sign(), t.is_Number))  # plain numbers last: x + 1
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
     def _print_Mul(self, expr) -> str:
@@ -117,7 +117,7 @@ def _numbers_left_unevaluated(expr: sp.Mul) -> bool:
     if len(expr.args) < 2 or not all(a.is_number for a in expr.args):
         return False
     plain = sum(isinstance(a, (sp.Number, sp.UnevaluatedExpr)) for a in expr.args)
-    powers = any(isinstance(a, sp.Pow) and a.base.is_Number and a.exp.is_Integer for a in expr.args)
+    powers = any(isinstance(a, sp.Pow) and a.base.is_Number and a.exp.is_Integer and a.exp > 0 for a in expr.args)
     return plain >= 2 or powers
 
 
