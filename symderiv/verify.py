@@ -96,14 +96,23 @@ class Report:
 
 
 def verify_sheet(sheet: Sheet) -> Report:
-    """Verify every network problem of a sheet (other kinds are verified by the tests)."""
-    report = Report()
+    """Run the verifier of every problem whose kind has one (the others are verified by the tests)."""
+    from symderiv.kinds import kinds
+
+    registry, report = kinds(), Report()
     for problem in sheet.problems:
-        if problem.kind == "network":
-            report.checks += [(f"Problem {problem.number}", c) for c in verify_network(problem.data)]
+        check = registry[problem.kind].verify
+        if check is not None:
+            report.checks += [(f"Problem {problem.number}", c) for c in check(problem)]
         else:
-            report.skipped.append(f"Problem {problem.number} ({problem.kind}): no gradients to verify")
+            report.skipped.append(f"Problem {problem.number} ({problem.kind}): no self-verification; "
+                                  "its tests check it against independent methods")
     return report
+
+
+def verify_problem(problem) -> list[Check]:
+    """The ``verify`` hook of the network kind: every gradient of a derived network problem."""
+    return verify_network(problem.data)
 
 
 def verify_network(solved) -> list[Check]:
@@ -159,10 +168,10 @@ def _compose(solved, values: dict) -> sp.Expr:
 
 
 def _sym_act(act: str, v: sp.Expr, graph) -> sp.Expr:
-    """The activation for SymPy to differentiate; leaky ReLU as ``v if v > 0 else slope v``.
+    """The activation for SymPy to differentiate; leaky ReLU as ``slope v + (1 - slope) Max(0, v)``.
 
-    Written with ``Heaviside(v)`` as the switch so that its derivative at the kink is the
-    sheet's convention (``Max(v, slope v)`` would differentiate to a different value at 0).
+    That form differentiates to ``slope + (1 - slope) Heaviside(v)``, so at the kink it takes
+    the sheet's convention once Heaviside(0) is set; ``Max(v, slope v)`` would not.
     """
     if act != "leaky_relu":
         return ACTIVATIONS[act].f(v, graph.settings)

@@ -19,7 +19,9 @@ class Kind:
     """A problem kind: ``parse`` validates its fields, ``derive`` solves it.
 
     ``derive(spec, number, title)`` returns the :class:`Problem` numbered ``number``
-    (answer ids start with it).
+    (answer ids start with it). ``verify(problem)``, where a kind has one, checks the
+    derived values against independent methods for ``symderiv verify`` and returns a
+    list of checks (each with ``ok``).
     """
 
     name: str
@@ -27,6 +29,7 @@ class Kind:
     parse: Callable[[Any], Any]
     derive: Callable[[Any, int, str], Problem]
     doc: str = ""
+    verify: Callable[[Problem], list] | None = None
 
 
 _REGISTRY: dict[str, Kind] = {}

@@ -28,6 +28,7 @@ from symderiv.kinds.network_graph import Graph, build_graph, local_values, matri
 from symderiv.kinds.network_notation import notation
 from symderiv.model import Answer, Problem, Question, Step
 from symderiv.spec import Fields
+from symderiv.verify import verify_problem
 
 
 @dataclass(frozen=True)
@@ -154,4 +155,4 @@ def _intro(spec: NetworkSpec) -> tuple:
 
 
 KIND = register(Kind("network", "Backpropagation through a dense network", parse, derive,
-                     doc=__doc__ or ""))
+                     doc=__doc__ or "", verify=verify_problem))
