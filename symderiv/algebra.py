@@ -14,3 +14,8 @@ def substitute(expr: sp.Basic, values: dict, *, keep_numbers: bool = False) -> s
         values = {key: sp.UnevaluatedExpr(v) for key, v in values.items()}
     with sp.evaluate(False):
         return expr.xreplace(values)
+
+
+def as_sympy(value) -> sp.Basic:
+    """A number or SymPy object as SymPy; a string is refused, never parsed (``strict``)."""
+    return sp.sympify(value, strict=True)

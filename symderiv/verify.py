@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from symderiv.algebra import as_sympy
 from symderiv.calculus import ACTIVATIONS, LOSSES, SOFTMAX, softmax
 from symderiv.model import Sheet
 
@@ -67,7 +68,7 @@ class Check:
 
 def _close_exact(a: sp.Basic, b: sp.Basic) -> bool:
     """Exactly equal for rationals; equal to 40 digits for transcendental values."""
-    diff = sp.N(sp.sympify(a) - sp.sympify(b), 50)
+    diff = sp.N(as_sympy(a) - as_sympy(b), 50)
     return bool(abs(diff) <= sp.Float("1e-35") * max(1, abs(sp.N(b, 50))))
 
 

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
+from symderiv.algebra import as_sympy
 from symderiv.model import Figure
 from symderiv.render.text import escape, escape_md
 
@@ -51,7 +52,7 @@ def number(value: Any, math: Math) -> str:
     """A figure label for a value: exact numbers exactly, floats to 4 significant digits."""
     if isinstance(value, (float, sp.Float)):
         return math(sp.Float(float(value), 4))
-    return math(sp.sympify(value))
+    return math(as_sympy(value))
 
 
 def coordinate(value: Any) -> float | None:
@@ -103,7 +104,7 @@ def _clipped(fig: Figure, layer: int, unit: int) -> bool:
     """Whether the activation changed this unit's value (a != z): then a is worth showing."""
     if layer == 0:
         return False
-    return sp.sympify(fig.get("preact")[layer - 1][unit]) != sp.sympify(fig.get("forward")[layer][unit])
+    return as_sympy(fig.get("preact")[layer - 1][unit]) != as_sympy(fig.get("forward")[layer][unit])
 
 
 def _network_edges(fig: Figure) -> list[str]:
