@@ -16,6 +16,18 @@ def substitute(expr: sp.Basic, values: dict, *, keep_numbers: bool = False) -> s
         return expr.xreplace(values)
 
 
+def decimal_text(value: sp.Rational, max_places: int = 30) -> str | None:
+    """An exact rational as the decimal a person writes (19/20 -> "0.95", 5/2 -> "2.5"),
+    or None when it needs more than ``max_places`` decimal places (1/3)."""
+    for places in range(max_places + 1):
+        scaled = value * 10**places
+        if scaled.is_integer:
+            digits = str(abs(int(scaled))).zfill(places + 1)
+            sign = "-" if scaled < 0 else ""
+            return sign + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
+    return None
+
+
 def as_sympy(value) -> sp.Basic:
     """A number or SymPy object as SymPy; a string is refused, never parsed (``strict``)."""
     return sp.sympify(value, strict=True)

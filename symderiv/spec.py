@@ -100,6 +100,22 @@ class Fields:
         return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i + 1}][{j + 1}]") for j, v in enumerate(r)]
                                    for i, r in enumerate(rows)])
 
+    def numbers(self, name: str, default: Any = ..., *, check: Any = None,
+                distinct: str | None = None) -> tuple[sp.Rational, ...]:
+        """A list of exact numbers (a bare number is a list of one), each validated.
+
+        ``check(value)`` returns what is wrong with one entry, or None; ``distinct`` names
+        the entries ("depth") when repeats are refused. Errors name the entry, ``name[i]``.
+        """
+        values = tuple(self.vector(name, default))
+        for index, value in enumerate(values, start=1):
+            problem = check(value) if check is not None else None
+            if problem is None and distinct and value in values[:index - 1]:
+                problem = f"repeated {distinct} {value}"
+            if problem is not None:
+                raise self.fail(f"{name}[{index}]", problem)
+        return values
+
     def sub(self, name: str) -> Fields:
         """The sub-table ``name`` (required)."""
         value = self.raw(name)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from symderiv.algebra import substitute
+from symderiv.algebra import decimal_text, substitute
 from symderiv.kinds import Kind, register
 from symderiv.model import Answer, Figure, Problem, Question, Step, Table
 from symderiv.spec import Fields
@@ -146,24 +146,22 @@ def _nonzero(f: Fields, name: str) -> sp.Rational:
 
 
 def _nonzero_list(f: Fields, name: str, default=...) -> tuple[sp.Rational, ...]:
-    values = tuple(f.vector(name, default))
-    for index, value in enumerate(values, start=1):
-        if value == 0:
-            raise f.fail(f"{name}[{index}]", "must be nonzero (a zero derivative leaves no gradient to compare)")
-    return values
+    return f.numbers(name, default, check=lambda v: None if v != 0 else
+                     "must be nonzero (a zero derivative leaves no gradient to compare)")
 
 
 def _depth_list(f: Fields, name: str, default=...) -> tuple[int, ...]:
     """Distinct whole depths 1 .. MAX_DEPTH (a bare number is a list of one)."""
-    values = tuple(f.vector(name, default))
-    if len(values) > MAX_LISTED:
-        raise f.fail(name, f"at most {MAX_LISTED} depths (each is a table row), got {len(values)}")
-    for index, value in enumerate(values, start=1):
-        if not value.is_integer or not 1 <= value <= MAX_DEPTH:
-            raise f.fail(f"{name}[{index}]", f"a depth must be a whole number >= 1 and <= {MAX_DEPTH}, got {value}")
-        if value in values[:index - 1]:
-            raise f.fail(f"{name}[{index}]", f"repeated depth {value}")
-    return tuple(int(v) for v in values)
+    count = len(f.vector(name, default))
+    if count > MAX_LISTED:
+        raise f.fail(name, f"at most {MAX_LISTED} depths (each is a table row), got {count}")
+
+    def check(value: sp.Rational) -> str | None:
+        if value.is_integer and 1 <= value <= MAX_DEPTH:
+            return None
+        return f"a depth must be a whole number >= 1 and <= {MAX_DEPTH}, got {value}"
+
+    return tuple(int(v) for v in f.numbers(name, default, check=check, distinct="depth"))
 
 
 # --------------------------------------------------------------------- notation
@@ -264,10 +262,7 @@ def _decay_table(spec: GradflowSpec) -> Table:
 
 def _label(value: sp.Rational) -> str:
     """A number as the spec would write it: 1/4 -> "0.25" when the decimal ends, else "1/3"."""
-    for places in range(0, 30):
-        if (value * 10**places).is_integer:
-            return str(sp.Float(value, 30)).rstrip("0").rstrip(".") if places else str(value)
-    return str(value)
+    return decimal_text(value, max_places=29) or str(value)
 
 
 def _bound_step(spec: GradflowSpec) -> Step:

@@ -69,16 +69,15 @@ def parse(f: Fields) -> NetworkSpec:
         raise f.fail("loss", f"{loss} needs a {' or '.join(allowed)} output layer, "
                              f"not {layers[-1].activation}")
     if loss == "cross_entropy":
-        _check_probabilities(f, y)
+        _check_probabilities(f)
     return NetworkSpec(x, y, layers, loss, settings)
 
 
-def _check_probabilities(f: Fields, y) -> None:
+def _check_probabilities(f: Fields) -> None:
     """Cross-entropy targets are probabilities (soft targets need not sum to 1: the
     derivation uses softmax's full Jacobian, not the shortcut ``z - y``)."""
-    for i, v in enumerate(y, start=1):
-        if not 0 <= v <= 1:
-            raise f.fail(f"y[{i}]", f"a cross-entropy target is a probability in [0, 1], got {v}")
+    f.numbers("y", check=lambda v: None if 0 <= v <= 1 else
+              f"a cross-entropy target is a probability in [0, 1], got {v}")
 
 
 def _parse_layer(f: Fields) -> Layer:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from symderiv.algebra import substitute
+from symderiv.algebra import decimal_text, substitute
 from symderiv.kinds import Kind, register
 from symderiv.model import Answer, Problem, Question, Step, Table
 from symderiv.spec import Fields
@@ -115,14 +115,10 @@ def _parse_random(f: Fields) -> RandomSpec:
 
 def _probabilities(f: Fields, name: str) -> tuple[sp.Rational, ...]:
     """A list of distinct probabilities strictly between 0 and 1 (a bare number is a list of one)."""
-    values = tuple(f.vector(name))
-    for index, value in enumerate(values):
-        where = f"{name}[{index + 1}]"
-        if not 0 < value < 1:
-            raise f.fail(where, f"must be a probability strictly between 0 and 1, got {value}")
-        if value in values[:index]:
-            raise f.fail(where, f"repeated value {value}")
-    return values
+    def check(value: sp.Rational) -> str | None:
+        return None if 0 < value < 1 else f"must be a probability strictly between 0 and 1, got {value}"
+
+    return f.numbers(name, check=check, distinct="value")
 
 
 # ------------------------------------------------------------------------- grid search
@@ -237,12 +233,10 @@ def _estimate(rate: sp.Rational, target: sp.Rational) -> int:
 
 def id_suffix(p: sp.Rational) -> tuple[str, str]:
     """``(suffix, label)`` for a confidence: 19/20 -> ("95", "0.95"); 2/3 -> ("2_3", "2/3")."""
-    for places in range(1, 40):
-        scaled = p * 10**places
-        if scaled.is_integer:
-            digits = str(int(scaled)).zfill(places)
-            return digits, f"0.{digits}"
-    return f"{p.p}_{p.q}", f"{p.p}/{p.q}"
+    text = decimal_text(p, max_places=39)
+    if text is None:
+        return f"{p.p}_{p.q}", f"{p.p}/{p.q}"
+    return text.partition(".")[2], text
 
 
 def _inequality_steps() -> tuple[Step, ...]:
