@@ -198,7 +198,7 @@ def random_conv(rng) -> dict:
 
 def geometry(problem: dict) -> tuple:
     """Stride, pads (top, bottom, left, right), dilation, 'same' as the references take them."""
-    x, w = problem["input"], problem["kernel"]
+    w = problem["kernel"]
     stride, dil = problem["stride"], problem["dilation"]
     stride = (stride, stride) if isinstance(stride, int) else tuple(stride)
     if problem["padding"] == "same":

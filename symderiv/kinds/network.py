@@ -24,9 +24,10 @@ import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS, LOSSES, SOFTMAX, Settings
 from symderiv.kinds import Kind, register
-from symderiv.kinds.network_graph import Graph, build_graph, local_values, matrix_value, run_program, z_name
+from symderiv.kinds.network_graph import Graph, build_graph, matrix_value, run_program
 from symderiv.kinds.network_notation import notation
-from symderiv.model import Answer, Problem, Question, Step
+from symderiv.kinds.network_questions import backward_numbers, backward_symbolic, forward_pass
+from symderiv.model import Problem
 from symderiv.spec import Fields
 from symderiv.verify import verify_problem
 
@@ -135,8 +136,6 @@ def solve(spec: NetworkSpec) -> Solved:
 def derive(spec: NetworkSpec, number: int, title: str) -> Problem:
     """The three questions of a network problem, from one solved graph."""
     solved = solve(spec)
-    from symderiv.kinds.network_questions import backward_numbers, backward_symbolic, forward_pass
-
     questions = (forward_pass(solved, f"{number}.1"), backward_symbolic(solved, f"{number}.2"),
                  backward_numbers(solved, f"{number}.3"))
     return Problem(number, title, "network", questions, intro=_intro(spec),
