@@ -435,7 +435,7 @@ def bench_large(b: int, rounds: int, table: list, targets: list) -> None:
 
 def bench_crossover(rows_budget: int, rounds: int, table: list) -> None:
     """ns per row of scalar and matrix code for w-w-w-1 networks: where scalar code stops paying."""
-    import symderiv.kernels.network as kn
+    import symderiv.kinds.network.kernels as kn
 
     lines = ["| network | weights | weights per row | B | scalar code | matrix code | faster |",
              "|---|---:|---|---:|---:|---:|---|"]

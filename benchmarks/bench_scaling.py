@@ -17,8 +17,8 @@ import time
 import sympy as sp
 
 from symderiv.calculus import Settings
-from symderiv.kinds.network_graph import build_graph, grid
-from symderiv.kinds.network_questions import chain_product, expanded_rules
+from symderiv.kinds.network.graph import build_graph, grid
+from symderiv.kinds.network.questions import chain_product, expanded_rules
 
 
 def _derive(depth: int, width: int) -> tuple[float, int]:

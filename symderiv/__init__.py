@@ -20,6 +20,9 @@ from symderiv.model import Sheet as Sheet
 from symderiv.model import Step as Step
 from symderiv.derive import derive_file as derive_file
 from symderiv.derive import derive_sheet as derive_sheet
-from symderiv.spec import load_spec as load_spec
+from symderiv.derive import derive_table as derive_table
+from symderiv.derive import load_spec as load_spec
+
+from symderiv import render as _render  # noqa: F401  (gives the model its Jupyter display)
 
 __version__ = "0.1.0"

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, load_spec
 from symderiv.kernels import render_kernels
 from symderiv.model import Sheet
 from symderiv.render.key import render_key
 from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
 from symderiv.render.pdf import compile_pdf
-from symderiv.spec import load_spec
+
 
 
 @dataclass(frozen=True)

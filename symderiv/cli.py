@@ -62,9 +62,29 @@ def _verify(args: argparse.Namespace) -> int:
 
 @command("grade")
 def _grade(args: argparse.Namespace) -> int:
-    from symderiv.check.grade import run_grade
+    """Grade one submission against a spec and print the report in the chosen format."""
+    from symderiv.check.grade import grade_submission, load_submission
+    from symderiv.check.report import render
+    from symderiv.derive import derive_file
 
-    return run_grade(args)
+    if args.json and args.report != "text":
+        raise SymderivError(f"--json and --report {args.report}: choose one output format")
+    spec = args.spec or _only_spec()
+    submission = load_submission(args.submission)
+    report = grade_submission(derive_file(spec), submission, spec=str(spec))
+    sys.stdout.write(render(report, "json" if args.json else args.report))
+    return 0
+
+
+def _only_spec() -> Path:
+    """The spec to grade against when ``--spec`` is not given: the one in ``derivations/``."""
+    from symderiv.build import default_specs
+
+    found = default_specs()
+    if len(found) != 1:
+        listed = ", ".join(str(p) for p in found) or "none"
+        raise SymderivError(f"--spec: name the problem set to grade against (derivations/ holds {listed})")
+    return found[0]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,7 +104,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("spec")
     g = sub.add_parser("grade", help="grade a submission against a spec's answers")
     g.add_argument("submission", help="TOML file mapping answer ids to answers")
-    g.add_argument("--spec", default="derivations/homework1.toml", help="the problem set (default: homework1)")
+    g.add_argument("--spec", default=None,
+                   help="the problem set's spec file (default: the only spec in derivations/, if there is one)")
     g.add_argument("--json", action="store_true", help="print the report as JSON")
     g.add_argument("--report", choices=["text", "md", "tex"], default="text", help="feedback sheet format")
     return p

@@ -7,6 +7,7 @@ can be cached, compared and shared without defensive copies.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,26 @@ Expr = sp.Basic
 #: Prose is plain text, or a sequence of plain-text pieces and SymPy objects that are
 #: printed inline as math. Plain text is always escaped: it may come from a spec.
 Prose = str | tuple[str | sp.Basic, ...]
+
+
+#: How a record shows itself in Jupyter, by format (``"latex"``, ``"markdown"``): filled
+#: in by :mod:`symderiv.render` when it is imported, so the model never imports its printers.
+DISPLAY: dict[str, Callable[[Any], str]] = {}
+
+
+class Displayable:
+    """Jupyter's rich display for every record, from one place (as SymPy's ``Printable``
+    gives every expression ``_repr_latex_``)."""
+
+    def _repr_latex_(self) -> str | None:
+        """Math for Jupyter (MathJax): see :func:`symderiv.render.mathjax.latex_of`."""
+        show = DISPLAY.get("latex")
+        return show(self) if show is not None else None
+
+    def _repr_markdown_(self) -> str | None:
+        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
+        show = DISPLAY.get("markdown")
+        return show(self) if show is not None else None
 
 
 class TensorShape(sp.ImmutableDenseMatrix):
@@ -60,7 +81,7 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Answer:
+class Answer(Displayable):
     """A named result of a question, keyed in the answer key by ``id`` (e.g. ``1.3.dL_dW2``).
 
     ``symbol`` is what the answer is called in print (``\\hat y``, ``N_out``); ``value``
@@ -91,7 +112,7 @@ class Figure:
 
 
 @dataclass(frozen=True)
-class Question:
+class Question(Displayable):
     """Setup (givens), Analysis (numbered steps), Conclusion (answers)."""
 
     id: str
@@ -103,21 +124,10 @@ class Question:
     notes: tuple[Prose, ...] = ()
     figures: tuple[Figure, ...] = ()
 
-    def _repr_latex_(self) -> str:
-        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
-        from symderiv.render.latex import latex_of
-
-        return latex_of(self)
-
-    def _repr_markdown_(self) -> str:
-        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
-        from symderiv.render.markdown import markdown_of
-
-        return markdown_of(self)
 
 
 @dataclass(frozen=True)
-class Problem:
+class Problem(Displayable):
     """One problem of a sheet, produced by a problem kind's ``derive``.
 
     ``notation`` maps symbol names to their LaTeX spelling (a kind knows how its
@@ -133,21 +143,10 @@ class Problem:
     notation: tuple[tuple[str, str], ...] = ()
     data: Any = field(default=None, compare=False)
 
-    def _repr_latex_(self) -> str:
-        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
-        from symderiv.render.latex import latex_of
-
-        return latex_of(self)
-
-    def _repr_markdown_(self) -> str:
-        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
-        from symderiv.render.markdown import markdown_of
-
-        return markdown_of(self)
 
 
 @dataclass(frozen=True)
-class Sheet:
+class Sheet(Displayable):
     """A problem set: what ``symderiv build`` turns into a sheet, a key and kernels."""
 
     name: str
@@ -171,14 +170,3 @@ class Sheet:
         """All problems' notation tables merged (names are unique per kind)."""
         return {k: v for p in self.problems for k, v in p.notation}
 
-    def _repr_latex_(self) -> str:
-        """Jupyter shows this as math (MathJax): see :func:`symderiv.render.latex.latex_of`."""
-        from symderiv.render.latex import latex_of
-
-        return latex_of(self)
-
-    def _repr_markdown_(self) -> str:
-        """Jupyter's Markdown view: see :func:`symderiv.render.markdown.markdown_of`."""
-        from symderiv.render.markdown import markdown_of
-
-        return markdown_of(self)

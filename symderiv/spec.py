@@ -11,6 +11,8 @@ A spec file holds one problem set::
 
 Each kind parses its own fields through :class:`Fields`, which keeps the path of the
 field being read so every error says exactly where it is (``problem[1].layer[2].W``).
+Which kind reads which table is decided in :mod:`symderiv.derive` (``load_spec``): this
+module knows no kind.
 Numbers become exact SymPy Rationals: a decimal ``0.05`` is 1/20, never a float.
 """
 from __future__ import annotations
@@ -201,29 +203,3 @@ def read_toml(path: str | Path, error: type = SpecError) -> dict:
         raise error(source, "(syntax)", f"invalid TOML: {exc}") from None
     except RecursionError:
         raise error(source, "(syntax)", "arrays or tables nested too deeply") from None
-
-
-def load_spec(path: str | Path) -> SheetSpec:
-    """Read and validate a TOML spec file; every error is a :class:`SpecError`."""
-    path = Path(path)
-    return parse_sheet(Fields(read_toml(path), str(path)), path.stem)
-
-
-def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
-    """Validate the top-level table: ``[sheet]`` and ``[[problem]]``."""
-    from symderiv.kinds import lookup
-
-    top.check_known({"sheet", "problem"})
-    head = top.sub("sheet") if top.has("sheet") else Fields({}, top.source, "sheet")
-    head.check_known({"name", "title", "author"})
-    name = head.str("name", default_name)
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        raise head.fail("name", "must be 1-64 letters, digits, '-' or '_' (it names the output files)")
-    problems = []
-    for fields in top.subs("problem"):
-        kind = lookup(fields.str("kind"), fields)
-        title = fields.str("title", kind.default_title)
-        rest = Fields({k: v for k, v in fields.table.items() if k not in ("kind", "title")},
-                      fields.source, fields.path)
-        problems.append(ProblemSpec(kind.name, title, kind.parse(rest)))
-    return SheetSpec(name, head.str("title", name), head.str("author", ""), tuple(problems), top.source)

@@ -21,7 +21,8 @@ import reference_network as rn
 from symderiv.derive import derive_sheet
 from symderiv.kernels import compile_kernels, render_kernels
 from symderiv.model import Answer, Problem, Question, Sheet
-from symderiv.spec import Fields, parse_sheet
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
 
 #: One network per case; together they use every activation and every loss.
 CASES = [((3, 4, 3), ("relu", "softmax"), "cross_entropy"),
@@ -146,7 +147,7 @@ def test_gradients_match_pytorch_autograd(random_kernels, case):
 
 def test_larger_network_gets_matrix_code_only():
     """Past the scalar-code threshold only matrix code is written; auto runs it."""
-    import symderiv.kernels.network as kn
+    import symderiv.kinds.network.kernels as kn
 
     widths, acts = (12, 9, 2), ("tanh", "identity")
     assert sum(a * b for a, b in zip(widths, widths[1:])) > kn.SCALAR_MAX_WEIGHTS

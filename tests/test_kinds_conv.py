@@ -13,12 +13,13 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 import reference_conv as ref
 from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
-from symderiv.kinds.conv_apply import conv2d
+from symderiv.kinds.conv.apply import conv2d
 from symderiv.model import TensorShape as Shape
 from symderiv.kinds.conv import MAX_APPLY_SIDE, MAX_SIDE
-from symderiv.kinds.conv_size import Axis, derivation, formula, full_formula, same_padding, tidy
+from symderiv.kinds.conv.size import Axis, derivation, formula, full_formula, same_padding, tidy
 from symderiv.model import Step
-from symderiv.spec import Fields, parse_sheet
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
 
 try:
     import torch  # noqa: F401
@@ -360,9 +361,9 @@ def test_figures_carry_the_numbers():
     sheet = sheet_of(HOMEWORK, 4)
     q1, q4 = sheet.problems[3].questions[0], sheet.problems[3].questions[3]
     grid = q1.figures[0]
-    assert grid.kind == "conv_grid" and tuple(grid.get("starts")) == tuple(ref.count_starts(36, 3, 0, 0, 1))
+    assert grid.kind == "padded_grid" and tuple(grid.get("starts")) == tuple(ref.count_starts(36, 3, 0, 0, 1))
     window = q4.figures[0]
-    assert window.kind == "conv_window"
+    assert window.kind == "sliding_window"
     assert window.get("output") == sheet.answer("4.4.output").value
     assert window.get("kernel") == sp.ImmutableMatrix(HOMEWORK["apply"]["kernel"])
 
@@ -386,7 +387,7 @@ def test_sheet_is_deterministic_and_prints():
 
 
 def test_conv2d_function_matches_reference_on_padded_dilated_case():
-    from symderiv.kinds.conv_apply import ApplySpec
+    from symderiv.kinds.conv.apply import ApplySpec
 
     x = [[[1, 2, 0, -1], [3, 1, 1, 0], [0, 2, -2, 1]]]
     w = [[[[1, -1], [2, 0]]]]

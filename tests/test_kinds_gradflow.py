@@ -14,7 +14,8 @@ from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds import gradflow  # (registers the kind even when another kind loaded first)
 from symderiv.render.latex import render_latex
-from symderiv.spec import Fields, parse_sheet
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
 
 try:
     import torch

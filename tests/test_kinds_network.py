@@ -10,9 +10,10 @@ import sympy as sp
 
 import reference_network as ref
 from symderiv.derive import derive_sheet
-from symderiv.kinds.network_graph import build_graph
-from symderiv.spec import Fields, parse_sheet
-from symderiv.verify import verify_network
+from symderiv.kinds.network.graph import build_graph
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
+from symderiv.kinds.network.verify import verify_network
 
 try:
     import torch  # noqa: F401

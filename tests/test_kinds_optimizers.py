@@ -17,7 +17,8 @@ from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds import optimizers as opt
 from symderiv.kinds import optimizers_demo as demo
-from symderiv.spec import Fields, parse_sheet
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
 
 HOMEWORK_DEMO = {"seed": 0, "kappa": 50, "start": [1.0, 1.0], "learning_rate": 0.038, "momentum": 0.7,
                  "stochastic_learning_rate": 0.01, "saddle_learning_rate": 0.05, "batch_size": 8, "samples": 256, "noise": 0.5,

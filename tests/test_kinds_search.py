@@ -17,7 +17,8 @@ from symderiv.derive import derive_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds.search import id_suffix, least_trials
 from symderiv.render.latex import render_latex
-from symderiv.spec import Fields, parse_sheet
+from symderiv.derive import parse_sheet
+from symderiv.spec import Fields
 
 HOMEWORK = {
     "grid": {"epochs_per_combination": 10, "minutes_per_epoch": 2,

@@ -32,7 +32,7 @@ def cross_correlation(inp: sp.Matrix, kernel: sp.Matrix, stride: int, padding: i
 
 def window_figure(stride=1, padding=0, dilation=1, inp=I3, kernel=K2) -> Figure:
     out = sp.ImmutableMatrix(cross_correlation(inp, kernel, stride, padding, dilation))
-    return Figure("conv_window", "windows", (("input", inp), ("kernel", kernel), ("output", out),
+    return Figure("sliding_window", "windows", (("input", inp), ("kernel", kernel), ("output", out),
                                              ("stride", stride), ("padding", padding), ("dilation", dilation)))
 
 
@@ -41,12 +41,12 @@ def network_figure(widths=(2, 3, 2, 1)) -> Figure:
     forward = tuple(tuple(sp.Integer(10 * l + i) for i in range(w)) for l, w in enumerate(widths))
     preact = tuple(tuple(sp.Integer(v if i % 2 else -v) for i, v in enumerate(z)) for z in forward[1:])
     grads = tuple(tuple(sp.Rational(-(100 * l + i), 7) for i in range(w)) for l, w in enumerate(widths))
-    return Figure("network", "net", (("widths", widths), ("activations", ("relu",) * (len(widths) - 1)),
+    return Figure("layered_graph", "net", (("widths", widths), ("activations", ("relu",) * (len(widths) - 1)),
                                      ("forward", forward), ("preact", preact), ("grads", grads)))
 
 
 def test_unknown_kind_is_a_clear_error():
-    with pytest.raises(ValueError, match="no renderer.*network"):
+    with pytest.raises(ValueError, match="no renderer.*layered_graph"):
         figures.render(Figure("pie_chart", "x", ()), MATH)
 
 
@@ -79,7 +79,7 @@ K23 = sp.ImmutableMatrix([[1, 2, 0], [0, -1, 3]])
 
 @pytest.mark.parametrize("stride, padding, dilation, kernel", [(1, 0, 1, K2), (2, 1, 1, K2), (1, 1, 2, K2),
                                                                (1, 1, 1, K23)])
-def test_conv_window_shades_the_cells_that_make_each_output(stride, padding, dilation, kernel):
+def test_sliding_window_shades_the_cells_that_make_each_output(stride, padding, dilation, kernel):
     fig = window_figure(stride, padding, dilation, kernel=kernel)
     tikz = figures.render(fig, MATH)
     labels = re.findall(r"\$Y_\{(\d+),(\d+)\} = (.*?)\$", tikz)
@@ -107,9 +107,9 @@ def window_cells(tikz: str, shape: tuple[int, int]) -> list[list[tuple[int, int]
     return out
 
 
-def test_conv_grid_marks_every_start_and_the_padding():
+def test_padded_grid_marks_every_start_and_the_padding():
     starts = tuple(range(1, 36 + 6 - 3 + 2, 2))
-    fig = Figure("conv_grid", "grid", (("n", 36), ("p", 3), ("k", 3), ("s", 2), ("starts", starts)))
+    fig = Figure("padded_grid", "grid", (("n", 36), ("p", 3), ("k", 3), ("s", 2), ("starts", starts)))
     tikz = figures.render(fig, MATH)
     lists = re.findall(r"\\foreach \\[ij] in \{([\d, ]+)\}", tikz)
     assert [tuple(int(v) + 1 for v in lst.split(",")) for lst in lists] == [starts, starts]
@@ -118,15 +118,15 @@ def test_conv_grid_marks_every_start_and_the_padding():
 
 
 def grid_figure(n: int, p: int, k: int, s: int, lazy: bool = True) -> tuple[Figure, list[int]]:
-    """A conv_grid figure and its starts, counted here by trying every cell of the padded side."""
+    """A padded_grid figure and its starts, counted here by trying every cell of the padded side."""
     starts = [t for t in range(1, n + 2 * p + 1, s) if t + k - 1 <= n + 2 * p]
     data = range(1, starts[-1] + 1, s) if lazy else tuple(starts)
-    return Figure("conv_grid", "grid", (("n", n), ("p", p), ("k", k), ("s", s), ("starts", data))), starts
+    return Figure("padded_grid", "grid", (("n", n), ("p", p), ("k", k), ("s", s), ("starts", data))), starts
 
 
 @pytest.mark.parametrize("n, drawn", [(figures.MAX_GRID - 2, True), (figures.MAX_GRID - 1, False),
                                       (10_000, False)])
-def test_conv_grid_is_drawn_cell_by_cell_only_when_small(n, drawn):
+def test_padded_grid_is_drawn_cell_by_cell_only_when_small(n, drawn):
     """Up to MAX_GRID cells a side: cell lines and a dot per start; beyond: an outline to scale, the
     first and last windows where they sit, and the count of starts in the legend."""
     fig, starts = grid_figure(n, 1, 3, 3)
@@ -139,14 +139,14 @@ def test_conv_grid_is_drawn_cell_by_cell_only_when_small(n, drawn):
     assert f"${len(starts)}$ per row" in tikz and len(tikz) < 3000
 
 
-def test_conv_grid_draws_a_range_of_starts_as_the_same_tuple():
+def test_padded_grid_draws_a_range_of_starts_as_the_same_tuple():
     assert figures.render(grid_figure(40, 3, 5, 2)[0], MATH) == \
         figures.render(grid_figure(40, 3, 5, 2, lazy=False)[0], MATH)
     assert figures.describe(grid_figure(40, 3, 5, 2)[0], MATH) == \
         figures.describe(grid_figure(40, 3, 5, 2, lazy=False)[0], MATH)
 
 
-def test_conv_window_leaves_out_the_copies_when_too_many_cells():
+def test_sliding_window_leaves_out_the_copies_when_too_many_cells():
     """20 x 20 input, 1 x 1 kernel: 400 copies of 400 cells is past MAX_COPY_CELLS; the input, kernel
     and output are still drawn, every entry of them."""
     inp = sp.ImmutableMatrix(20, 20, lambda i, j: (7 * i + 3 * j) % 10)
@@ -156,8 +156,8 @@ def test_conv_window_leaves_out_the_copies_when_too_many_cells():
     assert "fill opacity" in figures.render(window_figure(), MATH)
 
 
-def test_conv_grid_rejects_starts_that_do_not_fit():
-    fig = Figure("conv_grid", "grid", (("n", 5), ("p", 0), ("k", 3), ("s", 1), ("starts", (1, 2, 3, 4))))
+def test_padded_grid_rejects_starts_that_do_not_fit():
+    fig = Figure("padded_grid", "grid", (("n", 5), ("p", 0), ("k", 3), ("s", 1), ("starts", (1, 2, 3, 4))))
     with pytest.raises(ValueError, match="do not fit"):
         figures.render(fig, MATH)
 
@@ -198,7 +198,7 @@ def test_markdown_description_holds_the_numbers():
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason=f"TeX not installed: {pdf.INSTALL}")
 def test_every_kind_typesets(tmp_path):
     hostile = r"\write18{touch PWNED} ^^5c $x$ 100%"
-    grid = Figure("conv_grid", hostile, (("n", 6), ("p", 1), ("k", 3), ("s", 2), ("starts", (1, 3, 5))))
+    grid = Figure("padded_grid", hostile, (("n", 6), ("p", 1), ("k", 3), ("s", 2), ("starts", (1, 3, 5))))
     q = Question("1.1", "Figures", "All kinds.", figures=(
         network_figure(), grid, window_figure(2, 1, 1), line_figure(label=hostile), line_figure(logy=False),
         grid_figure(10_000, 0, 3, 1)[0]))

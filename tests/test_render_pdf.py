@@ -184,7 +184,7 @@ def test_tex_failure_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch
     out.mkdir()
     (out / "small.tex").write_text("previous good sheet")
     monkeypatch.setattr("symderiv.render.latex.LatexSheet.document",
-                        lambda self: "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}")
+                        lambda self, sheet: "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}")
     status = cli.main(["build", str(spec), "-o", str(out)])
     err = capsys.readouterr().err.strip()
     assert status == 2 and len(err.splitlines()) == 1

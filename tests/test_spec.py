@@ -74,7 +74,7 @@ def test_missing_file_is_reported(tmp_path, capsys):
 
 
 def test_decimals_are_exact(tmp_path):
-    from symderiv.spec import load_spec
+    from symderiv.derive import load_spec
 
     spec = tmp_path / "d.toml"
     spec.write_text(GOOD.replace("y = 10", 'y = 0.1').replace("b = 18", 'b = "1/3"'))

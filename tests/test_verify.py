@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from symderiv.cli import main
-from symderiv.verify import verify_network
+from symderiv.kinds.network.verify import verify_network
 from test_kinds_network import CASES, random_problem, sheet_of
 
 

@@ -14,9 +14,9 @@ explained one by one ("entry 2: sign flipped").
 
 The second half of this module finds **errors carried forward**: a later answer that
 is wrong only because it was computed, correctly, from the student's own wrong earlier
-answer. A problem kind supplies a *recompute* function (answer ids pinned to the
-student's values -> every numeric answer recomputed by the correct rules); see
-:func:`recomputer` for where it comes from.
+answer. A problem kind may supply a *recompute* function (answer ids pinned to the
+student's values -> every numeric answer recomputed by the correct rules); otherwise
+the sheet's own steps are re-evaluated; see :func:`recomputer`.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from sympy.matrices import MatrixBase
 
 from symderiv.check.equivalence import (MAX_SECONDS, Result, canonical, describe_shape, draw, entry_label,
                                         equivalent, is_matrix_expression, shape_of, show, variables)
-from symderiv.kinds.network_graph import entries, matrix_value, run_program
+from symderiv.kinds import ability
 from symderiv.model import Problem
 
 KINDS = ("transposed", "reshaped", "sign", "power_of_ten", "factor", "wrong_quantity", "off_by_one", "rounded",
@@ -269,23 +269,17 @@ class Carried:
     consistent: bool
 
 
-RECOMPUTERS: dict[str, Callable[[Problem, Mapping[str, sp.Basic]], dict[str, sp.Basic]]] = {}
-"""Recompute functions by kind name, for kinds whose ``Problem.data`` has no ``recompute``."""
-
-
 def recomputer(problem: Problem) -> Recomputer | None:
     """How to recompute a problem's answers from pinned values, if we know how.
 
-    In order: the kind's own ``problem.data.recompute(pinned)``; a function registered
-    in :data:`RECOMPUTERS` under the kind's name (the network kind's is below); else the
-    generic :func:`recompute_steps`, which re-evaluates the sheet's own steps and is
-    trusted only for the answers where pinning the key's value reproduces the key.
+    The kind's own ``recompute`` when it has one (it is trusted for every numeric
+    answer); else the generic :func:`recompute_steps`, which re-evaluates the sheet's own
+    steps and is trusted only for the answers where pinning the key's value reproduces
+    the key.
     """
-    own = getattr(problem.data, "recompute", None)
-    if callable(own):
-        return Recomputer(own, frozenset(numeric_answers(problem)))
-    if problem.kind in RECOMPUTERS:
-        return Recomputer(partial(RECOMPUTERS[problem.kind], problem), frozenset(numeric_answers(problem)))
+    own = ability(problem, "recompute")
+    if own is not None:
+        return Recomputer(partial(own, problem), frozenset(numeric_answers(problem)))
     generic = partial(recompute_steps, problem)
     trusted = frozenset(i for i, v in numeric_answers(problem).items() if _reproduces(generic, problem, {i: v}))
     return Recomputer(generic, trusted) if trusted else None
@@ -432,32 +426,3 @@ def _evaluated(rule: sp.Basic, env: dict) -> sp.Basic | None:
     if is_matrix_expression(value) or variables(value) or not isinstance(value, sp.Basic):
         return None
     return value
-
-
-# ---- the network kind: re-run its scalar program with some targets pinned -------------
-
-
-def recompute_network(problem: Problem, pinned: Mapping[str, sp.Basic]) -> dict[str, sp.Basic]:
-    """Problem 1's numeric answers from the spec's inputs, with the pinned answers' entries
-    held at the student's values while the rest of the program runs as derived."""
-    solved, numeric = problem.data, numeric_answers(problem)
-    symbols = {a.id: a.symbol for q in problem.questions for a in q.answers if a.id in numeric}
-    fixed: dict[sp.Basic, sp.Basic] = {}
-    for answer_id, value in pinned.items():
-        fixed.update(_entries_of(symbols[answer_id], value))
-    env = run_program(solved.graph, solved.inputs, pinned=fixed)
-    return {i: canonical(_value_of(symbol, env)) for i, symbol in symbols.items()}
-
-
-def _entries_of(symbol: sp.Basic, value: sp.Basic) -> dict:
-    if not isinstance(symbol, sp.MatrixSymbol):
-        return {symbol: value}
-    matrix = value if isinstance(value, MatrixBase) else sp.ImmutableMatrix([[value]])
-    return dict(zip(entries(symbol), matrix))
-
-
-def _value_of(symbol: sp.Basic, env: dict) -> sp.Basic:
-    return matrix_value(symbol, env) if isinstance(symbol, sp.MatrixSymbol) else env[symbol]
-
-
-RECOMPUTERS["network"] = recompute_network

@@ -30,7 +30,6 @@ and the field, exit status 2 from the CLI.
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -323,21 +322,3 @@ def scalar_givens(question: Question) -> dict[str, sp.Basic]:
         if isinstance(value, sp.Basic) and shape_of(value) is None and value.is_number and not variables(value):
             out[str(symbol)] = value
     return out
-
-
-# --------------------------------------------------------------------------
-# The command line
-# --------------------------------------------------------------------------
-
-
-def run_grade(args: Any) -> int:
-    """``symderiv grade SUBMISSION [--spec SPEC] [--json] [--report text|md|tex]``: print the report."""
-    from symderiv.check.report import render
-    from symderiv.derive import derive_file
-
-    if args.json and args.report != "text":
-        raise SymderivError(f"--json and --report {args.report}: choose one output format")
-    submission = load_submission(args.submission)
-    report = grade_submission(derive_file(args.spec), submission, spec=str(args.spec))
-    sys.stdout.write(render(report, "json" if args.json else args.report))
-    return 0

@@ -11,38 +11,28 @@ over leading batch axes. ``compile_kernels(sheet)`` gives the same functions in 
 >>> k["problem1_gradients"]()["dL_dW1"]                               # doctest: +SKIP
 array([[32., 16.], [24., 12.], [-8., -4.]])
 
-Where the code comes from, per problem kind:
+Where the code comes from:
 
-* ``network``: the derivation's own straight-line program (scalar code) or its
-  matrix-level rules (matrix code), see :mod:`symderiv.kernels.network`;
-* ``conv``: the window sum of products as a batched conv2d, see
-  :mod:`symderiv.kernels.conv`, plus its formulas;
-* every other kind: each answer whose value still has free symbols (a general
-  formula) becomes a vectorized function of them, see :mod:`symderiv.kernels.formula`.
+* a problem kind may print kernels of its own (its ``Kind.kernels`` hook: a network's
+  straight-line program, a convolution's window sums), with helper blocks shared by
+  every problem that needs them;
+* for every kind, each answer whose value still has free symbols (a general formula)
+  becomes a vectorized function of them, see :mod:`symderiv.kernels.formula`.
 
 The module's helpers (argument checks, chunking, accumulation) are the source of
 :mod:`symderiv.kernels.runtime`, copied in: ordinary, tested code, not templates.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from symderiv.kernels.formula import formula_source
 from symderiv.kernels.printer import safe_text
+from symderiv.kinds import ProblemKernels, ability
 from symderiv.model import Problem, Sheet
 
 _RUNTIME_MARK = "# --- runtime ---\n"
-
-
-@dataclass(frozen=True)
-class ProblemKernels:
-    """One problem's printed kernels: source, public functions (name, one-line summary),
-    and the names of shared helper blocks it needs (written once per module)."""
-
-    source: str
-    functions: tuple[tuple[str, str], ...]
-    helpers: tuple[str, ...] = ()
 
 
 def runtime_source() -> str:
@@ -51,41 +41,25 @@ def runtime_source() -> str:
     return text.split(_RUNTIME_MARK, 1)[1].strip("\n") + "\n"
 
 
-def _helpers() -> dict[str, Callable[[], str]]:
-    from symderiv.kernels.conv import conv_helpers
-
-    return {"conv2d": conv_helpers}
-
-
 def problem_kernels(problem: Problem) -> ProblemKernels:
-    """The kernels of one problem, by kind (formulas for every kind without its own)."""
-    from symderiv.kernels.conv import conv_source
-    from symderiv.kernels.formula import formula_source
-    from symderiv.kernels.network import kernel_source
-
-    n = problem.number
-    if problem.kind == "network":
-        summary = f"Problem {n}: forward values, loss and every gradient, per row"
-        return ProblemKernels(kernel_source(problem), ((f"problem{n}_gradients", summary),))
-    parts, functions, helpers = [], [], []
-    if problem.kind == "conv":
-        source, name = conv_source(problem)
-        parts.append(source)
-        functions.append((name, f"Problem {n}: batched conv2d (cross-correlation)"))
-        helpers.append("conv2d")
+    """The kernels of one problem: its kind's own (if it prints any), then its formulas."""
+    own = ability(problem, "kernels")
+    printed = own(problem) if own is not None else ProblemKernels("", ())
     source, names = formula_source(problem)
-    if source:
-        parts.append(source)
-        functions += [(name, f"Problem {n}: answer {aid}, vectorized") for name, aid in names]
-    return ProblemKernels("\n\n\n".join(p.strip("\n") for p in parts), tuple(functions), tuple(helpers))
+    if not source:
+        return printed
+    n = problem.number
+    functions = printed.functions + tuple((name, f"Problem {n}: answer {aid}, vectorized") for name, aid in names)
+    parts = [p.strip("\n") for p in (printed.source, source) if p]
+    return ProblemKernels("\n\n\n".join(parts), functions, printed.helpers)
 
 
 def render_kernels(sheet: Sheet) -> str:
     """The kernels module of a sheet, as Python source (deterministic: same sheet, same bytes)."""
     printed = [(p, problem_kernels(p)) for p in sheet.problems]
     functions = [f for _, k in printed for f in k.functions]
-    helpers = dict.fromkeys(h for _, k in printed for h in k.helpers)
-    blocks = [runtime_source()] + [_helpers()[h]() for h in helpers]
+    helpers = dict(h for _, k in printed for h in k.helpers)  # one block per name, first use first
+    blocks = [runtime_source()] + list(helpers.values())
     blocks += [_banner(p) + k.source.strip("\n") + "\n" for p, k in printed if k.source]
     names = "".join(f"    {name!r},\n" for name, _ in functions)
     body = "\n\n".join(b.strip("\n") + "\n" for b in blocks)

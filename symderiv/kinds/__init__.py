@@ -1,57 +1,49 @@
-"""The registry of problem kinds: each kind is a plug-in with a spec parser and ``derive``.
+"""The problem kinds: plug-ins that each register a :class:`Kind` (see ``registry``).
 
-A kind module calls :func:`register` at import; this package imports every module in
-it, so the core never names a kind. Adding Problem 6 means adding a module here and a
-spec under ``derivations/``: nothing else changes.
+A kind module (or package) calls :func:`register` at import; :func:`kinds` imports
+every module of this package, so the core never names a kind. Adding Problem 6 means
+adding a module here and a spec under ``derivations/``: nothing else changes.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+from symderiv.kinds.registry import Check as Check
+from symderiv.kinds.registry import Kind as Kind
+from symderiv.kinds.registry import ProblemKernels as ProblemKernels
+from symderiv.kinds.registry import Verification as Verification
+from symderiv.kinds.registry import register as register
+from symderiv.kinds.registry import registered
 from symderiv.model import Problem
 
-
-@dataclass(frozen=True)
-class Kind:
-    """A problem kind: ``parse`` validates its fields, ``derive`` solves it.
-
-    ``derive(spec, number, title)`` returns the :class:`Problem` numbered ``number``
-    (answer ids start with it). ``verify(problem)``, where a kind has one, checks the
-    derived values against independent methods for ``symderiv verify`` and returns a
-    list of checks (each with ``ok``).
-    """
-
-    name: str
-    default_title: str
-    parse: Callable[[Any], Any]
-    derive: Callable[[Any, int, str], Problem]
-    doc: str = ""
-    verify: Callable[[Problem], list] | None = None
-
-
-_REGISTRY: dict[str, Kind] = {}
-
-
-def register(kind: Kind) -> Kind:
-    """Add a kind to the registry (module import time); names are unique."""
-    if kind.name in _REGISTRY:
-        raise ValueError(f"problem kind {kind.name!r} registered twice")
-    _REGISTRY[kind.name] = kind
-    return kind
+#: Modules of this package that are not kinds.
+_NOT_KINDS = frozenset({"registry"})
 
 
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+        if info.name not in _NOT_KINDS:
+            importlib.import_module(f"{__name__}.{info.name}")
 
 
 def kinds() -> dict[str, Kind]:
     """Every registered kind by name (importing one kind directly must not hide the others)."""
     _load_all()  # idempotent: modules already imported are not run again
-    return dict(_REGISTRY)
+    return registered()
+
+
+def kind_of(problem: Problem) -> Kind:
+    """The kind that derived ``problem``: what generic code asks for a kind's abilities."""
+    return kinds()[problem.kind]
+
+
+def ability(problem: Problem, name: str) -> Any:
+    """The kind's hook ``name`` (``verify``, ``kernels``, ``recompute``...) for ``problem``,
+    or None: a kind without it, or a problem built by hand under a kind nobody registered."""
+    kind = kinds().get(problem.kind)
+    return getattr(kind, name) if kind is not None else None
 
 
 def lookup(name: str, fields: Any) -> Kind:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.algebra import decimal_text, substitute
-from symderiv.kinds import Kind, register
+from symderiv.kinds.registry import Kind, register
 from symderiv.model import Answer, Figure, Problem, Question, Step, Table
 from symderiv.spec import Fields
 

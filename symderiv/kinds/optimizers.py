@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.algebra import substitute
-from symderiv.kinds import Kind, register
+from symderiv.kinds.registry import Kind, register
 from symderiv.kinds import optimizers_demo as demo
 from symderiv.model import Answer, Problem, Question, Step, Table
 from symderiv.spec import Fields

@@ -26,7 +26,7 @@ import mpmath
 import sympy as sp
 
 from symderiv.algebra import decimal_text, substitute
-from symderiv.kinds import Kind, register
+from symderiv.kinds.registry import Kind, register
 from symderiv.model import Answer, Problem, Question, Step, Table
 from symderiv.spec import Fields
 

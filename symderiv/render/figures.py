@@ -8,13 +8,13 @@ escaped like every other text; numbers print through the sheet's math printer.
 
 Kinds and their data (``Figure.get(name)``):
 
-``network``      widths, activations, forward (z per layer, layer 0 = x), preact (a per
-                 layer 1..L), grads (dL/dz per layer 0..L; layer 0 = dL/dx)
-``conv_grid``    n, p, k, s, starts (1-based start positions in the padded input: a tuple
-                 or a range); optional p_after (padding after, default p), k_eff (dilated
-                 window). A padded side above MAX_GRID is drawn as an outline, not cell by cell
-``conv_window``  input, kernel, output (matrices), stride, padding; optional dilation
-``line_plot``    xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
+``layered_graph``  widths, activations, forward (z per layer, layer 0 = x), preact (a per
+                   layer 1..L), grads (dL/dz per layer 0..L; layer 0 = dL/dx)
+``padded_grid``    n, p, k, s, starts (1-based start positions in the padded input: a tuple
+                   or a range); optional p_after (padding after, default p), k_eff (dilated
+                   window). A padded side above MAX_GRID is drawn as an outline, not cell by cell
+``sliding_window`` input, kernel, output (matrices), stride, padding; optional dilation
+``line_plot``      xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ DY = 2.1
 #: A Markdown table of a long series shows about this many evenly spaced rows.
 MAX_ROWS = 12
 
-#: A conv_grid with a longer padded side is drawn as an outline: no cell lines, no start dots.
+#: A padded_grid with a longer padded side is drawn as an outline: no cell lines, no start dots.
 MAX_GRID = 64
 
 
@@ -73,7 +73,7 @@ def block(picture: str, caption: str) -> str:
             f"{escape(caption)}\\par}}\n\\end{{minipage}}\\end{{center}}")
 
 
-# --- network -------------------------------------------------------------------------
+# --- layered graph: a network, values on the units, gradients beside them ---------------
 
 
 def shown_units(width: int) -> list[int | None]:
@@ -83,7 +83,7 @@ def shown_units(width: int) -> list[int | None]:
     return [0, 1, 2, None, width - 2, width - 1]
 
 
-def _network_nodes(fig: Figure, math: Math, dx: float) -> list[str]:
+def _graph_nodes(fig: Figure, math: Math, dx: float) -> list[str]:
     out = []
     for l, values in enumerate(fig.get("forward")):
         units = shown_units(len(values))
@@ -107,7 +107,7 @@ def _clipped(fig: Figure, layer: int, unit: int) -> bool:
     return as_sympy(fig.get("preact")[layer - 1][unit]) != as_sympy(fig.get("forward")[layer][unit])
 
 
-def _network_edges(fig: Figure) -> list[str]:
+def _graph_edges(fig: Figure) -> list[str]:
     """Every unit to every unit of the next layer (the gap of an elided layer has none)."""
     rows = [[r for r, i in enumerate(shown_units(len(v))) if i is not None] for v in fig.get("forward")]
     return [f"\\draw[edge] (n{l - 1}-{a}) -- (n{l}-{b});"
@@ -119,12 +119,12 @@ def _tallest(fig: Figure) -> float:
     return (max(len(shown_units(len(v))) for v in fig.get("forward")) - 1) * DY / 2
 
 
-def _network_heads(fig: Figure, dx: float) -> list[str]:
+def _graph_heads(fig: Figure, dx: float) -> list[str]:
     heads = ["input"] + [f"layer {l} ({escape(str(act))})" for l, act in enumerate(fig.get("activations"), 1)]
     return [f"\\node[head] at ({l * dx:.2f},{_tallest(fig) + 1.1:.2f}) {{{h}}};" for l, h in enumerate(heads)]
 
 
-def _network_legend(fig: Figure, dx: float) -> str:
+def _graph_legend(fig: Figure, dx: float) -> str:
     items = ["inside: $z$ (forward)", "{\\color{red!75!black} below: $\\partial L/\\partial z$ "
              "(backward; at the input $\\partial L/\\partial \\mathbf{x}$)}"]
     if any(_clipped(fig, l, i) for l, v in enumerate(fig.get("forward")) for i in range(len(v))):
@@ -134,22 +134,22 @@ def _network_legend(fig: Figure, dx: float) -> str:
     return f"\\node[font=\\footnotesize, anchor=north, align=center] at {at} {{{text}}};"
 
 
-NETWORK_STYLES = ("[unit/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, font=\\small},"
+GRAPH_STYLES = ("[unit/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, font=\\small},"
                   "grad/.style={below=1pt, text=red!75!black, font=\\footnotesize},"
                   "pre/.style={above=1pt, text=black!55, font=\\footnotesize},"
                   "head/.style={font=\\footnotesize\\bfseries},"
                   "edge/.style={->, black!30, shorten >=1pt}]")
 
 
-def tikz_network(fig: Figure, math: Math) -> str:
+def tikz_layered_graph(fig: Figure, math: Math) -> str:
     """The network as a graph: z inside each unit, dL/dz below it (red), a above it (grey)
     where the activation changed it. Deep networks get narrower columns."""
     dx = min(3.4, 15.0 / max(len(fig.get("forward")) - 1, 1))
-    body = _network_nodes(fig, math, dx) + _network_edges(fig) + _network_heads(fig, dx) + [_network_legend(fig, dx)]
-    return f"\\begin{{tikzpicture}}{NETWORK_STYLES}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+    body = _graph_nodes(fig, math, dx) + _graph_edges(fig) + _graph_heads(fig, dx) + [_graph_legend(fig, dx)]
+    return f"\\begin{{tikzpicture}}{GRAPH_STYLES}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
 
 
-def markdown_network(fig: Figure, math: Math) -> str:
+def markdown_layered_graph(fig: Figure, math: Math) -> str:
     """The same numbers as a table, one row per layer."""
     rows = ["| layer | activation | $a$ | $z$ | $\\partial L/\\partial z$ |", "|---|---|---|---|---|"]
     acts = ("input",) + tuple(str(a) for a in fig.get("activations"))
@@ -191,13 +191,13 @@ class Grid:
 
 
 def grid(fig: Figure) -> Grid:
-    """The grid of a ``conv_grid`` figure, checked: every start must leave room for the window."""
+    """The grid of a ``padded_grid`` figure, checked: every start must leave room for the window."""
     n, p, k, s = (int(fig.get(name)) for name in "npks")
     starts = fig.get("starts")
     starts = starts if isinstance(starts, range) else tuple(int(v) for v in starts)
     g = Grid(n, p, int(optional(fig, "p_after", p)), k, int(optional(fig, "k_eff", k)), s, starts)
     if not g.starts or min(g.starts) < 1 or max(g.starts) + g.span - 1 > g.size:
-        raise ValueError(f"conv_grid: starts {g.starts} do not fit {g.size} cells with a {g.span}-cell window")
+        raise ValueError(f"padded_grid: starts {g.starts} do not fit {g.size} cells with a {g.span}-cell window")
     return g
 
 
@@ -211,7 +211,7 @@ def _grid_cells(g: Grid, c: float) -> tuple[list[str], list[str]]:
              f"\\fill[blue!70!black] (\\j+0.5,\\i+0.5) circle ({min(0.3, 0.07 / c):.3f});"])
 
 
-def tikz_conv_grid(fig: Figure, math: Math) -> str:
+def tikz_padded_grid(fig: Figure, math: Math) -> str:
     """The padded input (padding grey), a dot where the filter can start, first/last window.
     A grid wider than MAX_GRID cells is drawn to scale as an outline; the legend counts its starts."""
     g = grid(fig)
@@ -241,7 +241,7 @@ def _grid_legend(g: Grid) -> str:
     return f"\\node[anchor=north west, align=left, font=\\footnotesize] at ({g.size + 1},0) {{{text}}};"
 
 
-def markdown_conv_grid(fig: Figure, math: Math) -> str:
+def markdown_padded_grid(fig: Figure, math: Math) -> str:
     g = grid(fig)
     shown = ", ".join(str(v) for v in g.starts) if len(g.starts) <= 8 else (
         f"{g.starts[0]}, {g.starts[1]}, {g.starts[2]}, ..., {g.starts[-1]}")
@@ -258,7 +258,7 @@ WINDOW_NAMES = ("I", "K", "Y")
 
 @dataclass(frozen=True)
 class Window:
-    """A ``conv_window`` figure's data: matrices, stride, padding (every side), dilation."""
+    """A ``sliding_window`` figure's data: matrices, stride, padding (every side), dilation."""
 
     input: sp.MatrixBase
     kernel: sp.MatrixBase
@@ -322,7 +322,7 @@ def _window_copies(w: Window, math: Math, y0: float) -> list[str]:
             for line in _window_copy(w, math, i, j, j * dx, y0 - i * dy)]
 
 
-def tikz_conv_window(fig: Figure, math: Math) -> str:
+def tikz_sliding_window(fig: Figure, math: Math) -> str:
     """Top: input, kernel, output. Below: every window position, laid out like the output."""
     w, c = window(fig), 0.6
     widths = [(w.input.shape[1] + 2 * w.p) * c, w.kernel.shape[1] * c, w.output.shape[1] * c]
@@ -339,7 +339,7 @@ def tikz_conv_window(fig: Figure, math: Math) -> str:
     return f"\\begin{{tikzpicture}}{styles}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
 
 
-def markdown_conv_window(fig: Figure, math: Math) -> str:
+def markdown_sliding_window(fig: Figure, math: Math) -> str:
     w = window(fig)
     rows = ["| output entry | cells of the padded input (row, column) | value |", "|---|---|---|"]
     for i in range(w.output.shape[0]):
@@ -427,9 +427,9 @@ class FigureKind:
 
 
 KINDS: dict[str, FigureKind] = {
-    "network": FigureKind(tikz_network, markdown_network),
-    "conv_grid": FigureKind(tikz_conv_grid, markdown_conv_grid),
-    "conv_window": FigureKind(tikz_conv_window, markdown_conv_window),
+    "layered_graph": FigureKind(tikz_layered_graph, markdown_layered_graph),
+    "padded_grid": FigureKind(tikz_padded_grid, markdown_padded_grid),
+    "sliding_window": FigureKind(tikz_sliding_window, markdown_sliding_window),
     "line_plot": FigureKind(tikz_line_plot, markdown_line_plot),
 }
 

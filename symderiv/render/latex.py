@@ -9,7 +9,8 @@ of math that TeX breaks after an operator (the printer leaves break points insid
 products); boxed answers and tables that cannot break are scaled down to fit.
 
 The same step layout (:func:`step_rows`) feeds the Markdown sheet and the Jupyter
-displays, so a step reads the same everywhere.
+displays, so a step reads the same everywhere; the order of a question's parts is
+:class:`~symderiv.render.walker.SheetWalker`'s, shared by all three.
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ import sympy as sp
 
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
-from symderiv.render.printer import SheetPrinter
-from symderiv.render.text import escape, escape_mathjax, prose
+from symderiv.render.walker import SheetWalker
+from symderiv.render.text import escape, prose
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
@@ -99,15 +100,11 @@ def answer_math(a: Answer, math: Callable[[sp.Basic], str]) -> str:
     return f"{math(a.symbol)} = {math(a.value)}{tail}"
 
 
-class LatexSheet:
-    """Renders one sheet; holds the printer of the problem being rendered."""
+class LatexSheet(SheetWalker):
+    """Renders one sheet as a LaTeX document; the order of its parts is :class:`SheetWalker`'s."""
 
-    def __init__(self, sheet: Sheet) -> None:
-        self.sheet = sheet
-        self.printer = SheetPrinter(breakable=True)
-
-    def math(self, expr: sp.Basic) -> str:
-        return self.printer.doprint(expr)
+    sheet_sep = "\n"
+    printer_settings = {"breakable": True}
 
     def inline(self, expr: sp.Basic) -> str:
         return f"${self.math(expr)}$"
@@ -115,36 +112,46 @@ class LatexSheet:
     def text(self, parts) -> str:
         return prose(parts, self.inline)
 
-    def document(self) -> str:
+    def document(self, sheet: Sheet) -> str:
+        return self.sheet(sheet)
+
+    def sheet_head(self, sheet: Sheet) -> list[str]:
         head = PREAMBLE.replace("%(extra)s", figures.PREAMBLE)
-        title = [r"\begin{document}", r"\begin{center}",
-                 rf"{{\LARGE {escape(self.sheet.title)}\par}}"]
-        if self.sheet.author:
-            title.append(rf"\medskip{{\large {escape(self.sheet.author)}\par}}")
-        title.append(r"\end{center}")
-        body = [self.problem(p) for p in self.sheet.problems]
-        return "\n".join([head] + title + body + [r"\end{document}", ""])
+        title = [r"\begin{document}", r"\begin{center}", rf"{{\LARGE {escape(sheet.title)}\par}}"]
+        if sheet.author:
+            title.append(rf"\medskip{{\large {escape(sheet.author)}\par}}")
+        return [head] + title + [r"\end{center}"]
 
-    def problem(self, problem: Problem) -> str:
-        self.printer = SheetPrinter(dict(problem.notation), breakable=True)
-        out = [rf"\section*{{Problem {problem.number}: {escape(problem.title)}}}"]
-        if problem.intro:
-            out.append(self.text(problem.intro))
-        out += [self.question(q) for q in problem.questions]
-        return "\n\n".join(out)
+    def sheet_tail(self, sheet: Sheet) -> list[str]:
+        return [r"\end{document}", ""]
 
-    def question(self, q: Question) -> str:
-        out = [rf"\subsection*{{Q{escape(q.id)}. {escape(q.title)}}}", self.text(q.prompt)]
-        if q.givens:
-            out += [r"\paragraph{Setup.}", self.givens(q.givens)]
-        if q.steps:
-            items = "\n".join(rf"\item {self.step(s)}" for s in q.steps)
-            out += [r"\paragraph{Analysis.}", "\\begin{enumerate}\n" + items + "\n\\end{enumerate}"]
-        out += [figures.render(f, self.math) for f in q.figures]
-        out += [rf"\emph{{Note.}} {self.text(n)}" for n in q.notes]
-        if q.answers:
-            out += [r"\paragraph{Conclusion.}", "\n".join(self.answer(a) for a in q.answers)]
-        return "\n\n".join(x for x in out if x)
+    def problem_head(self, problem: Problem) -> list[str]:
+        return [rf"\section*{{Problem {problem.number}: {escape(problem.title)}}}"]
+
+    def intro(self, intro) -> list[str]:
+        return [self.text(intro)]
+
+    def question_head(self, q: Question) -> list[str]:
+        return [rf"\subsection*{{Q{escape(q.id)}. {escape(q.title)}}}"]
+
+    def prompt(self, prompt) -> list[str]:
+        return [self.text(prompt)]
+
+    def setup(self, givens) -> list[str]:
+        return [r"\paragraph{Setup.}", self.givens(givens)]
+
+    def analysis(self, steps) -> list[str]:
+        items = "\n".join(rf"\item {self.step(s)}" for s in steps)
+        return [r"\paragraph{Analysis.}", "\\begin{enumerate}\n" + items + "\n\\end{enumerate}"]
+
+    def figure(self, figure) -> list[str]:
+        return [figures.render(figure, self.math)]
+
+    def note(self, note) -> list[str]:
+        return [rf"\emph{{Note.}} {self.text(note)}"]
+
+    def conclusion(self, answers) -> list[str]:
+        return [r"\paragraph{Conclusion.}", "\n".join(self.answer(a) for a in answers)]
 
     def givens(self, givens: tuple) -> str:
         """The Setup: runs of short givens two to a row; long ones on rows of their own, in a
@@ -207,82 +214,4 @@ class LatexSheet:
 
 def render_latex(sheet: Sheet) -> str:
     """The whole sheet as a standalone LaTeX document."""
-    return LatexSheet(sheet).document()
-
-
-class MathJaxSheet:
-    """A sheet, problem or question as one math-mode ``array`` for MathJax (Jupyter).
-
-    Jupyter renders ``_repr_latex_`` with MathJax, which knows math but not LaTeX's text
-    commands, so text becomes ``\\text{}`` runs (:func:`escape_mathjax`) and every line is
-    a row of the array. Figures show as their caption.
-    """
-
-    def __init__(self, notation: dict[str, str] | None = None) -> None:
-        self.printer = SheetPrinter(notation)
-
-    def math(self, expr: sp.Basic) -> str:
-        return self.printer.doprint(expr)
-
-    def text(self, parts) -> str:
-        return prose(parts, self.math, escape_mathjax)
-
-    def sheet(self, sheet: Sheet) -> list[str]:
-        return [escape_mathjax(sheet.title, "textbf")] + [r for p in sheet.problems for r in self.problem(p)]
-
-    def problem(self, problem: Problem) -> list[str]:
-        self.printer = SheetPrinter(dict(problem.notation))
-        rows = [escape_mathjax(f"Problem {problem.number}: {problem.title}", "textbf")]
-        rows += [self.text(problem.intro)] if problem.intro else []
-        return rows + [r for q in problem.questions for r in self.question(q)]
-
-    def question(self, q: Question) -> list[str]:
-        rows = [escape_mathjax(f"Q{q.id}. {q.title}", "textbf"), self.text(q.prompt)]
-        if q.givens:
-            givens = [f"{self.math(lhs)} &= {self.math(rhs)}" for lhs, rhs in q.givens]
-            rows += [r"\textit{Setup.}", self.aligned(givens)]
-        if q.steps:
-            rows.append(r"\textit{Analysis.}")
-            rows += [r for i, s in enumerate(q.steps, start=1) for r in self.step(i, s)]
-        rows += [escape_mathjax(f"Figure: {f.caption}", "textit") for f in q.figures]
-        rows += [r"\textit{Note. }" + self.text(n) for n in q.notes]
-        if q.answers:
-            rows.append(r"\textit{Conclusion.}")
-            rows += [rf"\qquad\boxed{{{answer_math(a, self.math)}}}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}"
-                     for a in q.answers]
-        return rows
-
-    def step(self, number: int, s: Step) -> list[str]:
-        rows = [rf"\text{{{number}. }}" + self.text(s.text)]
-        left, lines = step_rows(s, self.math)
-        if lines:
-            aligned = [f"&{rel} {rhs}" for rel, rhs in lines]
-            rows.append(self.aligned([left + aligned[0]] + aligned[1:]))
-        if s.table is not None:
-            rows.append(r"\qquad" + self.table(s.table))
-        return rows + ([self.text(s.note)] if s.note else [])
-
-    @staticmethod
-    def aligned(lines: list[str]) -> str:
-        return "\\qquad\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}"
-
-    def table(self, t: Table) -> str:
-        head = " & ".join(escape_mathjax(h) for h in t.header)
-        rows = [" & ".join(escape_mathjax(c) if isinstance(c, str) else self.math(c) for c in r) for r in t.rows]
-        return "\\begin{array}{" + "l" * len(t.header) + "}" + r" \\ \hline ".join(
-            [head, r" \\ ".join(rows)]) + "\\end{array}"
-
-
-def latex_of(item: Sheet | Problem | Question) -> str:
-    """``$$...$$`` math for a sheet, a problem or a question (Jupyter's ``_repr_latex_``).
-
-    A question on its own prints without its problem's notation table.
-    """
-    renderer = MathJaxSheet()
-    if isinstance(item, Sheet):
-        rows = renderer.sheet(item)
-    elif isinstance(item, Problem):
-        rows = renderer.problem(item)
-    else:
-        rows = renderer.question(item)
-    return "$$\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}$$"
+    return LatexSheet().document(sheet)

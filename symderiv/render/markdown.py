@@ -13,8 +13,8 @@ import sympy as sp
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
 from symderiv.render.latex import answer_math, step_rows
-from symderiv.render.printer import SheetPrinter
 from symderiv.render.text import escape_md, paragraph_md, prose
+from symderiv.render.walker import SheetWalker
 
 #: Indentation that keeps a block inside a numbered list item.
 INDENT = "    "
@@ -36,14 +36,8 @@ def indent(text: str) -> str:
     return "\n".join(INDENT + line if line else line for line in text.split("\n"))
 
 
-class MarkdownSheet:
-    """Renders a sheet as Markdown; holds the printer of the problem being rendered."""
-
-    def __init__(self, notation: dict[str, str] | None = None) -> None:
-        self.printer = SheetPrinter(notation)
-
-    def math(self, expr: sp.Basic) -> str:
-        return self.printer.doprint(expr)
+class MarkdownSheet(SheetWalker):
+    """Renders a sheet as Markdown; the order of its parts is :class:`SheetWalker`'s."""
 
     def inline(self, expr: sp.Basic) -> str:
         return f"${self.math(expr)}$"
@@ -56,27 +50,37 @@ class MarkdownSheet:
         return paragraph_md(self.text(parts))
 
     def sheet(self, sheet: Sheet) -> str:
-        head = [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
-        return "\n\n".join(head + [self.problem(p) for p in sheet.problems]) + "\n"
+        return super().sheet(sheet) + "\n"
 
-    def problem(self, problem: Problem) -> str:
-        self.printer = SheetPrinter(dict(problem.notation))
-        out = [f"## Problem {problem.number}: {escape_md(problem.title)}"]
-        if problem.intro:
-            out.append(self.paragraph(problem.intro))
-        return "\n\n".join(out + [self.question(q) for q in problem.questions])
+    def sheet_head(self, sheet: Sheet) -> list[str]:
+        return [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
 
-    def question(self, q: Question) -> str:
-        out = [f"### Q{escape_md(q.id)}. {escape_md(q.title)}", self.paragraph(q.prompt)]
-        if q.givens:
-            out += ["**Setup.**", display([f"{self.math(lhs)} &= {self.math(rhs)}" for lhs, rhs in q.givens])]
-        if q.steps:
-            out += ["**Analysis.**", "\n\n".join(self.step(i, s) for i, s in enumerate(q.steps, start=1))]
-        out += [figures.describe(f, self.math) for f in q.figures]
-        out += [f"*Note.* {self.text(n)}" for n in q.notes]
-        if q.answers:
-            out += ["**Conclusion.**", "\n".join(self.answer(a) for a in q.answers)]
-        return "\n\n".join(x for x in out if x)
+    def problem_head(self, problem: Problem) -> list[str]:
+        return [f"## Problem {problem.number}: {escape_md(problem.title)}"]
+
+    def intro(self, intro) -> list[str]:
+        return [self.paragraph(intro)]
+
+    def question_head(self, q: Question) -> list[str]:
+        return [f"### Q{escape_md(q.id)}. {escape_md(q.title)}"]
+
+    def prompt(self, prompt) -> list[str]:
+        return [self.paragraph(prompt)]
+
+    def setup(self, givens) -> list[str]:
+        return ["**Setup.**", display([f"{self.math(lhs)} &= {self.math(rhs)}" for lhs, rhs in givens])]
+
+    def analysis(self, steps) -> list[str]:
+        return ["**Analysis.**", "\n\n".join(self.step(i, s) for i, s in enumerate(steps, start=1))]
+
+    def figure(self, figure) -> list[str]:
+        return [figures.describe(figure, self.math)]
+
+    def note(self, note) -> list[str]:
+        return [f"*Note.* {self.text(note)}"]
+
+    def conclusion(self, answers) -> list[str]:
+        return ["**Conclusion.**", "\n".join(self.answer(a) for a in answers)]
 
     def step(self, number: int, s: Step) -> str:
         parts = [f"{number}. {self.text(s.text)}"]
@@ -108,14 +112,6 @@ def render_markdown(sheet: Sheet) -> str:
     return MarkdownSheet().sheet(sheet)
 
 
-def markdown_of(item: Sheet | Problem | Question) -> str:
-    """Markdown for a sheet, a problem or a question (Jupyter's ``_repr_markdown_``).
-
-    A question on its own prints without its problem's notation table.
-    """
-    renderer = MarkdownSheet()
-    if isinstance(item, Sheet):
-        return renderer.sheet(item)
-    if isinstance(item, Problem):
-        return renderer.problem(item)
-    return renderer.question(item)
+def markdown_of(item: Sheet | Problem | Question | Answer) -> str:
+    """Markdown for any record of the model (Jupyter's ``_repr_markdown_``)."""
+    return MarkdownSheet().render(item)

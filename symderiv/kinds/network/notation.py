@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from symderiv.calculus import ACTIVATIONS
-from symderiv.kinds.network_graph import Graph
+from symderiv.kinds.network.graph import Graph
 
 _LAYERED = re.compile(r"^(W|b|a|z)(\d+)$")
 _APPLIED = re.compile(r"^(\w+?)('?)\((\w+)\)$")

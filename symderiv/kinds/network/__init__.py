@@ -23,13 +23,15 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS, LOSSES, SOFTMAX, Settings
-from symderiv.kinds import Kind, register
-from symderiv.kinds.network_graph import Graph, build_graph, matrix_value, run_program
-from symderiv.kinds.network_notation import notation
-from symderiv.kinds.network_questions import backward_numbers, backward_symbolic, forward_pass
+from symderiv.kinds.registry import Kind, register
+from symderiv.kinds.network.graph import Graph, build_graph, matrix_value, run_program
+from symderiv.kinds.network.kernels import problem_kernels
+from symderiv.kinds.network.notation import notation
+from symderiv.kinds.network.questions import backward_numbers, backward_symbolic, forward_pass
+from symderiv.kinds.network.recompute import recompute
+from symderiv.kinds.network.verify import verify_problem
 from symderiv.model import Problem
 from symderiv.spec import Fields
-from symderiv.verify import verify_problem
 
 
 @dataclass(frozen=True)
@@ -153,4 +155,4 @@ def _intro(spec: NetworkSpec) -> tuple:
 
 
 KIND = register(Kind("network", "Backpropagation through a dense network", parse, derive,
-                     doc=__doc__ or "", verify=verify_problem))
+                     doc=__doc__ or "", verify=verify_problem, kernels=problem_kernels, recompute=recompute))

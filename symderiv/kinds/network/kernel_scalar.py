@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.kernels.emit import Op, Program, allocate
-from symderiv.kernels.layout import Layout, entries, entry_code, entry_name, name_of, parent
+from symderiv.kinds.network.kernel_layout import Layout, entries, entry_code, entry_name, name_of, parent
 
 
 def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import sympy as sp
 
-from symderiv.kinds.conv_size import Axis, axis_steps, geometry_text, group_givens, groups, plural, tidy
+from symderiv.kinds.conv.size import Axis, axis_steps, geometry_text, group_givens, groups, plural, tidy
 from symderiv.model import Answer, Figure, Question, Step
 
 Matrix = sp.ImmutableMatrix
@@ -212,10 +212,10 @@ def _window_step(spec: ApplySpec, out: Matrix, f: int, i: int, j: int) -> Step:
 
 
 def window_figure(spec: ApplySpec, outputs: tuple[Matrix, ...]) -> Figure:
-    """Data for the 'conv_window' drawing: first channel, first filter."""
+    """Data for the 'sliding_window' drawing: first channel, first filter."""
     caption = (f"The {spec.height.k} × {spec.width.k} kernel sliding over the input with stride "
                f"{spec.height.s}; each position gives one output entry.")
-    return Figure("conv_window", caption, (("input", spec.input[0]), ("kernel", spec.kernel[0][0]),
+    return Figure("sliding_window", caption, (("input", spec.input[0]), ("kernel", spec.kernel[0][0]),
                                            ("output", outputs[0]), ("stride", spec.height.s),
                                            ("padding", spec.height.before), ("dilation", spec.height.d)))
 

@@ -1,8 +1,8 @@
 """Kernels of a network problem: the derivation printed twice, and the public function.
 
-Two printings of the same derivation (``symderiv.kinds.network_graph``):
+Two printings of the same derivation (``symderiv.kinds.network.graph``):
 
-* **scalar code** (:mod:`symderiv.kernels.scalar`): the straight-line program of entry
+* **scalar code** (:mod:`symderiv.kinds.network.kernel_scalar`): the straight-line program of entry
   assignments in derivation order, one ufunc per operation over a chunk of rows, masks
   for the ReLU kinks, scratch rows reused by liveness. For small networks nothing in
   NumPy is faster: a 3x2 matrix product is slower as ``einsum`` over a million rows
@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS
-from symderiv.kernels.layout import LOSS, Layout, entry_code, entries, name_of, parent
+from symderiv.kinds.network.kernel_layout import LOSS, Layout, entry_code, entries, name_of, parent
 from symderiv.kernels.printer import ArrayPrinter, cse_lines
-from symderiv.kernels.scalar import chunk_head, scalar_code
-from symderiv.kinds.network_graph import z_name
+from symderiv.kinds.network.kernel_scalar import chunk_head, scalar_code
+from symderiv.kinds.network.graph import z_name
+from symderiv.kinds.registry import ProblemKernels
 from symderiv.model import Problem
 
 #: Scalar code is written (and run by ``method="auto"``) up to this many weights, the
@@ -223,3 +224,10 @@ def _public(layout: Layout) -> str:
     """
     return _run(_PROBLEM{n}, {{{call}}}, outputs, reduce, chunk, method, workers, out)
 '''
+
+
+def problem_kernels(problem: Problem) -> ProblemKernels:
+    """The network kind's ``kernels`` hook: ``problem<n>_gradients``."""
+    n = problem.number
+    summary = f"Problem {n}: forward values, loss and every gradient, per row"
+    return ProblemKernels(kernel_source(problem), ((f"problem{n}_gradients", summary),))

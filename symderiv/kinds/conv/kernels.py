@@ -21,6 +21,7 @@ import re
 import sympy as sp
 
 from symderiv.kernels.printer import ArrayPrinter
+from symderiv.kinds.registry import ProblemKernels
 from symderiv.model import Problem
 
 N, F, C, I, J, U, V = sp.symbols("n f c i j u v", integer=True, nonnegative=True)
@@ -185,3 +186,10 @@ def conv_source(problem: Problem) -> tuple[str, str]:
 '''
     parts = (["\n".join(consts)] if consts else []) + [public]
     return "\n\n".join(p.strip("\n") + "\n" for p in parts), name
+
+
+def problem_kernels(problem: Problem) -> ProblemKernels:
+    """The conv kind's ``kernels`` hook: ``problem<n>_conv2d`` and the shared conv2d helpers."""
+    source, name = conv_source(problem)
+    summary = f"Problem {problem.number}: batched conv2d (cross-correlation)"
+    return ProblemKernels(source, ((name, summary),), (("conv2d", conv_helpers()),))

@@ -9,7 +9,7 @@ import sympy as sp
 
 from symderiv.algebra import substitute
 from symderiv.calculus import ACTIVATIONS, SOFTMAX
-from symderiv.kinds.network_graph import Quantity, entries, local_values, z_name
+from symderiv.kinds.network.graph import Quantity, entries, local_values, z_name
 from symderiv.model import Answer, Figure, Question, Step
 
 L = sp.Symbol("L")
@@ -138,4 +138,4 @@ def network_figure(solved) -> Figure:
     grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
     data = (("widths", graph.widths), ("activations", graph.activations), ("forward", forward),
             ("preact", preact), ("grads", grads))
-    return Figure("network", "The network: forward values z on the nodes, gradients dL/dz beside them.", data)
+    return Figure("layered_graph", "The network: forward values z on the nodes, gradients dL/dz beside them.", data)

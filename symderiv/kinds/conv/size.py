@@ -391,11 +391,11 @@ def _channel_step(spec: SizeSpec) -> Step:
 
 
 def grid_figure(spec: SizeSpec) -> Figure:
-    """Data for the 'conv_grid' drawing: the start positions along the height."""
+    """Data for the 'padded_grid' drawing: the start positions along the height."""
     a = spec.height
     caption = (f"Starts of a {a.k_eff}-tall window along a padded height of {a.padded} "
                f"({a.before} + {a.n} + {a.after}), stride {a.s}: {a.size} positions.")
-    return Figure("conv_grid", caption, (("n", a.n), ("p", a.before), ("k", a.k), ("s", a.s), ("starts", a.starts),
+    return Figure("padded_grid", caption, (("n", a.n), ("p", a.before), ("k", a.k), ("s", a.s), ("starts", a.starts),
                                          ("p_after", a.after), ("d", a.d), ("k_eff", a.k_eff)))
 
 

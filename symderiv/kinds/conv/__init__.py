@@ -25,10 +25,11 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.kinds import Kind, register
-from symderiv.kinds.conv_apply import ApplySpec, apply_question
-from symderiv.kinds.conv_apply import notation as apply_notation
-from symderiv.kinds.conv_size import NOTATION, Axis, SizeSpec, general_question, same_padding, size_question
+from symderiv.kinds.registry import Kind, register
+from symderiv.kinds.conv.apply import ApplySpec, apply_question
+from symderiv.kinds.conv.kernels import problem_kernels
+from symderiv.kinds.conv.apply import notation as apply_notation
+from symderiv.kinds.conv.size import NOTATION, Axis, SizeSpec, general_question, same_padding, size_question
 from symderiv.model import Problem
 from symderiv.spec import Fields, to_rational
 
@@ -178,4 +179,4 @@ _INTRO = ("A convolution layer slides each filter over the (zero-padded) input w
           "position the filter's entries multiply the input entries beneath and are summed. How many positions "
           "fit decides the output size; the sums are the output's entries.")
 
-KIND = register(Kind("conv", "Convolution arithmetic", parse, derive, doc=__doc__ or ""))
+KIND = register(Kind("conv", "Convolution arithmetic", parse, derive, doc=__doc__ or "", kernels=problem_kernels))

@@ -1,6 +1,6 @@
 """What both printings of a network need: the program, its quantities, shapes and names.
 
-The derivation (``symderiv.kinds.network_graph``) gives a straight-line program of
+The derivation (``symderiv.kinds.network.graph``) gives a straight-line program of
 entry assignments; this module reads it once: which quantities it assigns (in
 derivation order), their array shapes, which of them nothing later reads (leaves:
 work that can be skipped when they are not asked for), and which questions of the
@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.calculus import SOFTMAX
-from symderiv.kinds.network_graph import z_name
+from symderiv.kinds.network.graph import z_name
 from symderiv.model import Problem
 
 _MATRIX_NAME = re.compile(r"(dL_d)?W\d+$")
