@@ -172,7 +172,7 @@ class _Kernel:
         if method == "auto":
             return self.scalar or self.matrix
         if method == "scalar" and self.scalar is None:
-            raise ValueError("this network is too large for scalar code; use method='matrix'")
+            raise ValueError("this kernel is too large for scalar code; use method='matrix'")
         if method not in ("scalar", "matrix"):
             raise ValueError(f"method must be 'auto', 'scalar' or 'matrix', got {method!r}")
         return self.scalar if method == "scalar" else self.matrix

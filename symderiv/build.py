@@ -61,8 +61,8 @@ def render_all(specs: list[Path], formats: set[str], pdf: bool = False) -> dict[
             if artifact.format in formats:
                 files[sheet.name + artifact.suffix] = artifact.render(sheet)
         if pdf:
-            tex = files.get(sheet.name + ".tex") or render_latex(sheet)
-            document = compile_pdf(tex, sheet.name)
+            tex = files.get(sheet.name + ".tex")
+            document = compile_pdf(tex if isinstance(tex, str) else render_latex(sheet), sheet.name)
             if document is not None:
                 files[sheet.name + ".pdf"] = document
     return files
@@ -75,10 +75,10 @@ def write_atomic(outdir: Path, files: dict[str, bytes | str]) -> list[Path]:
     try:
         for name, content in files.items():
             data = content.encode("utf-8") if isinstance(content, str) else content
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
+            fd, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-            staged.append((name, Path(tmp)))
+            staged.append((name, Path(temporary)))
     except BaseException:
         for _, tmp in staged:
             tmp.unlink(missing_ok=True)

@@ -16,8 +16,6 @@ from typing import Callable, Sequence
 
 import sympy as sp
 
-Expr = sp.Expr
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -38,24 +36,24 @@ class Activation:
 
     name: str
     label: str
-    f: Callable[[Expr, Settings], Expr]
-    df: Callable[[Expr, Expr, Settings], Expr]
+    f: Callable[[sp.Expr, Settings], sp.Expr]
+    df: Callable[[sp.Expr, sp.Expr, Settings], sp.Expr]
     kinked: bool = False
 
 
-def _relu(v: Expr, s: Settings) -> Expr:
+def _relu(v: sp.Expr, s: Settings) -> sp.Expr:
     return sp.Max(0, v)
 
 
-def _drelu(v: Expr, out: Expr, s: Settings) -> Expr:
+def _drelu(v: sp.Expr, out: sp.Expr, s: Settings) -> sp.Expr:
     return sp.Heaviside(v, s.relu_at_zero)
 
 
-def _leaky(v: Expr, s: Settings) -> Expr:
+def _leaky(v: sp.Expr, s: Settings) -> sp.Expr:
     return sp.Max(v, s.leaky_slope * v)
 
 
-def _dleaky(v: Expr, out: Expr, s: Settings) -> Expr:
+def _dleaky(v: sp.Expr, out: sp.Expr, s: Settings) -> sp.Expr:
     return s.leaky_slope + (1 - s.leaky_slope) * sp.Heaviside(v, s.relu_at_zero)
 
 
@@ -74,13 +72,13 @@ ACTIVATIONS: dict[str, Activation] = {
 SOFTMAX = "softmax"
 
 
-def softmax(v: Sequence[Expr]) -> list[Expr]:
+def softmax(v: Sequence[sp.Expr]) -> list[sp.Expr]:
     """``exp(v_i) / sum_k exp(v_k)``: exact, no max-shift (SymPy needs no stabilising)."""
     total = sp.Add(*[sp.exp(vi) for vi in v])
     return [sp.exp(vi) / total for vi in v]
 
 
-def softmax_vjp(grad_out: Sequence[Expr], out: Sequence[Expr], i: int) -> Expr:
+def softmax_vjp(grad_out: Sequence[sp.Expr], out: Sequence[sp.Expr], i: int) -> sp.Expr:
     """Entry ``i`` of ``J^T g`` for softmax: ``z_i (g_i - sum_k g_k z_k)``."""
     return out[i] * (grad_out[i] - sp.Add(*[g * o for g, o in zip(grad_out, out)]))
 
@@ -93,15 +91,15 @@ class Loss:
     """
 
     name: str
-    f: Callable[[Sequence[Expr], Sequence[Expr], str], Expr]
+    f: Callable[[Sequence[sp.Expr], Sequence[sp.Expr], str], sp.Expr]
     outputs: tuple[str, ...] | None = None
 
 
-def _squared(yh: Sequence[Expr], y: Sequence[Expr]) -> Expr:
+def _squared(yh: Sequence[sp.Expr], y: Sequence[sp.Expr]) -> sp.Expr:
     return sp.Add(*[(a - b) ** 2 for a, b in zip(yh, y)])
 
 
-def _cross_entropy(yh: Sequence[Expr], y: Sequence[Expr], output: str) -> Expr:
+def _cross_entropy(yh: Sequence[sp.Expr], y: Sequence[sp.Expr], output: str) -> sp.Expr:
     """Categorical after softmax; per-entry binary (Bernoulli) after sigmoid."""
     if output == "sigmoid":
         return -sp.Add(*[b * sp.log(a) + (1 - b) * sp.log(1 - a) for a, b in zip(yh, y)])

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy as sp
 
-Expr = sp.Basic
+#: Anything a record holds as math: expressions, matrices, matrix expressions, relations.
+Math: TypeAlias = sp.Basic
 
 #: Prose is plain text, or a sequence of plain-text pieces and SymPy objects that are
 #: printed inline as math. Plain text is always escaped: it may come from a spec.
@@ -69,13 +70,13 @@ class Step:
     """
 
     text: Prose
-    lhs: Expr | None = None
-    rule: Expr | None = None
-    chain: Expr | None = None
-    expanded: Expr | None = None
-    substituted: Expr | None = None
-    value: Expr | None = None
-    math: tuple[Expr, ...] = ()
+    lhs: Math | None = None
+    rule: Math | None = None
+    chain: Math | None = None
+    expanded: Math | None = None
+    substituted: Math | None = None
+    value: Math | None = None
+    math: tuple[Math, ...] = ()
     table: Table | None = None
     note: Prose = ""
 
@@ -89,8 +90,8 @@ class Answer(Displayable):
     """
 
     id: str
-    symbol: Expr
-    value: Expr
+    symbol: Math
+    value: Math
     text: Prose = ""
 
 
@@ -118,7 +119,7 @@ class Question(Displayable):
     id: str
     title: str
     prompt: Prose
-    givens: tuple[tuple[Expr, Expr], ...] = ()
+    givens: tuple[tuple[Math, Math], ...] = ()
     steps: tuple[Step, ...] = ()
     answers: tuple[Answer, ...] = ()
     notes: tuple[Prose, ...] = ()

@@ -17,6 +17,7 @@ Numbers become exact SymPy Rationals: a decimal ``0.05`` is 1/20, never a float.
 """
 from __future__ import annotations
 
+import builtins
 import math
 import re
 import tomllib
@@ -61,28 +62,28 @@ class Fields:
             raise self.fail(name, "missing required field")
         return default
 
-    def str(self, name: str, default: Any = ..., choices: Any = None) -> str:
+    def str(self, name: str, default: Any = ..., choices: Any = None) -> builtins.str:
         value = self.raw(name, default)
-        if not isinstance(value, str):
+        if not isinstance(value, builtins.str):
             raise self.fail(name, f"expected a string, got {_describe(value)}")
         if choices is not None and value not in choices:
             raise self.fail(name, f"unknown value {value!r}; expected one of {', '.join(sorted(choices))}")
         return value
 
-    def number(self, name: str, default: Any = ..., *, low: Any = None, high: Any = None,
+    def number(self, name: builtins.str, default: Any = ..., *, low: Any = None, high: Any = None,
                open_low: bool = False, open_high: bool = False) -> sp.Rational:
         """An exact number within optional bounds (closed unless ``open_*``)."""
         value = to_rational(self.raw(name, default), self.fail, name)
         _check_bounds(value, low, high, open_low, open_high, lambda p: self.fail(name, p))
         return value
 
-    def integer(self, name: str, default: Any = ..., *, low: Any = None, high: Any = None) -> int:
+    def integer(self, name: builtins.str, default: Any = ..., *, low: Any = None, high: Any = None) -> int:
         value = self.number(name, default, low=low, high=high)
         if not value.is_integer:
             raise self.fail(name, f"expected a whole number, got {value}")
         return int(value)
 
-    def vector(self, name: str, default: Any = ...) -> sp.ImmutableMatrix:
+    def vector(self, name: builtins.str, default: Any = ...) -> sp.ImmutableMatrix:
         """A column vector from a list of numbers (a bare number is a 1-vector)."""
         value = self.raw(name, default)
         items = value if isinstance(value, list) else [value]
@@ -90,7 +91,7 @@ class Fields:
             raise self.fail(name, "expected a non-empty list of numbers")
         return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i + 1}]")] for i, v in enumerate(items)])
 
-    def matrix(self, name: str, default: Any = ...) -> sp.ImmutableMatrix:
+    def matrix(self, name: builtins.str, default: Any = ...) -> sp.ImmutableMatrix:
         """A matrix from a list of equal-length rows (a flat list is one row)."""
         rows = self.raw(name, default)
         if not isinstance(rows, list):
@@ -102,8 +103,8 @@ class Fields:
         return sp.ImmutableMatrix([[to_rational(v, self.fail, f"{name}[{i + 1}][{j + 1}]") for j, v in enumerate(r)]
                                    for i, r in enumerate(rows)])
 
-    def numbers(self, name: str, default: Any = ..., *, check: Any = None,
-                distinct: str | None = None) -> tuple[sp.Rational, ...]:
+    def numbers(self, name: builtins.str, default: Any = ..., *, check: Any = None,
+                distinct: builtins.str | None = None) -> tuple[sp.Rational, ...]:
         """A list of exact numbers (a bare number is a list of one), each validated.
 
         ``check(value)`` returns what is wrong with one entry, or None; ``distinct`` names
@@ -118,14 +119,14 @@ class Fields:
                 raise self.fail(f"{name}[{index}]", problem)
         return values
 
-    def sub(self, name: str) -> Fields:
+    def sub(self, name: builtins.str) -> Fields:
         """The sub-table ``name`` (required)."""
         value = self.raw(name)
         if not isinstance(value, dict):
             raise self.fail(name, f"expected a table, got {_describe(value)}")
         return Fields(value, self.source, self.where(name))
 
-    def subs(self, name: str, *, required: bool = True) -> Iterator[Fields]:
+    def subs(self, name: builtins.str, *, required: bool = True) -> Iterator[Fields]:
         """The array of tables ``name`` (``[[name]]`` in TOML), each as Fields."""
         value = self.raw(name, ... if required else [])
         if not isinstance(value, list) or (required and not value) or not all(isinstance(v, dict) for v in value):
@@ -133,7 +134,7 @@ class Fields:
         for i, v in enumerate(value):
             yield Fields(v, self.source, f"{self.where(name)}[{i + 1}]")
 
-    def check_known(self, known: set[str]) -> None:
+    def check_known(self, known: set[builtins.str]) -> None:
         """Reject unknown fields: a typo must not silently fall back to a default."""
         for name in self.table:
             if name not in known:

@@ -19,6 +19,7 @@ A typical autograder test, one line per answer::
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import sympy as sp
 
@@ -28,7 +29,7 @@ from symderiv.check.report import plain
 
 
 def assert_equivalent(actual: object, expected: object, *, givens: Mapping[str, sp.Basic] | None = None,
-                      msg: str = "", **options: object) -> Result:
+                      msg: str = "", **options: Any) -> Result:
     """Assert that ``actual`` (a string, number, list or SymPy object) equals ``expected``.
 
     ``options`` go to :func:`symderiv.check.equivalent` (``rtol``, ``atol``, ``symbols``,

@@ -5,7 +5,14 @@ Nothing here imports symderiv's derivation: the forward pass is written out in N
 """
 from __future__ import annotations
 
+import tomllib
+from fractions import Fraction
+from pathlib import Path
+
 import numpy as np
+
+#: Homework 1's spec, read as plain TOML (not through symderiv).
+HOMEWORK = Path(__file__).resolve().parents[1] / "derivations" / "homework1.toml"
 
 ACT = {
     "relu": lambda v, s: np.maximum(v, 0.0),
@@ -71,3 +78,38 @@ def torch_gradients(params: dict, acts: list[str], loss_name: str, slope: float 
         value = {"squared_error": se, "half_squared_error": se / 2, "mean_squared_error": se / z.numel()}[loss_name]
     value.backward()
     return {k: v.grad.numpy() for k, v in t.items() if k != "y"}
+
+
+# ---- homework 1's ReLU network in exact arithmetic, with pinned intermediates -----------
+
+
+def spec_numbers(path: Path = HOMEWORK) -> dict:
+    """The first problem of homework 1 (the network), read from the spec file itself."""
+    problem = tomllib.loads(path.read_text())["problem"][0]
+    layers = [(layer["W"], layer["b"] if isinstance(layer["b"], list) else [layer["b"]]) for layer in problem["layer"]]
+    y = problem["y"] if isinstance(problem["y"], list) else [problem["y"]]
+    return {"x": [Fraction(v) for v in problem["x"]], "y": [Fraction(v) for v in y], "layers": layers}
+
+
+def naive_network(pins: dict[str, list] | None = None) -> dict[str, list]:
+    """Forward pass, squared-error loss and backprop with loops over Fractions, with any of
+    a1, z1, a2, z2, a3, y_hat held at pinned values. ReLU'(0) = 0."""
+    pins, numbers = pins or {}, spec_numbers()
+    out, z, zs, As = {}, numbers["x"], [numbers["x"]], []
+    depth = len(numbers["layers"])
+    for l, (W, b) in enumerate(numbers["layers"], start=1):
+        a = pins.get(f"a{l}", [sum(Fraction(w) * zj for w, zj in zip(row, z)) + bi for row, bi in zip(W, b)])
+        z = pins.get("y_hat" if l == depth else f"z{l}", [max(v, 0) for v in a])
+        out[f"a{l}"], out["y_hat" if l == depth else f"z{l}"] = a, z
+        As.append(a)
+        zs.append(z)
+    out["loss"] = sum((yh - yv) ** 2 for yh, yv in zip(z, numbers["y"]))
+    g = [2 * (yh - yv) for yh, yv in zip(z, numbers["y"])]
+    for l in range(depth, 0, -1):
+        W = numbers["layers"][l - 1][0]
+        ga = [gi * (1 if ai > 0 else 0) for gi, ai in zip(g, As[l - 1])]
+        out[f"dL_dW{l}"] = [[gi * zj for zj in zs[l - 1]] for gi in ga]
+        out[f"dL_db{l}"] = ga
+        g = [sum(Fraction(W[i][j]) * ga[i] for i in range(len(ga))) for j in range(len(W[0]))]
+    out["dL_dx"] = g
+    return out

@@ -14,13 +14,21 @@ from pathlib import Path
 
 import pytest
 import sympy as sp
+from reference_network import naive_network
+from test_check_diagnose import as_sympy
 
 from symderiv.check.equivalence import canonical, equivalent
-from symderiv.check.grade import (Policy, Submission, SubmissionError, answer_input, grade_submission,
-                                  load_submission, parse_submission)
+from symderiv.check.grade import (
+    Policy,
+    Submission,
+    SubmissionError,
+    answer_input,
+    grade_submission,
+    load_submission,
+    parse_submission,
+)
 from symderiv.check.report import render, to_dict
 from symderiv.cli import main
-from test_check_diagnose import as_sympy, naive_network
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "homework1_slips.toml"

@@ -14,14 +14,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import sympy as sp
-
 import reference_conv as rc
 import reference_network as rn
-from symderiv.derive import derive_sheet
+import sympy as sp
+
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.kernels import compile_kernels, render_kernels
 from symderiv.model import Answer, Problem, Question, Sheet
-from symderiv.derive import parse_sheet
 from symderiv.spec import Fields
 
 #: One network per case; together they use every activation and every loss.

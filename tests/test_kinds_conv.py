@@ -7,18 +7,17 @@ import itertools
 
 import numpy as np
 import pytest
+import reference_conv as ref
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-import reference_conv as ref
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.errors import SpecError
-from symderiv.kinds.conv.apply import conv2d
-from symderiv.model import TensorShape as Shape
 from symderiv.kinds.conv import MAX_APPLY_SIDE, MAX_SIDE
+from symderiv.kinds.conv.apply import conv2d
 from symderiv.kinds.conv.size import Axis, derivation, formula, full_formula, same_padding, tidy
 from symderiv.model import Step
-from symderiv.derive import parse_sheet
+from symderiv.model import TensorShape as Shape
 from symderiv.spec import Fields
 
 try:
@@ -55,7 +54,7 @@ def pads_of(padding) -> tuple[int, int]:
 
 SIZE_GRID = [(n, k, s, d, before, after)
              for n, k, s, d, before, after in itertools.product(range(1, 10), range(1, 5), range(1, 4), range(1, 3),
-                                                                range(0, 3), range(0, 3))
+                                                                range(3), range(3))
              if d * (k - 1) + 1 <= n + before + after]
 
 
@@ -92,7 +91,7 @@ def test_general_answer_formula_against_brute_force():
     n_out = sheet.answer("4.3.n_out").value
     names = {x.name: x for x in n_out.free_symbols}
     assert set(names) == {"n", "k", "p", "s"}
-    for n, k, p, s in itertools.product(range(1, 12), range(1, 6), range(0, 4), range(1, 5)):
+    for n, k, p, s in itertools.product(range(1, 12), range(1, 6), range(4), range(1, 5)):
         if k <= n + 2 * p:
             value = n_out.subs({names["n"]: n, names["k"]: k, names["p"]: p, names["s"]: s})
             assert value == len(ref.count_starts(n, k, p, p, s)), (n, k, p, s)
@@ -351,7 +350,7 @@ def test_solved_bound_is_the_inequality_solution():
     """j <= bound exactly when the window starting at 1 + j s fits (checked at integer points)."""
     der = derivation()
     names = {x.name: x for x in der.fits.free_symbols | der.solved.free_symbols}
-    for n, k, p, s, j in itertools.product(range(1, 7), range(1, 4), range(0, 2), range(1, 4), range(0, 8)):
+    for n, k, p, s, j in itertools.product(range(1, 7), range(1, 4), range(2), range(1, 4), range(8)):
         values = {names["n"]: n, names["k"]: k, names["p"]: p, names["s"]: s, names["j"]: j}
         fits_here = 1 + j * s + k - 1 <= n + 2 * p
         assert bool(der.solved.subs(values)) == fits_here

@@ -9,12 +9,12 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from reference_gradflow import exact_forward_mode
 
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds import gradflow  # (registers the kind even when another kind loaded first)
 from symderiv.render.latex import render_latex
-from symderiv.derive import parse_sheet
 from symderiv.spec import Fields
 
 try:
@@ -113,21 +113,6 @@ def autograd_residual_net(upstream, slope, depth: int, block: int, rng) -> float
         y = h + y
     (float(upstream) * y).backward()
     return float(x.grad)
-
-
-def exact_forward_mode(upstream: Fraction, slope: Fraction, depth: int, block: int | None) -> Fraction:
-    """dL/dx of a linear network, by carrying dy/dx forward layer by layer in exact arithmetic."""
-    dy = Fraction(1)
-    if block is None:
-        for _ in range(depth):
-            dy = slope * dy
-        return upstream * dy
-    for _ in range(depth // block):
-        dh = dy
-        for _ in range(block):
-            dh = slope * dh
-        dy = dh + dy                                   # the skip adds the block input's derivative
-    return upstream * dy
 
 
 def close(got: sp.Expr, want: float) -> bool:

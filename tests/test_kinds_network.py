@@ -6,14 +6,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import reference_network as ref
 import sympy as sp
 
-import reference_network as ref
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.kinds.network.graph import build_graph
-from symderiv.derive import parse_sheet
-from symderiv.spec import Fields
 from symderiv.kinds.network.verify import verify_network
+from symderiv.spec import Fields
 
 try:
     import torch  # noqa: F401

@@ -13,11 +13,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds import optimizers as opt
 from symderiv.kinds import optimizers_demo as demo
-from symderiv.derive import parse_sheet
 from symderiv.spec import Fields
 
 HOMEWORK_DEMO = {"seed": 0, "kappa": 50, "start": [1.0, 1.0], "learning_rate": 0.038, "momentum": 0.7,

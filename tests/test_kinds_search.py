@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import shutil
 import subprocess
 from fractions import Fraction
@@ -12,12 +11,12 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reference_search import least_n_by_loop, monte_carlo_hit
 
-from symderiv.derive import derive_sheet
+from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.errors import SpecError
 from symderiv.kinds.search import id_suffix, least_trials
 from symderiv.render.latex import render_latex
-from symderiv.derive import parse_sheet
 from symderiv.spec import Fields
 
 HOMEWORK = {
@@ -39,23 +38,6 @@ def answers(sheet) -> dict:
 
 
 # ------------------------------------------------------------------ independent references
-
-def least_n_by_loop(q: Fraction, p: Fraction) -> int:
-    """The least N with 1 - (1 - q)^N >= p, found by counting up in exact arithmetic."""
-    trials, hit = 0, Fraction(0)
-    while hit < p:
-        trials += 1
-        hit = 1 - (1 - q) ** trials
-    return trials
-
-
-def monte_carlo_hit(q: float, trials: int, rng: np.random.Generator, runs: int) -> tuple[float, float]:
-    """Estimate P(at least one success in ``trials`` Bernoulli(q) draws) and its standard error."""
-    first_success = rng.geometric(q, size=runs)          # index of the first good combination
-    hits = first_success <= trials
-    estimate = hits.mean()
-    return estimate, math.sqrt(max(estimate * (1 - estimate), 1e-12) / runs)
-
 
 # --------------------------------------------------------------------------------- grid search
 

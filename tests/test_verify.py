@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_kinds_network import CASES, random_problem, sheet_of
 
 from symderiv.cli import main
 from symderiv.kinds.network.verify import verify_network
-from test_kinds_network import CASES, random_problem, sheet_of
 
 
 @pytest.mark.parametrize("widths,acts,loss", CASES[:5])

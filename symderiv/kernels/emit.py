@@ -159,11 +159,12 @@ class Program:
 
     def _fold(self, fn: str, args) -> int:
         nums = [a for a in args if a.is_Number]
-        acc = None
+        acc: int | None = None
         for a in _ordered([a for a in args if not a.is_Number]):
             acc = self.value(a) if acc is None else self.op(fn, acc, self.value(a))
         for c in nums:
             acc = self.op(fn, acc, literal(c))
+        assert acc is not None, "a fold of no arguments"  # SymPy's Add and Mul have two or more
         return acc
 
     def _emit_Heaviside(self, expr: sp.Heaviside):

@@ -252,7 +252,7 @@ def markdown_padded_grid(fig: Figure, math: Math) -> str:
 
 # --- convolution: the sliding window --------------------------------------------------
 
-#: How the window figure names input, kernel and output (as Problem 4 writes them).
+#: How the window figure names input, kernel and output (as the convolution question writes them).
 WINDOW_NAMES = ("I", "K", "Y")
 
 
@@ -360,8 +360,8 @@ def series_points(fig: Figure) -> list[tuple[str, list[tuple[float, float]]]]:
     logy = bool(fig.get("logy"))
     out = []
     for label, points in fig.get("series"):
-        kept = [(coordinate(x), coordinate(y)) for x, y in points]
-        kept = [(x, y) for x, y in kept if x is not None and y is not None and (y > 0 or not logy)]
+        pairs = [(coordinate(x), coordinate(y)) for x, y in points]
+        kept = [(x, y) for x, y in pairs if x is not None and y is not None and (y > 0 or not logy)]
         if kept:
             out.append((str(label), kept))
     if not out:

@@ -158,8 +158,8 @@ class LatexSheet(SheetWalker):
         display of their own (sharing columns with them would push short ones off the page)."""
         pairs = [(self.math(lhs), self.math(rhs)) for lhs, rhs in givens]
         out = []
-        for wide, run in groupby(pairs, key=lambda pair: len(pair[0]) + len(pair[1]) >= _NARROW):
-            run = list(run)
+        for wide, group in groupby(pairs, key=lambda pair: len(pair[0]) + len(pair[1]) >= _NARROW):
+            run = list(group)
             if wide:
                 out.append(self.align(f"{l} &= \\sdafter{{{l}}}\\sdbreak{{{r}}}" for l, r in run))
                 continue

@@ -41,7 +41,7 @@ _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 def _unicode(ch: str) -> str:
     """latexcodec's spelling of one non-ASCII character, or ``?`` when it has none we trust."""
     try:
-        encoded = codecs.encode(ch, "ulatex")
+        encoded = str(codecs.encode(ch, "ulatex"))  # the "ulatex" codec encodes str to str
     except (UnicodeEncodeError, LookupError):
         return "?"  # no LaTeX spelling known: a visible placeholder, never raw bytes
     if not encoded.isascii() or any(name not in _KNOWN for name in _COMMAND.findall(encoded)):

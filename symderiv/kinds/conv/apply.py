@@ -1,4 +1,4 @@
-"""A 2-D convolution as deep-learning frameworks compute it (Q4.4), every window shown.
+"""A 2-D convolution as deep-learning frameworks compute it (the last question), every window shown.
 
 Frameworks compute cross-correlation: the kernel is not flipped. With input channels
 I_1..I_C (each H × W, zero-padded), filters K^(f) of C kernels kh × kw, stride s and
@@ -6,12 +6,13 @@ dilation d, output map f is (1-based, padded coordinates)::
 
     Y^(f)[i, j] = sum over c, u, v of I_c[(i-1)s + (u-1)d + 1, (j-1)s + (v-1)d + 1] * K^(f)_c[u, v]
 
-The output size along each axis is the count of Q4.3 (``Axis.size``); each entry is
+The output size along each axis is the count of the general question (``Axis.size``); each entry is
 kept as its list of products so the sheet can print the sum before evaluating it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 from functools import cached_property
 
 import sympy as sp
@@ -19,7 +20,7 @@ import sympy as sp
 from symderiv.kinds.conv.size import Axis, axis_steps, geometry_text, group_givens, groups, plural, tidy
 from symderiv.model import Answer, Figure, Question, Step
 
-Matrix = sp.ImmutableMatrix
+Matrix: TypeAlias = sp.ImmutableDenseMatrix
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,7 @@ def _prompt(spec: ApplySpec) -> str:
 
 
 def apply_question(spec: ApplySpec, qid: str, general_qid: str) -> Question:
-    """Q4.4: every output entry as its window's sum of products, then the output maps."""
+    """The convolution question: every output entry as its window's sum of products, then the output maps."""
     outputs = conv2d(spec)
     steps = [_rule_step(spec)] + _size_steps(spec, general_qid) + _pad_steps(spec)
     steps += [_window_step(spec, out, f, i, j) for f, out in enumerate(outputs)

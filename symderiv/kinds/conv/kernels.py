@@ -1,6 +1,6 @@
 """The batched conv2d kernel, printed from the window sum of products.
 
-What the sheet shows for every output entry of a convolution (Problem 4's last
+What the sheet shows for every output entry of a convolution (the conv problem's last
 question) is a sum of products over one window. In general form, 0-based, with a batch
 index ``n`` and a filter index ``f`` (``xp`` is the zero-padded input)::
 

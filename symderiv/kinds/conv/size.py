@@ -8,7 +8,7 @@ the count of starts is the number of whole j >= 0 with 1 + j s + k - 1 <= n + 2p
 
 SymPy solves the inequality; every size on the sheet is this formula (generalised to
 dilation and unequal padding) evaluated at the spec's numbers, so the sheet, the key
-and the convolution of Q4.4 share one source.
+and the convolution question share one source.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def tidy(expr: sp.Basic) -> sp.Basic:
 
 @dataclass(frozen=True)
 class Derivation:
-    """The general derivation's results, each a SymPy object (Q4.3 prints them in order)."""
+    """The general derivation's results, each a SymPy object (the general question prints them in order)."""
 
     fits: sp.Le          # t + k - 1 <= n + 2p
     condition: sp.Le     # 1 + j s + k - 1 <= n + 2p, as written
@@ -192,7 +192,7 @@ def window_length(axis: Axis) -> sp.Symbol:
     return k if axis.d == 1 else k_eff
 
 
-# --- the general derivation (Q4.3) ---------------------------------------------------------
+# --- the general derivation (question k+1) ---------------------------------------------------
 
 def full_formula() -> sp.Expr:
     """N_out with dilation and unequal padding written out: the most general per-axis count."""
@@ -270,7 +270,7 @@ def _same_step(der: Derivation) -> Step:
 
 @cache
 def general_question(qid: str) -> Question:
-    """Q4.3: the output size from the positions a filter can start at, then its generalisations."""
+    """The general question: the output size from the positions a filter can start at, then its generalisations."""
     der = derivation()
     prompt = ("General case: input ", n, " × ", n, " × ", c, ", ", l, " filters of size ", k, " × ", k, " × ", c,
               ", stride ", s, ", padding ", p, ". Derive the output size ", N_OUT, " × ", N_OUT,
@@ -283,7 +283,7 @@ def general_question(qid: str) -> Question:
                     answers)
 
 
-# --- size questions (Q4.1, Q4.2) -----------------------------------------------------------
+# --- size questions (1 .. k) -------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SizeSpec:
@@ -369,7 +369,7 @@ def _check_step(g: Group) -> Step:
 
 
 def axis_steps(g: Group, same: bool, general_qid: str, check: bool = True) -> list[Step]:
-    """Padding (if 'same'), effective kernel (if dilated), the count by the formula of Q4.3, a check."""
+    """Padding (if 'same'), effective kernel (if dilated), the count by the general formula, a check."""
     steps = _same_steps(g) if same else []
     if g.axis.d != 1:
         steps.append(_worked(g, "Dilation spreads the kernel: its effective size is", k_eff, K_EFF_RULE))
@@ -423,7 +423,7 @@ def _prompt(spec: SizeSpec) -> str:
 
 
 def size_question(spec: SizeSpec, qid: str, general_qid: str) -> Question:
-    """Q4.1 / Q4.2: the general count of Q4.3 at the spec's numbers, per axis, and the channels."""
+    """A size question: the general count at the spec's numbers, per axis, and the channels."""
     gs = groups(spec.height, spec.width)
     givens = [gv for g in gs for gv in group_givens(g, spec.same)]
     givens += [(c, sp.Integer(spec.channels)), (l, sp.Integer(spec.filters))]

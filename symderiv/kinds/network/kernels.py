@@ -169,10 +169,10 @@ def _defaults(layout: Layout) -> list[tuple[str, object]]:
     out = []
     for sym in layout.graph.inputs:
         m = solved.inputs[sym]
+        value: object = [float(v) for v in m]
         if sym.cols > 1 or sym.name.startswith("W"):
-            out.append((sym.name, [[float(m[i, j]) for j in range(m.cols)] for i in range(m.rows)]))
-        else:
-            out.append((sym.name, [float(v) for v in m]))
+            value = [[float(m[i, j]) for j in range(m.cols)] for i in range(m.rows)]
+        out.append((sym.name, value))
     return out
 
 

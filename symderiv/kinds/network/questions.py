@@ -81,6 +81,7 @@ def expanded_rules(backward: tuple[Quantity, ...]) -> dict[str, sp.Basic]:
     done: dict[sp.Basic, sp.Basic] = {}
     out = {}
     for q in backward:
+        assert q.rule is not None, q.name  # every backward quantity has a rule
         out[q.name] = q.rule.xreplace(done)
         done[q.symbol] = out[q.name]
     return out
