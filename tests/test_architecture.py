@@ -33,12 +33,25 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
+def _typing_only(tree: ast.AST) -> set[int]:
+    """ids of the import statements under ``if TYPE_CHECKING:`` (never run)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            out |= {id(inner) for inner in ast.walk(node)}
+    return out
+
+
 def imports_of(module: str) -> set[str]:
-    """Every symderiv module ``module`` imports, at the top or inside a function."""
+    """Every symderiv module ``module`` imports when it runs, at the top or inside a function."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip = _typing_only(tree)
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
         if isinstance(node, ast.Import):
             found |= {_resolve(a.name) for a in node.names}
         elif isinstance(node, ast.ImportFrom):

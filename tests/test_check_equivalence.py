@@ -136,7 +136,7 @@ def test_equivalent_floor_forms(answer: str) -> None:
 
 
 def _grid():
-    for nv, kv, pv, sv in itertools.product(range(1, 13, 3), range(1, 6), range(0, 4), range(1, 5)):
+    for nv, kv, pv, sv in itertools.product(range(1, 13, 3), range(1, 6), range(4), range(1, 5)):
         yield {"n": nv, "k": kv, "p": pv, "s": sv}
 
 
@@ -331,7 +331,8 @@ FORBIDDEN_CALLS = {"eval", "exec", "sympify", "parse_expr", "S", "parse_latex", 
 
 
 @pytest.mark.parametrize("module", ["symderiv.check.equivalence", "symderiv.check.diagnose",
-                                    "symderiv.check.grade", "symderiv.check.report", "symderiv.testing"])
+                                    "symderiv.check.grade", "symderiv.check.report", "symderiv.check.shapes",
+                                    "symderiv.check.verdicts", "symderiv.testing"])
 def test_checking_modules_never_call_dangerous_functions(module: str) -> None:
     """A static check: nothing in the checking code can execute a string."""
     import ast

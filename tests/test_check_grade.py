@@ -8,6 +8,7 @@ grader names each slip.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +28,7 @@ from symderiv.check.grade import (
     load_submission,
     parse_submission,
 )
-from symderiv.check.report import render, to_dict
+from symderiv.check.report import detail_rows, details, render, to_dict
 from symderiv.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,6 +154,18 @@ def test_example_reports_in_every_format(example_report) -> None:
     assert render(example_report, "json") == render(example_report, "json")
 
 
+def test_every_format_prints_the_same_detail_rows(example_report) -> None:
+    """The rows under a wrong answer are built once (detail_rows) and printed by each format."""
+    rows = [[row.label for row in detail_rows(g)] for g in example_report.answers if details(g)]
+    assert {"expected", "given", "read as", "why", "diagnosis"} <= {label for labels in rows for label in labels}
+    text = render(example_report, "text").split("\n\nscore")[0]
+    blocks = [b.splitlines() for b in re.split(r"\n(?=\S)", text) if "\n    " in b]  # an answer and its rows
+    assert [[line[4:14].strip() for line in block[1:]] for block in blocks] == rows
+    md = [re.findall(r"^- ([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "md").split("\n### ")[1:]]
+    tex = [re.findall(r"^([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "tex").split(r"\item[")[1:]]
+    assert md == tex == [[label.capitalize() for label in labels] for labels in rows]
+
+
 def test_cli_grades_the_example(capsys) -> None:
     assert main(["grade", str(EXAMPLE), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -263,7 +276,7 @@ def test_latex_feedback_compiles(tmp_path: Path, network_sheet) -> None:
     report = grade_submission(network_sheet, load_submission(hostile_toml(tmp_path, "1.2.dL_db2", "dL_da2")))
     (tmp_path / "feedback.tex").write_text(render(report, "tex"))
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                          "feedback.tex"], cwd=tmp_path, capture_output=True, timeout=120)
+                          "feedback.tex"], cwd=tmp_path, capture_output=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout.decode(errors="replace")[-2000:]
 
 

@@ -1,4 +1,4 @@
-"""Tests of the safe answer parser, symderiv.check.parse.
+"""Tests of the safe answer parser, the package symderiv.check.parse.
 
 The parser reads strings typed by students, so besides correct parsing these
 tests check that hostile strings are refused with the right verdict, quickly,
@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import builtins
 import os
+import re
 import time
 from decimal import Decimal
 from fractions import Fraction
@@ -29,6 +30,7 @@ from symderiv.check.parse import (
     ParseError,
     parse_answer,
 )
+from symderiv.check.parse.source import SourceText
 from symderiv.errors import AnswerError, SymderivError
 
 n, p, k, s, b, g, q, x, y, z = sympy.symbols("n p k s b g q x y z")
@@ -377,7 +379,7 @@ def test_nothing_is_executed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
     monkeypatch.setattr(builtins, "eval", forbidden("eval"))
     monkeypatch.setattr(builtins, "exec", forbidden("exec"))
     monkeypatch.setattr(os, "system", forbidden("os.system"))
-    import sympy.parsing.sympy_parser as sympy_parser
+    from sympy.parsing import sympy_parser
     monkeypatch.setattr(sympy_parser, "parse_expr", forbidden("parse_expr"))
     marker = tmp_path / "pwned"
     attacks = [text for text, _ in HOSTILE] + [
@@ -396,14 +398,122 @@ FORBIDDEN_CALLS = {"eval", "exec", "sympify", "parse_expr", "S", "parse_latex", 
                    "__import__", "literal_eval", "lambdify"}
 
 
-def test_module_never_calls_dangerous_functions() -> None:
+PARSE_MODULES = sorted(Path(parse_module.__file__).parent.glob("*.py"))
+
+
+def test_the_static_check_sees_every_reader() -> None:
+    names = {path.stem for path in PARSE_MODULES}
+    assert {"__init__", "answer", "plain", "latex", "latex_lexer", "matexpr", "builder", "clean"} <= names
+
+
+@pytest.mark.parametrize("path", PARSE_MODULES, ids=lambda path: path.name)
+def test_module_never_calls_dangerous_functions(path: Path) -> None:
     """A static check of the parser's own code (docstrings may mention them)."""
-    tree = ast.parse(Path(parse_module.__file__).read_text())
+    tree = ast.parse(path.read_text())
     calls = [node.func for node in ast.walk(tree) if isinstance(node, ast.Call)]
     names = {func.id for func in calls if isinstance(func, ast.Name)}
     methods = {func.attr for func in calls if isinstance(func, ast.Attribute)
                and not (isinstance(func.value, ast.Name) and func.value.id == "re")}  # re.compile is fine
     assert not (names | methods) & FORBIDDEN_CALLS
+
+
+# --------------------------------------------------------------------------
+# Where reading failed
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "position"), [
+    ("2 + * 3", 4),                      # plain: Python's parser points at the second operator
+    ("x % 2", 2),
+    ("(x) % 2", 4),
+    ("~x", 0),
+    ("x < y", 0),
+    ("'x'", 0),
+    ("open('x')", 5),                    # open(...) is open*(...): the string is what is refused
+    ("floor(x=1)", 6),
+    ("_x", 0),
+    ("x # comment", 2),
+    ("x +", 3),                          # ended too early: the end of the text
+    ("x ≤ y", 2),                        # a character neither reader accepts
+    ("α + * 3", 4),                      # after Unicode was spelled out (α is ' alpha ')
+    ("  2p + * 3", 7),                   # after spaces were folded and '*' put in for 2p
+    ("x^2 + * 3", 6),                    # after ^ became **
+    ("lambda + * 3", 9),                 # after lambda was renamed
+    (r"\frac{1}{", 9),                   # LaTeX: the answer ends where the denominator should start
+    (r"\input{x}", 0),
+    (r"\text{\input{x}}", 0),
+    (r"$\input{x}$", 1),                 # after the $...$ was taken off
+    (r"α \input{x}", 2),                 # after α became \alpha
+    (r"x^{2}^{3}", 5),
+    (r"2 \; 3", 5),
+    (r"x_{i+1}", 4),
+    (r"x_{}", 3),
+    (r"\begin{vmatrix} 1 \end{vmatrix}", 0),
+    (r"\begin{pmatrix} 1 \end{bmatrix}", 18),
+    (r"\begin{pmatrix} 1 ) \end{pmatrix}", 18),
+    (r"\left( x", 8),
+    (r"x # y \cdot 2", 2),
+    ("}", 0),
+])
+def test_unparseable_answers_point_at_the_offending_character(text: str, position: int) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_answer(text)
+    error = caught.value
+    assert error.verdict == "unparseable", error.reason
+    assert error.position == position, error.reason
+    assert f"at character {position + 1}" in error.reason and error.reason in str(error)
+
+
+@pytest.mark.parametrize("answer", ["9^9^9^9", "1/0", "nan", r"x + \begin{pmatrix} 1 \end{pmatrix}", "floor",
+                                    "", True, [[1, 2], [3]]])
+def test_errors_without_a_single_place_have_no_position(answer: object) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_answer(answer)
+    assert caught.value.position is None
+    assert "at character" not in caught.value.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["x", "2", " ", "  ", "\t", "+", "^", "lambda", "(", ")", "α", "×", "⌊", "⌋",
+                                 "2p", "#"]), max_size=25).map("".join))
+def test_every_error_position_lies_within_the_answer(text: str) -> None:
+    try:
+        parse_answer(text)
+    except ParseError as error:
+        assert error.position is None or 0 <= error.position <= len(text)
+
+
+# --------------------------------------------------------------------------
+# Rewritten text keeps the offsets of the original
+# --------------------------------------------------------------------------
+
+_TEXTS = st.text(alphabet=" \t\nab^#(*)", max_size=30)
+
+
+@given(_TEXTS)
+def test_source_text_rewrites_match_the_string_functions(text: str) -> None:
+    source = SourceText.of(text)
+    assert source.sub(re.compile(r"\s+"), " ").strip().text == " ".join(text.split())
+    assert source.sub(re.compile(r"\^"), "**").text == text.replace("^", "**")
+    assert source.translate({"a": " alpha ", "#": ""}).text == text.translate({ord("a"): " alpha ", ord("#"): ""})
+    assert source.strip().text == text.strip()
+
+
+@given(_TEXTS, st.sets(st.integers(0, 30)))
+def test_source_text_origins_follow_the_original(text: str, cuts: set[int]) -> None:
+    columns = sorted(c for c in cuts if c <= len(text))
+    edited = SourceText.of(text).translate({"a": "xyz"}).edit(())
+    inserted = SourceText.of(text).edit((c, c, "*") for c in columns)
+    for result in (edited, inserted):
+        assert len(result.origins) == len(result.text) + 1
+        assert list(result.origins) == sorted(result.origins) and result.origins[-1] == len(text)
+    for index, char in enumerate(inserted.text):
+        assert char == "*" or text[inserted.origin(index)] == char
+
+
+def test_source_text_places_replacements_where_the_replaced_text_began() -> None:
+    source = SourceText.of("α+⌊x⌋").translate({"α": " alpha ", "⌊": " floor(", "⌋": ")"})
+    assert source.text == " alpha + floor(x)"
+    assert [source.origin(i) for i in (1, 7, 9, 15, 16, 17, 99)] == [0, 1, 2, 3, 4, 5, 5]
 
 
 # --------------------------------------------------------------------------

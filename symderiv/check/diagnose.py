@@ -30,8 +30,18 @@ from functools import partial
 import sympy as sp
 from sympy.matrices import MatrixBase
 
-from symderiv.check.equivalence import (MAX_SECONDS, Result, canonical, describe_shape, draw, entry_label,
-                                        equivalent, is_matrix_expression, shape_of, show, variables)
+from symderiv.check.equivalence import (
+    MAX_SECONDS,
+    Result,
+    canonical,
+    draw,
+    entry_label,
+    equivalent,
+    is_matrix_expression,
+    show,
+    variables,
+)
+from symderiv.check.shapes import describe_shape, shape_of
 from symderiv.kinds import ability
 from symderiv.model import Problem
 

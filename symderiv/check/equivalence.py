@@ -30,17 +30,17 @@ answer key, a number, a list or a string):
    ``Piecewise`` forms compare robustly; a counterexample is reported in the reason.
    Points where the reference is undefined or not real are skipped.
 5. **Matrix expressions** (answers of a symbolic chain rule such as ``dL_da2*z1.T``)
-   are read from plain text by a small reader of their own (names of the reference's
-   matrix symbols, ``@``/``*`` products, ``.T`` transposes, ``hadamard(A, B)``,
-   ``relu'(a2)`` or ``relu_prime(a2)`` for local-derivative symbols) and compared by
-   evaluating both sides with random integer matrices in place of every symbol.
+   are read by :func:`symderiv.check.parse.read_matrix_expression` (names of the
+   reference's matrix symbols, ``@``/``*`` products, ``.T`` transposes,
+   ``hadamard(A, B)``, ``relu'(a2)`` or ``relu_prime(a2)`` for local-derivative
+   symbols) and compared by evaluating both sides with random integer matrices in
+   place of every symbol.
 
 Every check has a time budget (``max_seconds``); an answer that cannot be checked in
 time gets the verdict ``"too_large"``, never a hang.
 """
 from __future__ import annotations
 
-import ast
 import math
 import random
 import signal
@@ -49,6 +49,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Literal
 
 import sympy as sp
@@ -56,9 +57,10 @@ from sympy.matrices import MatrixBase
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.check.parse import MAX_DEPTH, MAX_LENGTH, ParseError, _bracket_depth, _clean_characters, parse_answer
+from symderiv.check.parse import ParseError, parse_answer, read_matrix_expression
+from symderiv.check.shapes import describe_shape, shape_of
+from symderiv.check.verdicts import Verdict
 
-Verdict = Literal["correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape"]
 Orientation = Literal["strict", "any"]
 
 MAX_SECONDS = 2.0
@@ -79,8 +81,6 @@ DIGITS = 30
 """Working precision (decimal digits) of numeric evaluation."""
 MATRIX_TRIALS = 3
 """Random integer matrices per symbol when comparing matrix expressions."""
-MAX_NODES = 300
-"""Most syntax-tree nodes in a matrix-expression answer."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ def _hard_limit(deadline: float) -> Iterator[None]:
         yield
         return
 
-    def on_alarm(signum, frame):  # noqa: ANN001 - signal handler signature
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
         raise _OutOfTime
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
@@ -237,22 +237,6 @@ def _hard_limit(deadline: float) -> Iterator[None]:
 # --------------------------------------------------------------------------
 # Shapes, then entries
 # --------------------------------------------------------------------------
-
-
-def shape_of(value: sp.Basic) -> tuple[int, int] | None:
-    """``(rows, cols)`` of a matrix (explicit or symbolic), None for a scalar."""
-    if isinstance(value, (MatrixBase, sp.MatrixExpr)):
-        return tuple(value.shape)  # type: ignore[return-value]
-    return None
-
-
-def describe_shape(shape: tuple[int, int] | None) -> str:
-    """``a scalar``, ``a 3x1 column vector``, ``a 1x2 row vector`` or ``a 2x3 matrix``."""
-    if shape is None or shape == (1, 1):
-        return "a scalar"
-    rows, cols = shape
-    kind = "column vector" if cols == 1 else "row vector" if rows == 1 else "matrix"
-    return f"a {rows}x{cols} {kind}"
 
 
 def _reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) -> sp.Basic:
@@ -460,7 +444,7 @@ def _close(answer: sp.Basic, expected: sp.Basic, options: _Options, *, tolerant:
 def _sample(answer: sp.Basic, expected: sp.Basic, options: _Options) -> tuple[bool, str]:
     """Evaluate both sides at seeded random points; the first disagreement is the reason."""
     unknowns = sorted(variables(answer) | variables(expected), key=sp.default_sort_key)
-    extra = sorted((str(v) for v in variables(answer) - variables(expected)))
+    extra = sorted(str(v) for v in variables(answer) - variables(expected))
     prefix = f"the answer uses {', '.join(extra)}, which the expected answer does not; " if extra else ""
     rng, agreed, tolerant = random.Random(options.seed), 0, _tolerant(answer, expected, options)
     conditions = domain_conditions(expected)
@@ -506,7 +490,7 @@ def _show_point(point: dict) -> str:
 
 
 # --------------------------------------------------------------------------
-# Matrix expressions: a reader of their own, and comparison at random matrices
+# Matrix expressions: comparison at random matrices
 # --------------------------------------------------------------------------
 
 
@@ -548,112 +532,3 @@ def explicit(expr: sp.Basic, values: Mapping[sp.Basic, sp.ImmutableMatrix]) -> s
     value = expr.xreplace(dict(values))
     value = value.doit() if isinstance(value, sp.Basic) else value
     return canonical(sp.ImmutableMatrix(value)) if isinstance(value, (MatrixBase, sp.MatrixExpr)) else value
-
-
-def _unparseable(reason: str) -> ParseError:
-    return ParseError("unparseable", reason)
-
-
-def read_matrix_expression(text: object, names: Mapping[str, sp.MatrixSymbol]) -> sp.MatrixExpr:
-    """Read ``dL_da2 @ z1.T`` or ``hadamard(dL_dz2, relu'(a2))`` over the given matrix symbols.
-
-    Plain syntax only, read with :func:`ast.parse` and a whitelist: the given names,
-    integers, ``+ - * @ /`` (``*`` between matrices is the matrix product, division only
-    by a number), ``.T``, ``transpose(A)``, ``hadamard(A, B)`` (also ``odot``). Names
-    that are not identifiers (``relu'(a2)``) may be written as printed or as
-    ``relu_prime(a2)``. Raises ParseError; a product of misfitting shapes raises
-    ShapeError.
-    """
-    if not isinstance(text, str):
-        raise _unparseable(f"this answer is a matrix formula in {', '.join(sorted(names))}; give it as a string")
-    if len(text) > MAX_LENGTH:
-        raise ParseError("too_large", f"the answer has {len(text)} characters; the limit is {MAX_LENGTH}")
-    text = _clean_characters(text, "plain")
-    if _bracket_depth(text) > MAX_DEPTH:
-        raise ParseError("too_large", f"brackets are nested more than {MAX_DEPTH} deep")
-    source, aliases = _alias_names(text, names)
-    try:
-        tree = ast.parse(source.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        raise _unparseable(_MATRIX_HELP.format(names=", ".join(sorted(names)))) from None
-    if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
-        raise ParseError("too_large", f"the formula has more than {MAX_NODES} parts")
-    return _MatrixReader(aliases, sorted(names)).read(tree.body, 0)
-
-
-def _check_product(left: sp.Basic, right: sp.Basic) -> None:
-    a, b = shape_of(left), shape_of(right)
-    if a is not None and b is not None and a[1] != b[0]:
-        raise ShapeError(f"a {a[0]}x{a[1]} matrix times a {b[0]}x{b[1]} matrix is undefined")
-
-
-_MATRIX_HELP = ("not a matrix formula: write it in plain syntax with the names {names}, "
-                "@ or * for products, .T for a transpose and hadamard(A, B) for an element-wise product")
-
-
-def _alias_names(text: str, names: Mapping[str, sp.MatrixSymbol]) -> tuple[str, dict[str, sp.MatrixSymbol]]:
-    """Replace names that are not Python identifiers (``relu'(a2)``) by safe placeholders."""
-    aliases = {n: s for n, s in names.items() if n.isidentifier()}
-    spellings = []
-    for index, (name, symbol) in enumerate(sorted(names.items())):
-        if name.isidentifier():
-            continue
-        placeholder = f"matrix_symbol_{index}"
-        aliases[placeholder] = symbol
-        spellings.append((name, placeholder))
-        if "'(" in name:
-            spellings.append((name.replace("'(", "_prime(", 1), placeholder))
-    for spelling, placeholder in sorted(spellings, key=lambda pair: -len(pair[0])):
-        text = text.replace(spelling, f" {placeholder} ")
-    return text, aliases
-
-
-@dataclass(frozen=True)
-class _MatrixReader:
-    names: Mapping[str, sp.MatrixSymbol]
-    shown: list[str]
-
-    def read(self, node: ast.AST, depth: int) -> sp.Basic:
-        if depth > MAX_DEPTH:
-            raise ParseError("too_large", f"the formula is nested more than {MAX_DEPTH} deep")
-        if isinstance(node, ast.Name):
-            return self.name(node.id)
-        if isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) < 10**9:
-            return sp.Integer(node.value)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            value = self.read(node.operand, depth + 1)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.BinOp):
-            return self.binary(node, depth)
-        if isinstance(node, ast.Attribute) and node.attr == "T":
-            return self.call("transpose", [self.read(node.value, depth + 1)])
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
-            return self.call(node.func.id, [self.read(arg, depth + 1) for arg in node.args])
-        raise _unparseable(_MATRIX_HELP.format(names=", ".join(self.shown)))
-
-    def name(self, name: str) -> sp.MatrixSymbol:
-        if name not in self.names:
-            raise _unparseable(f"unknown quantity {name!r}: this answer may use {', '.join(self.shown)}")
-        return self.names[name]
-
-    def binary(self, node: ast.BinOp, depth: int) -> sp.Basic:
-        left, right = self.read(node.left, depth + 1), self.read(node.right, depth + 1)
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            if shape_of(left) != shape_of(right):
-                raise ShapeError(f"cannot add {describe_shape(shape_of(left))} and {describe_shape(shape_of(right))}")
-            return left + right if isinstance(node.op, ast.Add) else left - right
-        if isinstance(node.op, (ast.Mult, ast.MatMult)):
-            _check_product(left, right)
-            return left * right
-        if isinstance(node.op, ast.Div) and shape_of(right) is None and right != 0:
-            return left / right
-        raise _unparseable(_MATRIX_HELP.format(names=", ".join(self.shown)))
-
-    def call(self, name: str, args: list[sp.Basic]) -> sp.Basic:
-        if name in ("hadamard", "odot") and len(args) == 2 and all(shape_of(a) for a in args):
-            if shape_of(args[0]) != shape_of(args[1]):
-                raise ShapeError(f"hadamard needs equal shapes, not {shape_of(args[0])} and {shape_of(args[1])}")
-            return sp.HadamardProduct(*args)
-        if name == "transpose" and len(args) == 1 and shape_of(args[0]):
-            return sp.Transpose(args[0])
-        raise _unparseable(f"{name}(...) is not allowed here; " + _MATRIX_HELP.format(names=", ".join(self.shown)))

@@ -39,8 +39,19 @@ from typing import Any
 import sympy as sp
 
 from symderiv.check.diagnose import Carried, Diagnosis, carry_forward, diagnose
-from symderiv.check.equivalence import Result, as_reference, canonical, equivalent, shape_of, variables
+from symderiv.check.equivalence import (
+    Result,
+    as_reference,
+    canonical,
+    equivalent,
+    variables,
+)
 from symderiv.check.parse import ParseError, parse_answer
+from symderiv.check.shapes import shape_of
+from symderiv.check.verdicts import (
+    VERDICTS,  # noqa: F401 - grade.VERDICTS is the shared tuple, kept importable
+    Verdict,
+)
 from symderiv.errors import AnswerError, SymderivError
 from symderiv.model import Answer, Problem, Question, Sheet
 from symderiv.spec import read_toml
@@ -49,9 +60,6 @@ MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
 MAX_ARRAY_DEPTH = 2
 """Deepest nesting of an array answer (a matrix: a list of rows)."""
-
-VERDICTS = ("correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape", "missing", "unknown_id",
-            "not_gradable")
 
 
 class SubmissionError(AnswerError):
@@ -87,7 +95,7 @@ class Graded:
     """The grading of one answer id."""
 
     id: str
-    verdict: str
+    verdict: Verdict
     points: Fraction
     max_points: int
     given: Any = None

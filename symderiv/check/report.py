@@ -9,14 +9,16 @@ notation. Output is deterministic: answers in sheet order, no timestamps.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import sympy as sp
 
-from symderiv.check.equivalence import describe_shape, display_form, is_matrix_expression, shape_of
+from symderiv.check.equivalence import display_form, is_matrix_expression
 from symderiv.check.grade import Graded, Report
+from symderiv.check.shapes import describe_shape, shape_of
 from symderiv.render.key import exact
 from symderiv.render.latex import PREAMBLE
 from symderiv.render.printer import SheetPrinter
@@ -85,6 +87,45 @@ def details(g: Graded) -> bool:
     return g.verdict != "correct"
 
 
+@dataclass(frozen=True)
+class Detail:
+    """One row of the details under an answer: a label and a value, with the kind of
+    value, which says how each format shows it: ``math`` is a SymPy value (plain text or
+    typeset), ``typed`` what the student submitted (untrusted, shown as typed), ``text``
+    a sentence of ours."""
+
+    label: str
+    value: Any
+    kind: Literal["math", "typed", "text"]
+
+    @property
+    def title(self) -> str:
+        """The label as a heading: ``Read as`` for ``read as``."""
+        return self.label[:1].upper() + self.label[1:]
+
+
+Shown = Mapping[str, Callable[[Any], str]]
+"""How one format shows a :class:`Detail`'s value, by its kind."""
+
+
+def detail_rows(g: Graded) -> list[Detail]:
+    """The details of an answer, in the order every format shows them: expected, given,
+    read as (only when the answer does not print as typed), why, diagnoses."""
+    rows = [Detail("expected", g.expected, "math")]
+    if g.given is not None:
+        rows.append(Detail("given", g.given, "typed"))
+    if _read_differently(g):
+        rows.append(Detail("read as", g.parsed, "math"))
+    if g.reason and g.verdict != "missing":
+        rows.append(Detail("why", g.reason, "text"))
+    return rows + [Detail("diagnosis", d.message, "text") for d in g.diagnoses]
+
+
+def shown_rows(g: Graded, shown: Shown) -> list[tuple[Detail, str]]:
+    """Each detail of ``g`` with its value as one format shows it."""
+    return [(row, shown[row.kind](row.value)) for row in detail_rows(g)]
+
+
 # --------------------------------------------------------------------------
 # Text
 # --------------------------------------------------------------------------
@@ -109,11 +150,8 @@ def _text_answer(g: Graded) -> list[str]:
     lines = [f"{g.id:<22} {g.verdict:<12} {points_text(g.points, g.max_points)}"]
     if not details(g):
         return lines
-    rows = [("expected", plain(g.expected)), ("given", given_text(g.given) if g.given is not None else ""),
-            ("read as", plain(g.parsed) if _read_differently(g) else ""),
-            ("why", g.reason if g.verdict != "missing" else "")]
-    rows += [("diagnosis", d.message) for d in g.diagnoses]
-    return lines + [f"    {label:<10} {text}" for label, text in rows if text]
+    shown = {"math": plain, "typed": given_text, "text": str}
+    return lines + [f"    {row.label:<10} {text}" for row, text in shown_rows(g, shown) if text]
 
 
 # --------------------------------------------------------------------------
@@ -192,20 +230,14 @@ def to_markdown(report: Report) -> str:
 
 def _md_items(g: Graded, report: Report) -> list[str]:
     printer = SheetPrinter(report.notation(g.problem))
+    shown = {"math": lambda value: _md_value(value, printer), "typed": lambda raw: escape_md(given_text(raw)),
+             "text": escape_md}
+    return [f"- {row.title}: {text}" for row, text in shown_rows(g, shown)]
 
-    def math(value: sp.Basic) -> str:
-        text = math_of(value, printer)
-        return escape_md(_describe(value)) if text is None else f"${_md_math(text)}$"
 
-    items = [f"- Expected: {math(g.expected)}"]
-    if g.given is not None:
-        items.append(f"- Given: {escape_md(given_text(g.given))}")
-    if _read_differently(g):
-        items.append(f"- Read as: {math(g.parsed)}")
-    if g.reason and g.verdict != "missing":
-        items.append(f"- Why: {escape_md(g.reason)}")
-    items += [f"- Diagnosis: {escape_md(d.message)}" for d in g.diagnoses]
-    return items
+def _md_value(value: sp.Basic, printer: SheetPrinter) -> str:
+    text = math_of(value, printer)
+    return escape_md(_describe(value)) if text is None else f"${_md_math(text)}$"
 
 
 def _md_math(text: str) -> str:
@@ -246,21 +278,16 @@ def _latex_summary(report: Report) -> str:
 
 def _latex_item(g: Graded, report: Report) -> str:
     printer = SheetPrinter(report.notation(g.problem))
-
-    def math(value: sp.Basic) -> str:
-        text = math_of(value, printer)
-        return escape(_describe(value)) if text is None else r"\sdshrink{0.8\linewidth}{$" + text + "$}"
-
-    lines = [r"\item[\texttt{" + escape(g.id) + "}] " + escape(g.verdict) + ". ",
-             r"Expected: " + math(g.expected) + r".\\"]
-    if g.given is not None:
-        lines.append(r"Given: \texttt{" + escape(given_text(g.given)) + r"}\\")
-    if _read_differently(g):
-        lines.append("Read as: " + math(g.parsed) + r".\\")
-    if g.reason and g.verdict != "missing":
-        lines.append("Why: " + escape(g.reason) + r"\\")
-    lines += ["Diagnosis: " + escape(d.message) + r"\\" for d in g.diagnoses]
+    shown = {"math": lambda value: _latex_value(value, printer) + ".",
+             "typed": lambda raw: r"\texttt{" + escape(given_text(raw)) + "}", "text": escape}
+    lines = [r"\item[\texttt{" + escape(g.id) + "}] " + escape(g.verdict) + ". "]
+    lines += [f"{row.title}: {text}" + r"\\" for row, text in shown_rows(g, shown)]
     return "\n".join(lines)
+
+
+def _latex_value(value: sp.Basic, printer: SheetPrinter) -> str:
+    text = math_of(value, printer)
+    return escape(_describe(value)) if text is None else r"\sdshrink{0.8\linewidth}{$" + text + "$}"
 
 
 RENDERERS: dict[str, Callable[[Report], str]] = {"text": to_text, "json": to_json, "md": to_markdown,
