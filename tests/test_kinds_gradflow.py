@@ -260,6 +260,14 @@ def test_decay_table_against_powers():
     assert table.rows[-1][1] == 0 and table.rows[-1][3] == sp.oo
 
 
+@pytest.mark.parametrize("base", ["1/4", "-1/2", "9/10", "-99/100", "1/1000", "1", "-1", "3/2", "-2"])
+def test_stated_power_limit_against_sympy_limit(base):
+    """The table's last row states lim d^k = 0 for |d| < 1 instead of running sympy.limit: it must agree."""
+    d = sp.Rational(base)
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    assert gradflow.power_limit(d) == sp.limit(d**k, k, sp.oo)
+
+
 # ------------------------------------------------------------------------------- bad input
 
 def with_depths(**change) -> dict:

@@ -1,6 +1,7 @@
 """Problem kind ``optimizers``: every formula against an independent method.
 
-The variance formula against Monte Carlo, the momentum closed form against the
+The variance rule the sheet states against sympy.stats and exact enumeration, the
+variance formula against Monte Carlo, the momentum closed form against the
 recurrence iterated in exact rationals, the costs against a loop that counts gradient
 evaluations, the demonstration's data and runs against closed forms computed here, and
 bad specs against the field they name.
@@ -106,10 +107,49 @@ def test_variance_formula_against_monte_carlo(answers, b):
     assert measured == pytest.approx(formula, rel=0.03)
 
 
-def test_sympy_stats_rule_for_two_variables():
-    c1, c2 = sp.symbols("c_1 c_2", real=True)
-    sigma = sp.Symbol("sigma", positive=True)
-    assert sp.expand(opt.variance_rule() - sigma ** 2 * (c1 ** 2 + c2 ** 2)) == 0
+def test_stated_variance_rule_against_sympy_stats():
+    """The sheet states Var(c_1 X_1 + c_2 X_2); sympy.stats integrates it from two normal densities."""
+    from sympy import stats
+
+    mu = sp.Symbol("mu", real=True)
+    rvs = [stats.Normal(f"X_{j}", mu, opt.sigma) for j in (1, 2)]
+    computed = stats.variance(opt.C1 * rvs[0] + opt.C2 * rvs[1])
+    assert sp.expand(opt.variance_rule() - computed) == 0
+
+
+def enumerated_variance(weights: list[Fraction], laws: list[dict[Fraction, Fraction]]) -> Fraction:
+    """Var(sum w_i X_i) for independent discrete X_i, exactly, over every joint outcome."""
+    joint = [(Fraction(0), Fraction(1))]  # (value of the weighted sum, probability)
+    for w, law in zip(weights, laws):
+        joint = [(total + w * x, p * q) for total, p in joint for x, q in law.items()]
+    mean = sum(p * v for v, p in joint)
+    return sum(p * (v - mean) ** 2 for v, p in joint)
+
+
+def law_variance(law: dict[Fraction, Fraction]) -> Fraction:
+    mean = sum(p * x for x, p in law.items())
+    return sum(p * (x - mean) ** 2 for x, p in law.items())
+
+
+@pytest.mark.parametrize("weights", [(Fraction(1), Fraction(1)), (Fraction(1, 8), Fraction(1, 8)),
+                                     (Fraction(3), Fraction(-2, 5)), (Fraction(0), Fraction(7))])
+def test_stated_variance_rule_against_exact_enumeration(weights):
+    """Two independent variables of one variance but different laws (skewed, three-point), and
+    the same rule extended to b = 3 terms: enumeration of the joint outcomes in fractions."""
+    skewed = {Fraction(0): Fraction(3, 4), Fraction(2): Fraction(1, 4)}          # variance 3/4
+    three = {Fraction(-3, 2): Fraction(1, 6), Fraction(0): Fraction(2, 3), Fraction(3, 2): Fraction(1, 6)}
+    assert law_variance(skewed) == law_variance(three) == Fraction(3, 4)
+    rule = opt.variance_rule().subs({opt.C1: sp.Rational(weights[0]), opt.C2: sp.Rational(weights[1]),
+                                     opt.sigma: sp.sqrt(sp.Rational(3, 4))})
+    assert rule == sp.Rational(enumerated_variance(list(weights), [skewed, three]))
+    many = [*weights, Fraction(1, 3)]
+    assert enumerated_variance(many, [skewed, three, skewed]) == sum(w * w for w in many) * Fraction(3, 4)
+
+
+def test_same_function_tells_equal_from_different_closed_forms():
+    closed = opt.momentum_sum()[1]
+    assert opt.same_function(opt.momentum_recurrence(), closed)
+    assert not opt.same_function(closed + opt.beta ** opt.t, closed)
 
 
 @pytest.mark.parametrize("beta", [Fraction(1, 2), Fraction(7, 10), Fraction(9, 10), Fraction(1, 3)])

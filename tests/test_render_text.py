@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symderiv.render.text import escape, escape_mathjax, escape_md, paragraph_md
+from symderiv.render.text import _char, escape, escape_mathjax, escape_md, paragraph_md
 
 HOSTILE = [
     r"\input{/etc/passwd}", r"\write18{touch /tmp/pwned}", r"$\csname input\endcsname{/etc/passwd}$",
@@ -73,6 +73,14 @@ def test_hostile_text_reaches_tex_as_text_only(text):
 @given(st.text())
 def test_any_text_reaches_tex_as_text_only(text):
     check_tex_safe(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=300)) | st.text())
+def test_escape_is_the_character_rule_applied_to_every_character(text):
+    # escape finds the characters to change with a regular expression; it must agree with
+    # the rule applied character by character (each with the one that follows it).
+    assert escape(text) == "".join(_char(ch, text[i + 1:i + 2]) for i, ch in enumerate(text))
 
 
 def test_caret_notation_cannot_spell_a_backslash():

@@ -223,6 +223,12 @@ def _ref(qid: str, index: int) -> str:
     return f"Q{qid.rsplit('.', 1)[0]}.{index}"
 
 
+def eq(lhs: sp.Expr, rhs: sp.Expr) -> sp.Equality:
+    """``lhs = rhs`` as written, for print: never decided (deciding costs time, and a decided
+    equation would print as True or False)."""
+    return sp.Eq(lhs, rhs, evaluate=False)
+
+
 def _ordered(*factors: sp.Expr) -> sp.Expr:
     """A product kept in the order written (outermost derivative first), as the chain rule reads."""
     return sp.Mul(*factors, evaluate=False)
@@ -246,8 +252,18 @@ def _unrolled_step() -> Step:
     rule = grad("L", "z_m") * sp.Product(local, (j, i_, m_ - 1))
     example = _ordered(grad("L", node(4)), *[grad(node(s + 1), node(s)) for s in range(3, 0, -1)])
     return Step(("Applied from the last layer m down to layer i, every layer in between contributes its local "
-                 "derivative as one more factor. For example, with ", sp.Eq(i_, 1), " and ", sp.Eq(m_, 4), ":"),
-                grad("L", "z_i"), rule, math=(sp.Eq(grad("L", node(1)), example, evaluate=False),))
+                 "derivative as one more factor. For example, with ", eq(i_, 1), " and ", eq(m_, 4), ":"),
+                grad("L", "z_i"), rule, math=(eq(grad("L", node(1)), example),))
+
+
+def power_limit(base: sp.Rational) -> sp.Basic:
+    """lim d^k as k -> oo: 0 for |d| < 1, the fixed fact of a geometric sequence.
+
+    Stated, not computed: ``sympy.limit`` runs a Gruntz expansion per column (a tenth of a
+    second for the default table) to find it; the tests compare it with ``sympy.limit``.
+    Other bases (1, -1, |d| > 1) go to ``sympy.limit``, whose answers the sheet prints as is.
+    """
+    return sp.S.Zero if abs(base) < 1 else sp.limit(base**k, k, sp.oo)
 
 
 def _decay_table(spec: GradflowSpec) -> Table:
@@ -256,7 +272,7 @@ def _decay_table(spec: GradflowSpec) -> Table:
     rows = [(sp.Integer(depth),) + tuple(c for v in spec.illustration_local
                                           for c in (sp.Pow(v, depth, evaluate=False), (v**depth).evalf(4)))
             for depth in spec.illustration_depths]
-    limits = tuple(c for v in spec.illustration_local for c in (sp.limit(v**k, k, sp.oo), ""))
+    limits = tuple(c for v in spec.illustration_local for c in (power_limit(v), ""))
     return Table(header, tuple(rows) + (("k → ∞",) + limits,))
 
 
@@ -271,12 +287,12 @@ def _bound_step(spec: GradflowSpec) -> Step:
     bound = sp.Le(sp.Abs(grad("L", "z_i")), _ordered(sp.Abs(grad("L", "z_m")), equal.doit()))
     return Step(("If every local derivative is at most d in size, the product of the ", m_ - i_,
                  " factors is at most ",
-                 sp.Eq(equal, equal.doit()), ", so the gradient reaching layer i shrinks geometrically with the "
-                 "number of layers ", sp.Eq(k, m_ - i_), " above it. The table shows ", d**k, " for a few d:"),
+                 eq(equal, equal.doit()), ", so the gradient reaching layer i shrinks geometrically with the "
+                 "number of layers ", eq(k, m_ - i_), " above it. The table shows ", d**k, " for a few d:"),
                 math=(bound,), table=_decay_table(spec),
                 note=("For ", sp.Lt(sp.Abs(d), 1), " the factor tends to 0 exponentially in k: the early layers "
                       "(far from the loss) get almost no gradient, and so do their weights, since ",
-                      sp.Eq(grad("L", "W_i"), _ordered(grad("L", "z_i"), grad("z_i", "W_i")), evaluate=False),
+                      eq(grad("L", "W_i"), _ordered(grad("L", "z_i"), grad("z_i", "W_i"))),
                       " carries the same factor. They barely learn."))
 
 
@@ -315,8 +331,8 @@ def chain_question(chain: ChainSpec, qid: str) -> Question:
     layers = len(chain.local)
     top, local = grad("L", node(layers)), chain_symbols(layers)
     value = plain_chain(chain)
-    step = Step((f"The chain rule of {_ref(qid, 1)} from the last layer ", sp.Eq(m_, layers), " down to the input ",
-                 sp.Eq(sp.Symbol("z_0"), x), ": one factor per layer."), grad("L", "x"), _ordered(top, *local),
+    step = Step((f"The chain rule of {_ref(qid, 1)} from the last layer ", eq(m_, layers), " down to the input ",
+                 eq(sp.Symbol("z_0"), x), ": one factor per layer."), grad("L", "x"), _ordered(top, *local),
                 substituted=_numbers(chain.upstream, *chain.local), value=value, note=_decimal(value))
     prompt = (f"A plain chain {_path(layers)}, with the gradient at the output and the local derivatives below: "
               "compute dL/dx.",)
@@ -351,7 +367,7 @@ def residual_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Ques
     with sp.evaluate(False):
         put_in = chained.xreplace(local)
     steps = (
-        Step(("The skip connection adds the input to the chain's output: ", sp.Eq(sp.Symbol("y"), F_OF_X + x),
+        Step(("The skip connection adds the input to the chain's output: ", eq(sp.Symbol("y"), F_OF_X + x),
               f" with F the chain of {_ref(qid, 2)}. SymPy differentiates the sum, and then the composition inside "
               "F; each inner derivative is a local derivative."), grad("y", "x"), rule, general, chained,
              substituted=put_in, value=dy_dx),
@@ -462,8 +478,8 @@ def _block_step(spec: DepthSpec, qid: str) -> Step:
     inner = sp.Product(d, (k, 1, m)).doit()                 # the plain-chain product with m layers
     expanded = general.xreplace({sp.Derivative(F(y_prev), y_prev): inner})
     values = {d: spec.local, m: sp.Integer(spec.block)}
-    return Step(("A block computes ", sp.Eq(sp.Symbol("y_j"), F(y_prev) + y_prev), ", with ", sp.Symbol("F_j"),
-                 " a plain chain of m layers, whose derivative is ", sp.Eq(sp.Derivative(F(y_prev), y_prev), inner),
+    return Step(("A block computes ", eq(sp.Symbol("y_j"), F(y_prev) + y_prev), ", with ", sp.Symbol("F_j"),
+                 " a plain chain of m layers, whose derivative is ", eq(sp.Derivative(F(y_prev), y_prev), inner),
                  f" as in {_ref(qid, 5)}. SymPy differentiates the block:"), grad("y_j", "y_{j-1}"),
                 sp.Derivative(F(y_prev) + y_prev, y_prev), general, expanded,
                 substitute(expanded, values, keep_numbers=True), expanded.xreplace(values))
@@ -495,8 +511,8 @@ def _trend(spec: DepthSpec) -> tuple:
     """Per layer the plain gradient is multiplied by d, per block the residual one by 1 + d^m."""
     block = 1 + spec.local**spec.block
     word = lambda f: "grows" if abs(f) > 1 else ("keeps its size" if abs(f) == 1 else "shrinks")  # noqa: E731
-    return ("Each plain layer multiplies the gradient by ", sp.Eq(d, spec.local), ", each residual block by ",
-            sp.Eq(1 + d**m, block), f": with depth the plain gradient {word(spec.local)} and the residual one "
+    return ("Each plain layer multiplies the gradient by ", eq(d, spec.local), ", each residual block by ",
+            eq(1 + d**m, block), f": with depth the plain gradient {word(spec.local)} and the residual one "
             f"{word(block)}.")
 
 
@@ -526,7 +542,7 @@ def residual_depth_question(spec: DepthSpec, qid: str) -> Question:
     rows = tuple((row[0], sp.Integer(int(row[0]) // spec.block)) + row[1:] for row in rows)
     table, note = _comparison_table(spec)
     steps = (_block_step(spec, qid), _across_blocks_step(),
-             Step(("Put in the numbers for each depth, with ", sp.Eq(B, n / m), " blocks."),
+             Step(("Put in the numbers for each depth, with ", eq(B, n / m), " blocks."),
                   table=Table(("n", "blocks B", "numbers in", "dL/dx", "decimal"), rows)),
              Step(f"Compare with the plain chains of {_ref(qid, 5)} at the same depths.", table=table,
                   note=note + _trend(spec)))
@@ -534,8 +550,8 @@ def residual_depth_question(spec: DepthSpec, qid: str) -> Question:
         Answer(f"{qid}.dL_dx_n{depth}", _at_depth("res", depth), row[3])
         for depth, row in zip(spec.residual, rows, strict=True))
     prompt = (f"A residual network of n layers, n = {_listing(spec.residual)}, grouped into blocks of "
-              f"{spec.block} layers, ", sp.Eq(sp.Symbol("y_j"), sp.Function("F_j")(sp.Symbol("y_{j-1}")) +
-                                              sp.Symbol("y_{j-1}")),
+              f"{spec.block} layers, ", eq(sp.Symbol("y_j"), sp.Function("F_j")(sp.Symbol("y_{j-1}")) +
+                                           sp.Symbol("y_{j-1}")),
               f", with the local derivative and output gradient of {_ref(qid, 5)}: compute dL/dx for each n, and "
               "compare.")
     return Question(qid, "Residual networks of growing depth", prompt, _depth_givens(spec, True), steps, answers,

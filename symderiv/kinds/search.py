@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import mpmath
 import sympy as sp
@@ -183,6 +184,7 @@ def grid_question(spec: GridSpec, qid: str) -> Question:
 
 # ----------------------------------------------------------------------- random search
 
+@cache  # one fixed formula, read by every confidence's step and the answers: built once
 def trials_formula() -> sp.Expr:
     """The least N with ``1 - (1 - q)^N >= P``, in symbols."""
     return sp.ceiling(sp.log(1 - P) / sp.log(1 - q))

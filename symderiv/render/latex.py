@@ -87,8 +87,9 @@ def step_rows(s: Step, math: Callable[[sp.Basic], str]) -> tuple[str, list[tuple
     if s.lhs is not None and forms:
         left = math(s.lhs)
         rows = [("=", t) for t in chain(left, (math(f) for f in forms))]
-        if approx(s.value) is not None:
-            rows.append((r"\approx", math(approx(s.value))))
+        extra = approx(s.value)
+        if extra is not None:
+            rows.append((r"\approx", math(extra)))
     rows += [("", math(m)) for m in s.math]
     return left, rows
 

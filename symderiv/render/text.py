@@ -64,13 +64,22 @@ def _char(ch: str, following: str) -> str:
     return _unicode(ch)
 
 
+#: Where :func:`_char` changes anything: a special, a control or non-ASCII character, or
+#: a ligature character before its repeat. Every other character stands for itself.
+_NEEDS_CHAR = re.compile("[" + re.escape("".join(_SPECIAL)) + "\x00-\x1f\x7f-\U0010ffff]|([" +
+                         re.escape(_LIGATURE) + "])(?=\\1)")
+
+
 def escape(text: str) -> str:
     """``text`` as LaTeX that typesets exactly these characters and does nothing else.
+
+    Each character goes through :func:`_char`; a regular expression finds the few that
+    need it, so the plain runs of a sheet's prose are copied instead of rebuilt.
 
     >>> escape(r"\\input{x} ^^5c 100%")
     '\\\\textbackslash{}input\\\\{x\\\\} \\\\textasciicircum{}\\\\textasciicircum{}5c 100\\\\%'
     """
-    return "".join(_char(ch, text[i + 1:i + 2]) for i, ch in enumerate(text))
+    return _NEEDS_CHAR.sub(lambda m: _char(m.group(0), text[m.end():m.end() + 1]), text)
 
 
 #: Markdown's markup characters, backslash-escaped wherever they appear (CommonMark lets
@@ -81,9 +90,10 @@ _MARKDOWN = frozenset("\\`*_[]<>#|$~&")
 _BLOCK_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 
-def _plain(ch: str) -> bool:
-    """A printable character (control characters, C1 included, are dropped)."""
-    return not (ord(ch) < 32 or 127 <= ord(ch) < 160)
+#: escape_md in one ``str.translate`` pass: tab and newline become spaces, the other
+#: control characters are dropped, markup characters get a backslash.
+_MD_TABLE = {**{code: None for code in (*range(32), *range(127, 160))}, ord("\n"): " ", ord("\t"): " ",
+             **{ord(ch): "\\" + ch for ch in _MARKDOWN}}
 
 
 def escape_md(text: str) -> str:
@@ -93,8 +103,7 @@ def escape_md(text: str) -> str:
     >>> escape_md("<b>*x*</b> $5")
     '\\\\<b\\\\>\\\\*x\\\\*\\\\</b\\\\> \\\\$5'
     """
-    text = "".join(" " if ch in "\n\t" else ch for ch in text)
-    return "".join("\\" + ch if ch in _MARKDOWN else ch for ch in text if _plain(ch))
+    return text.translate(_MD_TABLE)
 
 
 def paragraph_md(text: str) -> str:

@@ -131,6 +131,17 @@ class Layout:
         widths = self.graph.widths
         return sum(a * b for a, b in zip(widths, widths[1:]))
 
+    @cached_property
+    def columns(self) -> dict[MatrixElement, str]:
+        """Every entry of every input and quantity as its column of the chunk's array."""
+        syms = list(self.graph.inputs) + [q for q in self.quantities if q != LOSS]
+        return {e: entry_code(e) for s in syms for e in entries(s)}
+
+    @cached_property
+    def _descriptions(self) -> dict[sp.Basic, str]:
+        """describe's answers so far: both codes comment every quantity, and printing a rule is slow."""
+        return {}
+
     def questions_of(self, q: sp.Basic) -> list[str]:
         """Ids of the sheet's questions that answer quantity ``q`` (``L`` is "loss")."""
         name = "loss" if q == LOSS else name_of(q)
@@ -138,6 +149,11 @@ class Layout:
 
     def describe(self, q: sp.Basic) -> str:
         """A one-line comment: the quantity's rule as the sheet states it, and its questions."""
+        if q not in self._descriptions:
+            self._descriptions[q] = self._describe(q)
+        return self._descriptions[q]
+
+    def _describe(self, q: sp.Basic) -> str:
         where = self.questions_of(q)
         cite = f"   (question{'s' if len(where) > 1 else ''} {', '.join(where)})" if where else ""
         if q == LOSS:

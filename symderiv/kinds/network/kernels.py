@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from symderiv.calculus import ACTIVATIONS
-from symderiv.kinds.network.kernel_layout import LOSS, Layout, entry_code, entries, name_of, parent
+from symderiv.kinds.network.kernel_layout import LOSS, Layout, name_of, parent
 from symderiv.kernels.printer import ArrayPrinter, cse_lines
 from symderiv.kinds.network.kernel_scalar import chunk_head, scalar_code
 from symderiv.kinds.network.graph import z_name
@@ -78,19 +78,13 @@ def _entry_lines(layout: Layout, q: sp.Basic) -> list[str]:
     name = name_of(q)
     exprs = [e for t, e in layout.program if parent(t) == q]
     free = set().union(*(e.free_symbols for e in exprs))
-    printer = ArrayPrinter(_columns(layout))
+    printer = ArrayPrinter(layout.columns)
     lines = [f"    {t} = {printer.doprint(e)}" for t, e in layout.program if isinstance(t, sp.Symbol) and t in free]
     body, values = cse_lines(exprs, printer, prefix=f"_{name}_")
     lines += ["    " + line for line in body]
     if q == LOSS:
         return lines + [f"    L = {values[0]}"]
     return lines + [f"    {name} = _stack({', '.join(values)})"]
-
-
-def _columns(layout: Layout) -> dict:
-    """Every entry of every input and quantity as its column of the chunk's array."""
-    syms = list(layout.graph.inputs) + [q for q in layout.quantities if q != LOSS]
-    return {e: entry_code(e) for s in syms for e in entries(s)}
 
 
 def _outer(rule: sp.Basic):
@@ -143,8 +137,9 @@ class NetworkSource:
     matrix: str
 
 
-def network_source(problem: Problem) -> NetworkSource:
-    layout = Layout(problem)
+def network_source(problem: Problem, layout: Layout | None = None) -> NetworkSource:
+    """Both printings; ``layout`` is the problem's, when the caller has read it already."""
+    layout = layout or Layout(problem)
     n = problem.number
     scalar, buffers = (None, 0)
     if layout.weights <= SCALAR_MAX_WEIGHTS:
@@ -155,7 +150,7 @@ def network_source(problem: Problem) -> NetworkSource:
 def kernel_source(problem: Problem) -> str:
     """The module text of a network problem: chunk functions, table and public function."""
     layout = Layout(problem)
-    printed = network_source(problem)
+    printed = network_source(problem, layout)  # one Layout: its program, quantities and rules are read once
     n = problem.number
     parts = []
     if printed.scalar:
