@@ -194,6 +194,7 @@ def window_length(axis: Axis) -> sp.Symbol:
 
 # --- the general derivation (question k+1) ---------------------------------------------------
 
+@cache
 def full_formula() -> sp.Expr:
     """N_out with dilation and unequal padding written out: the most general per-axis count."""
     return derivation().general.subs(k_eff, K_EFF_RULE)
