@@ -1,25 +1,24 @@
-"""Build: spec files -> every output file, rendered in memory, then written atomically.
+"""Build: spec files -> every output file, rendered in memory, then written all at once.
 
 All files of all specs are rendered before the first byte is written, so a bad spec
-(or a failing renderer) leaves the output directory exactly as it was. Each file is
-written to a temporary name in the same directory and renamed into place.
+(or a failing renderer) leaves the output directory exactly as it was; then
+:mod:`symderiv.publish` writes them all or none, under a lock, recovering from a build
+that was killed half way.
 """
 from __future__ import annotations
 
-import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from symderiv.derive import derive_sheet, load_spec
 from symderiv.kernels import render_kernels
 from symderiv.model import Sheet
+from symderiv.publish import Published, os_errors, publish
 from symderiv.render.key import render_key
 from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
 from symderiv.render.pdf import compile_pdf
-
 
 
 @dataclass(frozen=True)
@@ -68,22 +67,27 @@ def render_all(specs: list[Path], formats: set[str], pdf: bool = False) -> dict[
     return files
 
 
-def write_atomic(outdir: Path, files: dict[str, bytes | str]) -> list[Path]:
-    """Write every file to a temporary name first, then rename them all into place."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
-    try:
-        for name, content in files.items():
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            fd, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=outdir)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            staged.append((name, Path(temporary)))
-    except BaseException:
-        for _, tmp in staged:
-            tmp.unlink(missing_ok=True)
-        raise
-    for name, tmp in staged:
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, outdir / name)
-    return [outdir / name for name, _ in staged]
+def stale_files(outdir: Path, files: dict[str, str | bytes]) -> list[str]:
+    """Files of an earlier build that would disagree with this one: a PDF beside a sheet
+    whose LaTeX changes while no new PDF is made (TeX missing, or ``--no-pdf``)."""
+    stale = []
+    for name, content in files.items():
+        if not name.endswith(".tex"):
+            continue
+        pdf, old = outdir / (name[:-4] + ".pdf"), outdir / name
+        changed = not old.is_file() or old.read_bytes() != _bytes(content)
+        if pdf.name not in files and pdf.is_file() and changed:
+            stale.append(pdf.name)
+    return stale
+
+
+def _bytes(content: str | bytes) -> bytes:
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+def write_outputs(outdir: Path, files: dict[str, str | bytes]) -> Published:
+    """Write a build's files into ``outdir`` all or nothing (see :mod:`symderiv.publish`),
+    removing a PDF the new sheet makes stale."""
+    with os_errors(outdir):
+        stale = stale_files(outdir, files) if outdir.is_dir() else []
+    return publish(outdir, files, stale)

@@ -9,8 +9,8 @@ import argparse
 import atexit
 import gc
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from symderiv.errors import SymderivError
 
@@ -27,7 +27,7 @@ def command(name: str):
 
 @command("build")
 def _build(args: argparse.Namespace) -> int:
-    from symderiv.build import ARTIFACTS, default_specs, render_all, write_atomic
+    from symderiv.build import ARTIFACTS, default_specs, render_all, write_outputs
 
     specs = [Path(s) for s in args.specs] or default_specs()
     if not specs:
@@ -38,8 +38,11 @@ def _build(args: argparse.Namespace) -> int:
         raise SymderivError(f"--format: unknown format {sorted(unknown)[0]!r}; "
                             f"expected {', '.join(a.format for a in ARTIFACTS)}")
     files = render_all(specs, formats, pdf=not args.no_pdf)
-    for path in write_atomic(Path(args.output), files):
+    done = write_outputs(Path(args.output), files)
+    for path in done.written:
         print(f"wrote {path}")
+    for path in done.removed:
+        print(f"removed {path} (stale: its sheet changed and no new PDF was made)")
     return 0
 
 
@@ -113,15 +116,31 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters spelled out (``\\x1b``), so that nothing from a spec
+    or a file name can move the cursor, clear the screen or forge a line of output."""
+    return "".join(ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
+
+
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks print as escapes instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # SymPy's caches hold large object graphs; freezing them at exit spares the interpreter
     # a last garbage-collection walk over them (0.2-0.4 s of every command).
     atexit.register(gc.freeze)
+    _tolerant_streams()
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except SymderivError as exc:
-        print(f"symderiv: {exc}", file=sys.stderr)
+        print(f"symderiv: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -21,13 +21,17 @@ import builtins
 import math
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import sympy as sp
 
 from symderiv.errors import SpecError
+
+#: Longest text field of a spec (titles, names): a title is a line, not a document.
+MAX_TEXT = 200
 
 _RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$")
 
@@ -62,10 +66,13 @@ class Fields:
             raise self.fail(name, "missing required field")
         return default
 
-    def str(self, name: str, default: Any = ..., choices: Any = None) -> builtins.str:
+    def str(self, name: str, default: Any = ..., choices: Any = None, *,
+            max_length: int = MAX_TEXT) -> builtins.str:
         value = self.raw(name, default)
         if not isinstance(value, builtins.str):
             raise self.fail(name, f"expected a string, got {_describe(value)}")
+        if len(value) > max_length:
+            raise self.fail(name, f"{len(value):,} characters; at most {max_length:,} are allowed")
         if choices is not None and value not in choices:
             raise self.fail(name, f"unknown value {value!r}; expected one of {', '.join(sorted(choices))}")
         return value
@@ -141,11 +148,18 @@ class Fields:
                 raise self.fail(name, f"unknown field; expected one of {', '.join(sorted(known))}")
 
 
+#: Most digits of a spec number (numerator or denominator): larger ones are no homework's,
+#: and every value derived from them would have to be printed and evaluated.
+MAX_NUMBER_DIGITS = 100
+
+
 def to_rational(value: Any, fail: Any, name: str) -> sp.Rational:
     """An exact Rational from a TOML int, float or string like ``"1/3"`` or ``"0.05"``."""
     if isinstance(value, bool):
         raise fail(name, f"expected a number, got {_describe(value)}")
     if isinstance(value, int):
+        if abs(value) >= 10**MAX_NUMBER_DIGITS:
+            raise fail(name, f"a number of {_digits(value):,} digits; at most {MAX_NUMBER_DIGITS} are allowed")
         return sp.Integer(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -166,9 +180,53 @@ def _check_bounds(value: sp.Rational, low: Any, high: Any, open_low: bool, open_
         raise fail(f"must be {'<' if open_high else '<='} {high}, got {value}")
 
 
+def _digits(value: int) -> int:
+    """Decimal digits of an integer, without converting it to a string (Python refuses
+    that past 4,300 digits)."""
+    value = abs(value)
+    guess = max(1, int(value.bit_length() * math.log10(2)))  # never more than the true count
+    return guess + 1 if value >= 10**guess else guess
+
+
 def _describe(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        return f"int of {_digits(value):,} digits"
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
+
+
+def _read_text(path: Path, source: str, error: type) -> str:
+    """The file's text (UTF-8, a leading byte-order mark dropped), or an ``error`` naming why not."""
+    try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise error(source, "(file)", f"larger than {MAX_FILE_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise error(source, "(file)", exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise error(source, "(file)", "not UTF-8 text") from None
+
+
+_LONG_INTEGER = re.compile(r"[0-9_]{4301,}|0[xob][0-9A-Fa-f_]{1000,}")
+
+
+def _long_integer(text: str) -> tuple[str, str]:
+    """(field, problem) for an integer literal too long to read: its key and line."""
+    match = _LONG_INTEGER.search(text)
+    if match is None:
+        return "(syntax)", "an integer literal too long to read (over 4,300 digits)"
+    line = text.count("\n", 0, match.start()) + 1
+    start = text.rfind("\n", 0, match.start()) + 1
+    key = text[start:match.start()].split("=")[0].strip().strip("\"'") or "(syntax)"
+    table = _table_above(text[:start])
+    field = f"{table}.{key}" if table and key != "(syntax)" else key
+    return field, f"line {line}: an integer of {len(match.group(0)):,} digits; numbers this long cannot be read"
+
+
+def _table_above(text: str) -> str:
+    """The name of the last ``[table]`` or ``[[array]]`` header in ``text`` ("" if none)."""
+    headers = re.findall(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*$", text, flags=re.M)
+    return headers[-1] if headers else ""
 
 
 @dataclass(frozen=True)
@@ -191,16 +249,25 @@ class SheetSpec:
     source: str
 
 
+#: Largest spec file read (bytes): a problem set is a page of TOML, not a data set.
+MAX_FILE_BYTES = 1_000_000
+
+
 def read_toml(path: str | Path, error: type = SpecError) -> dict:
-    """A TOML file as a dict; every way it can fail is an ``error(source, field, problem)``."""
+    """A TOML file as a dict; every way it can fail is an ``error(source, field, problem)``.
+
+    A UTF-8 byte-order mark (as some editors save) is skipped. An integer too long for
+    Python to read (over 4,300 digits) is reported with its line and key.
+    """
     source = str(path)
+    text = _read_text(Path(path), source, error)
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise error(source, "(file)", exc.strerror or str(exc)) from None
-    except UnicodeDecodeError:
-        raise error(source, "(file)", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
+        return tomllib.loads(text)
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise error(source, *_long_integer(text)) from None
+        if not isinstance(exc, tomllib.TOMLDecodeError):
+            raise
         raise error(source, "(syntax)", f"invalid TOML: {exc}") from None
     except RecursionError:
         raise error(source, "(syntax)", "arrays or tables nested too deeply") from None

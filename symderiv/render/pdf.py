@@ -19,6 +19,7 @@ still writes the .tex and the other files.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from symderiv.errors import SymderivError
@@ -82,6 +84,8 @@ def run_tex(workdir: Path, name: str, timeout: float) -> None:
                               capture_output=True, timeout=max(timeout, 0.1), check=False)
     except subprocess.TimeoutExpired:
         raise TexError(f"{name}.tex: TeX did not finish within {TIME_LIMIT} s") from None
+    except OSError as exc:
+        raise TexError(f"{name}.tex: pdflatex could not be run: {exc.strerror or exc}") from None
     if done.returncode != 0:
         log = workdir / f"{JOB}.log"
         text = log.read_text("latin-1") if log.exists() else done.stdout.decode("latin-1")
@@ -93,9 +97,13 @@ def typeset(workdir: Path, name: str) -> bytes:
     deadline = time.monotonic() + TIME_LIMIT
     for _ in range(MAX_RUNS):
         run_tex(workdir, name, deadline - time.monotonic())
-        if "Rerun" not in (workdir / f"{JOB}.log").read_text("latin-1"):
+        log = workdir / f"{JOB}.log"
+        if not log.is_file() or "Rerun" not in log.read_text("latin-1"):
             break
-    return (workdir / f"{JOB}.pdf").read_bytes()
+    pdf = workdir / f"{JOB}.pdf"
+    if not pdf.is_file():
+        raise TexError(f"{name}.tex: TeX finished without writing a PDF (is pdflatex a working TeX?)")
+    return pdf.read_bytes()
 
 
 def compile_in(workdir: Path, tex: str, name: str) -> bytes:
@@ -117,5 +125,40 @@ def compile_pdf(tex: str, name: str) -> bytes | None:
         print(f"symderiv: TeX is not installed, so no {name}.pdf (the .tex is written); "
               f"install it with: {INSTALL}", file=sys.stderr)
         return None
-    with tempfile.TemporaryDirectory(prefix="symderiv-tex-") as tmp:
-        return compile_in(Path(tmp), tex, name)
+    with work_directory() as tmp:
+        return compile_in(tmp, tex, name)
+
+
+#: TeX's work directories live here, one per run, named after the process that made them.
+WORK_ROOT = "symderiv-tex"
+
+
+@contextlib.contextmanager
+def work_directory() -> Iterator[Path]:
+    """A fresh directory for one TeX run, removed afterwards. Directories left by runs that
+    were killed (their process is gone) are removed first, so none pile up."""
+    root = Path(tempfile.gettempdir()) / WORK_ROOT
+    root.mkdir(mode=0o700, exist_ok=True)
+    _remove_orphans(root)
+    path = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_orphans(root: Path) -> None:
+    for child in root.iterdir():
+        pid = child.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
