@@ -52,9 +52,11 @@ def spec_case(name: str, text: str | bytes, message: str, status: int = 2, comma
 
 
 CASES = [
-    spec_case("integer over 4,300 digits", search_spec("9" * 5000), r"epochs_per_combination: line \d+: .*5,000 digits"),
+    spec_case("integer over 4,300 digits", search_spec("9" * 5000),
+              r"epochs_per_combination: line \d+: .*5,000 digits"),
     spec_case("hex integer over 4,300 digits", search_spec("0x" + "f" * 4000), r"epochs_per_combination.*digits"),
-    spec_case("integer of 200 digits", search_spec("9" * 200), r"problem\[1\]\.grid\.epochs_per_combination: .*200 digits"),
+    spec_case("integer of 200 digits", search_spec("9" * 200),
+              r"problem\[1\]\.grid\.epochs_per_combination: .*200 digits"),
     spec_case("huge integer, key command", search_spec("9" * 5000), r"digits", command="key"),
     spec_case("byte-order mark", b"\xef\xbb\xbf" + search_spec().encode(), "", status=0),
     spec_case("title of 300 characters", search_spec(head=f'[sheet]\ntitle = "{"x" * 300}"\n'), r"sheet\.title: 300"),
