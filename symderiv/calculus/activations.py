@@ -52,8 +52,14 @@ def _relu(v: sp.Expr, s: Settings) -> sp.Expr:
     return sp.Max(0, v)
 
 
+def _step(v: sp.Expr, s: Settings) -> sp.Expr:
+    """``H(v)`` with ``H(0)`` the convention; built unevaluated for a symbol (asking SymPy
+    about the sign of a matrix entry costs milliseconds), evaluated for a number."""
+    return sp.Heaviside(v, s.relu_at_zero, evaluate=bool(v.is_number))
+
+
 def _drelu(v: sp.Expr, out: sp.Expr, s: Settings) -> sp.Expr:
-    return sp.Heaviside(v, s.relu_at_zero)
+    return _step(v, s)
 
 
 def _leaky(v: sp.Expr, s: Settings) -> sp.Expr:
@@ -61,7 +67,7 @@ def _leaky(v: sp.Expr, s: Settings) -> sp.Expr:
 
 
 def _dleaky(v: sp.Expr, out: sp.Expr, s: Settings) -> sp.Expr:
-    return s.leaky_slope + (1 - s.leaky_slope) * sp.Heaviside(v, s.relu_at_zero)
+    return s.leaky_slope + (1 - s.leaky_slope) * _step(v, s)
 
 
 ACTIVATIONS: dict[str, Activation] = {

@@ -17,7 +17,9 @@ A value that is numeric says so: its expression holds a ``Float``.
 """
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 #: A value with more expression nodes than this is carried as a float.
 EXACT_NODES = 40
@@ -27,6 +29,127 @@ EXACT_BITS = 200
 
 #: Significant digits of the floats that replace large values.
 DIGITS = 40
+
+
+class Evaluator:
+    """Runs assignments under the policy.
+
+    With rational inputs an assignment is computed exactly (rational arithmetic is cheap;
+    :func:`settle` bounds the digits). Once an input is a float, or an exact closed form
+    whose expression would grow past :data:`EXACT_NODES` nodes with the inputs put in, the
+    assignment is computed from floats instead, by mpmath on the expression tree (never
+    built exactly, and without SymPy's arithmetic on the way).
+    """
+
+    def __init__(self) -> None:
+        self.env: dict = {}
+        self.sizes: dict = {}
+        self.numbers: dict = {}
+
+    def set(self, target: sp.Basic, value: sp.Basic) -> None:
+        self.env[target] = value
+        self.sizes[target] = 0 if isinstance(value, sp.Rational) else (
+            -1 if isinstance(value, sp.Float) else _count(value, EXACT_NODES + 1))
+
+    def run(self, target: sp.Basic, expr: sp.Basic) -> sp.Basic:
+        atoms = [a for a in _atoms(expr) if a in self.env]
+        sizes = [self.sizes[a] for a in atoms]
+        exact = all(size == 0 for size in sizes) or (
+            min(sizes, default=0) >= 0 and _count(expr, EXACT_NODES + 1) + sum(sizes) <= EXACT_NODES)
+        if exact:
+            value = settle(expr.xreplace(self.env))
+        else:
+            with mpmath.workdps(DIGITS):
+                number = _evaluate(expr, {a: self._number(a) for a in atoms})
+                value = number if isinstance(number, sp.Rational) else sp.Float(number, DIGITS)
+        self.set(target, value)
+        return value
+
+    def _number(self, atom: sp.Basic):
+        if atom not in self.numbers:
+            value = self.env[atom]
+            self.numbers[atom] = value if isinstance(value, sp.Rational) else mpmath.mpf(
+                value._mpf_ if isinstance(value, sp.Float) else sp.Float(value.evalf(DIGITS), DIGITS)._mpf_)
+        return self.numbers[atom]
+
+
+def _atoms(expr: sp.Basic) -> set:
+    """The entries an expression reads (matrix entries, indexed entries, scalar symbols)."""
+    return expr.atoms(MatrixElement, sp.Indexed, sp.Symbol)
+
+
+def _count(expr: sp.Basic, limit: int) -> int:
+    count = 0
+    for _ in sp.preorder_traversal(expr):
+        count += 1
+        if count >= limit:
+            break
+    return count
+
+
+def _mp(value):
+    """A rational as an mpmath number (floats and mpmath numbers pass through)."""
+    if isinstance(value, sp.Rational):
+        return mpmath.mpf(int(value.p)) / int(value.q)
+    return value
+
+
+def _evaluate(expr: sp.Basic, env: dict):
+    """``expr`` at the given numbers, by mpmath on its tree. An exact 0 or 1 of a step
+    function (ReLU's derivative, a max-pool route) stays exact; anything else is mpmath."""
+    if expr in env:
+        return env[expr]
+    if expr.is_Number:
+        return expr
+    args = [_evaluate(a, env) for a in expr.args]
+    rule = _MP.get(type(expr).__name__)
+    if rule is None:
+        raise NotImplementedError(f"no numeric rule for {type(expr).__name__}")
+    return rule(expr, args)
+
+
+def _sum(expr, args):
+    exact = [a for a in args if isinstance(a, sp.Rational)]
+    rest = [a for a in args if not isinstance(a, sp.Rational)]
+    return sp.Add(*exact) if not rest else mpmath.fsum([_mp(a) for a in args])
+
+
+def _product(expr, args):
+    if any(isinstance(a, sp.Rational) and a == 0 for a in args):
+        return sp.Integer(0)
+    if all(isinstance(a, sp.Rational) for a in args):
+        return sp.Mul(*args)
+    return mpmath.fprod([_mp(a) for a in args])
+
+
+def _power(expr, args):
+    base, exp = args
+    if all(isinstance(a, sp.Rational) for a in args) and exp.is_Integer:
+        return base ** exp
+    return mpmath.power(_mp(base), _mp(exp))
+
+
+def _step(expr, args):
+    value = args[0]
+    at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+    return sp.Integer(1) if value > 0 else sp.Integer(0) if value < 0 else at_zero
+
+
+def _largest(expr, args):
+    return max(args, key=_mp)
+
+
+def _smallest(expr, args):
+    return min(args, key=_mp)
+
+
+def _function(name):
+    f = getattr(mpmath, name)
+    return lambda expr, args: f(_mp(args[0]))
+
+
+_MP = {"Add": _sum, "Mul": _product, "Pow": _power, "Heaviside": _step, "Max": _largest, "Min": _smallest,
+       "exp": _function("exp"), "log": _function("log"), "tanh": _function("tanh"), "sqrt": _function("sqrt")}
 
 
 def settle(value: sp.Basic) -> sp.Basic:
@@ -43,12 +166,7 @@ def settle(value: sp.Basic) -> sp.Basic:
 
 def _larger_than(expr: sp.Basic, limit: int) -> bool:
     """Whether the expression tree has more than ``limit`` nodes (stops counting early)."""
-    count = 0
-    for _ in sp.preorder_traversal(expr):
-        count += 1
-        if count > limit:
-            return True
-    return False
+    return _count(expr, limit + 1) > limit
 
 
 def is_numeric(value: sp.Basic) -> bool:

@@ -5,7 +5,7 @@ The scalar program runs once, entry by entry, under the numerics policy of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ import sympy as sp
 
 from symderiv.calculus.values import as_tensor, as_value
 from symderiv.kinds.network.graph import Graph, Quantity, build_graph, entries
-from symderiv.kinds.network.numerics import settle
+from symderiv.kinds.network.numerics import Evaluator
 from symderiv.kinds.network.spec import NetworkSpec
 
 
@@ -33,13 +33,17 @@ def run_program(graph: Graph, values: dict[sp.Basic, Any], pinned: dict | None =
     wrong intermediate gives downstream (the grader's carry-forward check).
     """
     pinned = pinned or {}
-    env: dict = {}
+    run = Evaluator()
     for sym, value in values.items():
         q = graph.by_symbol[sym]
-        env.update(zip(entries(q).flat, as_tensor(value, q.shape).flat))
+        for entry, number in zip(entries(q).flat, as_tensor(value, q.shape).flat):
+            run.set(entry, number)
     for target, expr in graph.program():
-        env[target] = pinned[target] if target in pinned else settle(expr.xreplace(env))
-    return env
+        if target in pinned:
+            run.set(target, pinned[target])
+        else:
+            run.run(target, expr)
+    return run.env
 
 
 def quantity_value(q: Quantity, env: dict) -> Any:
@@ -51,7 +55,7 @@ def quantity_value(q: Quantity, env: dict) -> Any:
     return as_value(out)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Solved:
     """A network spec with its graph and exact values: what kernels and checks reuse."""
 
@@ -60,9 +64,13 @@ class Solved:
     inputs: dict
     env: dict
 
+    values: dict = field(default_factory=dict, repr=False)
+
     def value(self, name: str) -> Any:
-        """The value of any named quantity (``a2``, ``dL_dW1``, ``x``, ``L``)."""
-        return quantity_value(self.graph.quantity(name), self.env)
+        """The value of any named quantity (``a2``, ``dL_dW1``, ``x``, ``L``), made once."""
+        if name not in self.values:
+            self.values[name] = quantity_value(self.graph.quantity(name), self.env)
+        return self.values[name]
 
 
 def solve(spec: NetworkSpec) -> Solved:
