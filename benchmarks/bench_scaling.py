@@ -16,20 +16,23 @@ import time
 
 import sympy as sp
 
-from symderiv.calculus import Settings
-from symderiv.kinds.network.graph import build_graph, grid
+from symderiv.kinds.network.graph import _entries, build_graph, grid
 from symderiv.kinds.network.questions import chain_product, expanded_rules
+from symderiv.kinds.network.spec import dense_spec
 
 
 def _derive(depth: int, width: int) -> tuple[float, int]:
     sp.core.cache.clear_cache()  # every run starts cold: no help from an earlier run's cache
     grid.cache_clear()
+    _entries.cache_clear()
+    spec = dense_spec((width,) * (depth + 1), ("relu",) * depth)
     start = time.perf_counter()
-    graph = build_graph((width,) * (depth + 1), ("relu",) * depth, "squared_error", Settings())
+    graph = build_graph(spec)
+    program = graph.program()
     expanded = expanded_rules(graph.backward)
     chains = [chain_product(q) for q in graph.backward]
     seconds = time.perf_counter() - start
-    ops = sum(sp.count_ops(e) for _, e in graph.program) + len(expanded) + len(chains)
+    ops = sum(sp.count_ops(e) for _, e in program) + len(expanded) + len(chains)
     return seconds, ops
 
 

@@ -104,10 +104,11 @@ def _columns(a, block=None):
     return list(block)
 
 
-def _stack(*columns):
-    """Per-entry columns (arrays of rows, or numbers) as one array of rows."""
+def _stack(*columns, shape=None):
+    """Per-entry columns (arrays of rows, or numbers) as one array of rows, each row of
+    ``shape`` (default: a vector of the columns), entries in C order."""
     arrays = np.broadcast_arrays(*(np.asarray(c, dtype=np.float64) for c in columns))
-    return np.stack(arrays, axis=-1).reshape((-1, len(columns)))
+    return np.stack(arrays, axis=-1).reshape((-1,) + (tuple(shape) if shape else (len(columns),)))
 
 
 class _Acc:
@@ -130,7 +131,15 @@ def _put(sink, value):
 
 
 def _put_outer(sink, g, z):
-    """Store ``g z^T`` of every row (``dL/dW = dL/da z^T``), or its sum over rows (a gemm)."""
+    """Store ``g z^T`` of every row (``dL/dW = dL/da z^T``; for a batch of columns the product
+    adds up the examples), or its sum over rows (one gemm)."""
+    if g.ndim == 3:  # a batch of columns per row: (rows, m, B) and (rows, n, B)
+        if isinstance(sink, _Acc):
+            g, z = np.broadcast_to(g, (sink.rows,) + g.shape[1:]), np.broadcast_to(z, (sink.rows,) + z.shape[1:])
+            sink.add(np.einsum("rmb,rnb->mn", g, z))
+        else:
+            np.matmul(g, np.swapaxes(z, 1, 2), out=sink)
+        return
     if isinstance(sink, _Acc):
         g = np.broadcast_to(g, (sink.rows,) + g.shape[1:])
         if z.shape[0] == 1:
@@ -141,8 +150,18 @@ def _put_outer(sink, g, z):
         np.multiply(g[:, :, None], z[:, None, :], out=sink)
 
 
+def _outer(g, z):
+    """``g z^T`` of every row (summed over the examples of a batch of columns)."""
+    if g.ndim == 3:
+        return np.matmul(g, np.swapaxes(z, 1, 2))
+    return g[:, :, None] * z[:, None, :]
+
+
 def _matvec(W, v):
-    """``W v`` row by row; one matrix product when ``W`` is shared by every row."""
+    """``W v`` row by row (``v`` a vector, or a matrix with one column per example); one
+    matrix product when ``W`` is shared by every row."""
+    if v.ndim == 3:
+        return np.matmul(W[0], v) if W.shape[0] == 1 else np.matmul(W, v)
     if W.shape[0] == 1:
         return v @ W[0].T
     return np.einsum("kij,kj->ki", W, v)
@@ -150,9 +169,254 @@ def _matvec(W, v):
 
 def _matvec_t(W, g):
     """``W^T g`` row by row; one matrix product when ``W`` is shared by every row."""
+    if g.ndim == 3:
+        return np.matmul(W[0].T, g) if W.shape[0] == 1 else np.matmul(np.swapaxes(W, 1, 2), g)
     if W.shape[0] == 1:
         return g @ W[0]
     return np.einsum("kij,ki->kj", W, g)
+
+
+def _affine(W, v, b):
+    """``W v + b`` row by row (``b`` added to every column of a batch)."""
+    return _matvec(W, v) + (b[:, :, None] if v.ndim == 3 else b)
+
+
+def _sum_examples(g):
+    """A batch of columns added up over its examples (the last axis)."""
+    return g.sum(axis=-1)
+
+
+def _softmax(a):
+    """Softmax of every row's vector (each column of a batch), shifted by its maximum so
+    that no ``exp`` overflows."""
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _softmax_vjp(g, z):
+    """``J^T g`` of softmax: ``z (g - sum_k g_k z_k)``, per vector."""
+    return z * (g - (g * z).sum(axis=1, keepdims=True))
+
+
+def _images(x):
+    """A chunk of images (``(rows, C, H, W)``, or a batch ``(rows, B, C, H, W)``) as one stack
+    ``(rows * B, C, H, W)``, and the leading shape to restore."""
+    return x.reshape((-1,) + x.shape[-3:]), x.shape[:-3]
+
+
+def _taps(kh, kw, stride, dilation, Ho, Wo):
+    """For every kernel tap, the strided slices of the padded input it reads."""
+    for p in range(kh):
+        for q in range(kw):
+            r0, c0 = p * dilation[0], q * dilation[1]
+            yield p, q, (slice(r0, r0 + (Ho - 1) * stride[0] + 1, stride[0]),
+                         slice(c0, c0 + (Wo - 1) * stride[1] + 1, stride[1]))
+
+
+def _window_columns(x, kh, kw, stride, padding, dilation):
+    """im2col: ``(N, C*kh*kw, Ho*Wo)``, every window of the zero-padded stack ``x`` as a column."""
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)) if any(padding) else x
+    Ho = (H + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    Wo = (W + 2 * padding[1] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    cols = np.empty((N, C, kh, kw, Ho, Wo))
+    for p, q, (rows, columns) in _taps(kh, kw, stride, dilation, Ho, Wo):
+        cols[:, :, p, q] = xp[:, :, rows, columns]
+    return cols.reshape(N, C * kh * kw, Ho * Wo), Ho, Wo
+
+
+def _filters_times(W, cols, transpose=False):
+    """Filters as a matrix times columns, per row of the chunk: ``W`` is ``(rows or 1, F, C,
+    kh, kw)``, ``cols`` ``(rows or 1, n, K, P)``; the result is ``(rows, n, F, P)`` (or
+    ``(rows, n, K, P)`` for ``W^T`` times ``(rows, n, F, P)``). One gemm when ``W`` is shared."""
+    mat = W.reshape(W.shape[0], 1, W.shape[1], -1)
+    if transpose:
+        mat = np.swapaxes(mat, 2, 3)
+    if W.shape[0] == 1:
+        return np.matmul(mat[0, 0], cols)
+    return np.matmul(mat, cols)
+
+
+def _conv2d(x, W, b, stride, padding, dilation):
+    """``W \\star x + b`` (a cross-correlation, as frameworks compute it) of every image:
+    each window as a column (im2col), times the filters as a matrix (one gemm)."""
+    stack, lead = _images(x)
+    F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
+    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    out = _filters_times(W, cols.reshape((x.shape[0], -1) + cols.shape[1:]))
+    out = out.reshape(out.shape[:1] + lead[1:] + (F, Ho, Wo))
+    if b is not None:
+        out += b.reshape(b.shape[:1] + (1,) * (len(lead) - 1) + (F, 1, 1))
+    return out
+
+
+def _conv2d_grad_w(x, g, W, stride, padding, dilation):
+    """``dL/dW``: every window of the input times ``dL/da`` at its output, added up
+    (a correlation of the input with the gradient), per row of the chunk."""
+    stack, lead = _images(x)
+    F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
+    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    rows = max(x.shape[0], g.shape[0])
+    per_row = int(np.prod(lead[1:], dtype=np.int64))
+    cols = np.broadcast_to(cols.reshape((x.shape[0], -1) + cols.shape[1:]), (rows, per_row) + cols.shape[1:])
+    grads = np.broadcast_to(g, (rows,) + g.shape[1:]).reshape(rows, -1, F, Ho * Wo)
+    n = grads.shape[1]
+    if n == 1:
+        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[2:])
+    grads = np.swapaxes(grads, 1, 2).reshape(rows, F, -1)
+    cols = np.swapaxes(cols, 1, 2).reshape(rows, cols.shape[2], -1)
+    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[2:])
+
+
+def _conv2d_grad_b(g):
+    """``dL/db``: each filter's gradient added up over its outputs (and a batch's examples)."""
+    return g.sum(axis=(1, 3, 4) if g.ndim == 5 else (2, 3))
+
+
+def _conv2d_grad_x(g, W, x, stride, padding, dilation):
+    """``dL/dx``: the weights times ``dL/da`` put back on every window (col2im), then the
+    padding cut off: a full convolution with the flipped kernel."""
+    F, C, kh, kw = W.shape[1:]
+    H, Wd = x.shape[-2:]
+    Ho, Wo = g.shape[-2:]
+    per = g.reshape(g.shape[:1] + (-1, F, Ho * Wo))
+    cols = _filters_times(W, per, transpose=True)
+    rows = cols.shape[0]
+    cols = cols.reshape((-1, C, kh, kw, Ho, Wo))
+    xp = np.zeros((cols.shape[0], C, H + 2 * padding[0], Wd + 2 * padding[1]))
+    for p, q, (r, c) in _taps(kh, kw, stride, dilation, Ho, Wo):
+        xp[:, :, r, c] += cols[:, :, p, q]
+    return xp[:, :, padding[0]:padding[0] + H, padding[1]:padding[1] + Wd].reshape((rows,) + g.shape[1:-3] + (C, H, Wd))
+
+
+def _pool_slices(x, size, stride):
+    Ho, Wo = (x.shape[-2] - size[0]) // stride[0] + 1, (x.shape[-1] - size[1]) // stride[1] + 1
+    for _, _, (rows, columns) in _taps(size[0], size[1], stride, (1, 1), Ho, Wo):
+        yield (Ellipsis, rows, columns)
+
+
+def _maxpool(x, size, stride):
+    """The largest entry of every window, channel by channel."""
+    out = None
+    for cut in _pool_slices(x, size, stride):
+        out = x[cut].copy() if out is None else np.maximum(out, x[cut], out=out)
+    return out
+
+
+def _maxpool_grad(x, g, size, stride):
+    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch."""
+    top = _maxpool(x, size, stride)
+    dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
+    taken = np.zeros(top.shape, dtype=bool)
+    for cut in _pool_slices(x, size, stride):
+        first = (x[cut] == top) & ~taken
+        taken |= first
+        dx[cut] += g * first
+    return dx
+
+
+def _avgpool(x, size, stride):
+    """The mean of every window, channel by channel."""
+    return sum(x[cut] for cut in _pool_slices(x, size, stride)) / (size[0] * size[1])
+
+
+def _avgpool_grad(x, g, size, stride):
+    """Each window's gradient shared equally by its entries."""
+    dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
+    for cut in _pool_slices(x, size, stride):
+        dx[cut] += g / (size[0] * size[1])
+    return dx
+
+
+def _flatten(x, batch):
+    """Every image read channel by channel, row by row (a batch: one column per example)."""
+    if batch:
+        return np.swapaxes(x.reshape(x.shape[:2] + (-1,)), 1, 2)
+    return x.reshape(x.shape[0], -1)
+
+
+def _unflatten(g, x, batch):
+    """The gradient of a flatten put back in the input's shape."""
+    if batch:
+        return np.swapaxes(g, 1, 2).reshape(g.shape[:1] + x.shape[1:])
+    return g.reshape(g.shape[:1] + x.shape[1:])
+
+
+def _bn_axes(x):
+    """Batch norm per feature: (feature axis, axes added up) of a chunk of a batch of
+    columns ``(rows, n, B)`` or of images ``(rows, B, C, H, W)``."""
+    return (1, (2,)) if x.ndim == 3 else (2, (1, 3, 4))
+
+
+def _bn_expand(v, x):
+    """Per-feature values ``(rows, F)`` shaped to broadcast against ``x``."""
+    axis, _ = _bn_axes(x)
+    shape = [v.shape[0]] + [1] * (x.ndim - 1)
+    shape[axis] = v.shape[1]
+    return v.reshape(shape)
+
+
+def _bn_count(x):
+    _, axes = _bn_axes(x)
+    return int(np.prod([x.shape[a] for a in axes]))
+
+
+def _bn_mean(x):
+    return x.mean(axis=_bn_axes(x)[1])
+
+
+def _bn_mean_grad(g, x):
+    return np.broadcast_to(_bn_expand(g, x), np.broadcast_shapes(g.shape[:1], x.shape[:1]) + x.shape[1:]) / _bn_count(x)
+
+
+def _bn_var(x, mu):
+    return ((x - _bn_expand(mu, x)) ** 2).mean(axis=_bn_axes(x)[1])
+
+
+def _bn_var_grad_x(g, x, mu):
+    return _bn_expand(g, x) * 2 * (x - _bn_expand(mu, x)) / _bn_count(x)
+
+
+def _bn_var_grad_mean(g, x, mu):
+    return g * (-2 / _bn_count(x)) * (x - _bn_expand(mu, x)).sum(axis=_bn_axes(x)[1])
+
+
+def _bn_norm(x, mu, var, eps):
+    return (x - _bn_expand(mu, x)) / np.sqrt(_bn_expand(var, x) + eps)
+
+
+def _bn_norm_grad_x(g, x, mu, var, eps):
+    return g / np.sqrt(_bn_expand(var, x) + eps)
+
+
+def _bn_norm_grad_mean(g, x, mu, var, eps):
+    return -g.sum(axis=_bn_axes(x)[1]) / np.sqrt(var + eps)
+
+
+def _bn_norm_grad_var(g, x, mu, var, eps):
+    total = (g * (x - _bn_expand(mu, x))).sum(axis=_bn_axes(x)[1])
+    return -0.5 * total * (var + eps) ** -1.5
+
+
+def _bn_scale(xh, gamma, beta):
+    return _bn_expand(gamma, xh) * xh + _bn_expand(beta, xh)
+
+
+def _bn_scale_grad_x(g, xh, gamma):
+    return g * _bn_expand(gamma, xh)
+
+
+def _bn_scale_grad_gamma(g, xh, gamma):
+    return (g * xh).sum(axis=_bn_axes(xh)[1])
+
+
+def _bn_scale_grad_beta(g, xh, gamma):
+    return np.broadcast_to(g, np.broadcast_shapes(g.shape[:1], xh.shape[:1]) + g.shape[1:]).sum(axis=_bn_axes(xh)[1])
+
+
+def _dropout(x, mask, keep):
+    """Inverted dropout with a given mask: kept entries divided by the keep probability."""
+    return x * mask / keep
 
 
 class _Kernel:
@@ -613,7 +877,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
     o_dL_dx = out["dL_dx"]
 
     # a1 = W1*x + b1   (question 1.1)
-    a1 = _matvec(W1, x) + b1
+    a1 = _affine(W1, x, b1)
     if o_a1 is not None:
         _put(o_a1, a1)
 
@@ -623,7 +887,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_z1, z1)
 
     # a2 = W2*z1 + b2   (question 1.1)
-    a2 = _matvec(W2, z1) + b2
+    a2 = _affine(W2, z1, b2)
     if o_a2 is not None:
         _put(o_a2, a2)
 
@@ -633,7 +897,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_z2, z2)
 
     # a3 = W3*z2 + b3   (question 1.1)
-    a3 = _matvec(W3, z2) + b3
+    a3 = _affine(W3, z2, b3)
     if o_a3 is not None:
         _put(o_a3, a3)
 
@@ -661,7 +925,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_dL_dz3, dL_dz3)
 
     # dL_da3 = dL_dz3 * relu'(a3), entry by entry   (question 1.2)
-    dL_da3 = dL_dz3 * (np.greater(a3, 0.0))
+    dL_da3 = dL_dz3*np.greater(a3, 0.0)
     if o_dL_da3 is not None:
         _put(o_dL_da3, dL_da3)
 
@@ -679,7 +943,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_dL_dz2, dL_dz2)
 
     # dL_da2 = dL_dz2 * relu'(a2), entry by entry   (question 1.2)
-    dL_da2 = dL_dz2 * (np.greater(a2, 0.0))
+    dL_da2 = dL_dz2*np.greater(a2, 0.0)
     if o_dL_da2 is not None:
         _put(o_dL_da2, dL_da2)
 
@@ -697,7 +961,7 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_dL_dz1, dL_dz1)
 
     # dL_da1 = dL_dz1 * relu'(a1), entry by entry   (question 1.2)
-    dL_da1 = dL_dz1 * (np.greater(a1, 0.0))
+    dL_da1 = dL_dz1*np.greater(a1, 0.0)
     if o_dL_da1 is not None:
         _put(o_dL_da1, dL_da1)
 
@@ -730,7 +994,7 @@ _P1_b3 = _const([18.0])
 _PROBLEM1 = _Kernel(
     inputs=(('x', (2,)), ('y', (1,)), ('W1', (3, 2)), ('b1', (3,)), ('W2', (2, 3)), ('b2', (2,)), ('W3', (1, 2)), ('b3', (1,))),
     quantities=(('a1', (3,)), ('z1', (3,)), ('a2', (2,)), ('z2', (2,)), ('a3', (1,)), ('y_hat', (1,)), ('L', ()), ('dL_dy_hat', (1,)), ('dL_dz3', (1,)), ('dL_da3', (1,)), ('dL_dW3', (1, 2)), ('dL_db3', (1,)), ('dL_dz2', (2,)), ('dL_da2', (2,)), ('dL_dW2', (2, 3)), ('dL_db2', (2,)), ('dL_dz1', (3,)), ('dL_da1', (3,)), ('dL_dW1', (3, 2)), ('dL_db1', (3,)), ('dL_dz0', (2,)), ('dL_dx', (2,))),
-    grads={'dL_dx': 'x', 'dL_dW1': 'W1', 'dL_db1': 'b1', 'dL_dW2': 'W2', 'dL_db2': 'b2', 'dL_dW3': 'W3', 'dL_db3': 'b3'},
+    grads={'dL_dW3': 'W3', 'dL_db3': 'b3', 'dL_dW2': 'W2', 'dL_db2': 'b2', 'dL_dW1': 'W1', 'dL_db1': 'b1', 'dL_dx': 'x'},
     scalar=_problem1_scalar,
     matrix=_problem1_matrix,
     backward_start=7,

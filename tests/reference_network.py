@@ -113,3 +113,60 @@ def naive_network(pins: dict[str, list] | None = None) -> dict[str, list]:
         g = [sum(Fraction(W[i][j]) * ga[i] for i in range(len(ga))) for j in range(len(W[0]))]
     out["dL_dx"] = g
     return out
+
+
+# ---- high precision: central differences at 60 digits (mpmath), for the numerics policy ----
+
+def mp_forward(params: dict, acts: list[str], loss_name: str, slope=None):
+    """The loss at mpmath precision; params hold lists (vectors) and lists of rows (W)."""
+    import mpmath
+
+    slope = mpmath.mpf(1) / 100 if slope is None else slope
+    f = {"relu": lambda v: max(v, 0), "leaky_relu": lambda v: v if v > 0 else slope * v,
+         "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "tanh": mpmath.tanh, "identity": lambda v: v}
+    z = list(params["x"])
+    for l, act in enumerate(acts, start=1):
+        a = [sum(w * zj for w, zj in zip(row, z)) + b for row, b in zip(params[f"W{l}"], params[f"b{l}"])]
+        if act == "softmax":
+            total = sum(mpmath.exp(v) for v in a)
+            z = [mpmath.exp(v) / total for v in a]
+        else:
+            z = [f[act](v) for v in a]
+    y = params["y"]
+    if loss_name == "cross_entropy" and acts[-1] == "sigmoid":
+        return -sum(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p) for p, t in zip(z, y))
+    if loss_name == "cross_entropy":
+        return -sum(t * mpmath.log(p) for p, t in zip(z, y))
+    se = sum((p - t) ** 2 for p, t in zip(z, y))
+    return {"squared_error": se, "half_squared_error": se / 2, "mean_squared_error": se / len(z)}[loss_name]
+
+
+def mp_gradients(params: dict, acts: list[str], loss_name: str, dps: int = 60) -> dict:
+    """Central differences (step 1e-25) of the loss at ``dps`` digits: every W entry, b entry
+    and x entry, as mpmath numbers accurate to about 30 digits."""
+    import copy
+
+    import mpmath
+
+    out = {}
+    with mpmath.workdps(dps):
+        number = lambda v: mpmath.mpf(Fraction(v).numerator) / Fraction(v).denominator  # noqa: E731
+        exact = {k: ([[number(v) for v in row] for row in val] if k.startswith("W") else [number(v) for v in val])
+                 for k, val in params.items()}
+        for name, val in exact.items():
+            if name == "y":
+                continue
+            cells = [(i, j) for i in range(len(val)) for j in range(len(val[i]))] if name.startswith("W") else \
+                [(i, None) for i in range(len(val))]
+            grads = []
+            for i, j in cells:
+                h = mpmath.mpf("1e-25")
+                up, down = copy.deepcopy(exact), copy.deepcopy(exact)
+                for table, sign in ((up, 1), (down, -1)):
+                    if j is None:
+                        table[name][i] += sign * h
+                    else:
+                        table[name][i][j] += sign * h
+                grads.append((mp_forward(up, acts, loss_name) - mp_forward(down, acts, loss_name)) / (2 * h))
+            out[name] = grads
+    return out

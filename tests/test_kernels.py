@@ -149,7 +149,7 @@ def test_larger_network_gets_matrix_code_only():
     import symderiv.kinds.network.kernels as kn
 
     widths, acts = (12, 9, 2), ("tanh", "identity")
-    assert sum(a * b for a, b in zip(widths, widths[1:])) > kn.SCALAR_MAX_WEIGHTS
+    assert sum(a * b + b for a, b in zip(widths, widths[1:])) > kn.SCALAR_MAX_PARAMETERS
     rng = np.random.default_rng(8)
     sheet = derive_sheet(parse_sheet(Fields({"problem": [_spec(widths, acts, "squared_error", rng)]}, "t"), "big"))
     k = compile_kernels(sheet)["problem1_gradients"]

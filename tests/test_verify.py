@@ -28,7 +28,7 @@ def test_self_verification_catches_a_wrong_gradient(homework1):
 
 def test_verify_command_checks_every_parameter_and_exits_zero(capsys, homework1):
     spec = homework1.problems[0].data.spec
-    parameters = spec.x.rows + sum(layer.W.rows * layer.W.cols + layer.b.rows for layer in spec.layers)
+    parameters = spec.x.rows + sum(layer.W.size + layer.b.size for layer in spec.layers)
     assert main(["verify", "derivations/homework1.toml"]) == 0
     out = capsys.readouterr().out
     assert f"{parameters} gradient entries" in out and "0 differ" in out

@@ -2,8 +2,10 @@
 
 ``exact`` is SymPy's ``str`` of the exact answer (a formula stays a formula);
 ``value`` is present for numeric answers: an int where the answer is a whole number,
-else a float, and nested lists (rows) for vectors and matrices. A 1x1 matrix is keyed
-as its single number.
+else a float, and nested lists (rows) for vectors and matrices, and for tensors of
+rank 3 and 4 (N-dimensional arrays). A 1x1 matrix is keyed as its single number.
+``"numeric": true`` marks an answer that was carried as a high-precision float (a SymPy
+``Float`` in the value) rather than exactly: its ``exact`` is that float's digits.
 """
 from __future__ import annotations
 
@@ -22,10 +24,17 @@ def _scalar(value: sp.Basic) -> Any:
     return float(value)
 
 
+def _nested(rows: Any) -> Any:
+    return [_nested(r) for r in rows] if isinstance(rows, list) else _scalar(rows)
+
+
 def numeric(value: sp.Basic) -> Any:
     """JSON numbers for a numeric answer; ``None`` for a symbolic one."""
     if isinstance(value, TensorShape):
         return [_scalar(e) for e in value]
+    if isinstance(value, sp.NDimArray):
+        flat = sp.flatten(value.tolist())
+        return _nested(value.tolist()) if all(e.is_number and e.is_finite for e in flat) else None
     if isinstance(value, sp.MatrixBase):
         if value.shape == (1, 1):
             return numeric(value[0, 0])
@@ -59,6 +68,8 @@ def key_entries(sheet: Sheet) -> dict[str, dict[str, Any]]:
                 value = numeric(a.value)
                 if value is not None:
                     entry["value"] = value
+                if isinstance(a.value, sp.Basic) and a.value.has(sp.Float):
+                    entry["numeric"] = True
                 out[a.id] = entry
     return out
 

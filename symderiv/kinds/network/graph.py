@@ -1,77 +1,197 @@
-"""The symbolic dense network: named quantities, matrix-level rules, scalar program.
+"""The symbolic network: named quantities, the nodes that make them, and backpropagation.
 
-This is the derivation itself, independent of any numbers. Every quantity of the
-forward and backward pass is a named ``MatrixSymbol``; its rule refers to earlier
-quantities by name, so the work and the expressions grow linearly with depth (the
-naive way, differentiating the composed loss, grows about 3.5x per layer).
+This is the derivation itself, read from the rules table (:data:`symderiv.calculus.OPS`):
+the graph is a list of nodes, each one row applied to named quantities, and nothing here
+knows which operation a node holds. Every quantity of the forward and backward pass is a
+named symbol whose rule refers to earlier quantities by name, so the work and the
+expressions grow linearly with depth (the naive way, differentiating the composed loss,
+grows about 3.5x per layer).
+
+Backpropagation is generic reverse mode: nodes are visited from the loss back, each
+sends one vector-Jacobian product per differentiable input, and a quantity's gradient
+is complete when every node that reads it has sent its part. One part is a plain chain
+rule step; several (batch normalization's input reaches the loss through the mean, the
+variance and the normalized values) are added.
 
 Two views of the same derivation are kept side by side:
 
-* matrix level, for the sheet: ``dL/dW(l) = dL/da(l) z(l-1)^T`` and so on, shape-checked
-  by SymPy's matrix expressions;
+* matrix level, for the sheet: each quantity's rule as the row prints it;
 * scalar level, for numbers, kernels and verification: a straight-line program of
-  assignments ``target = expr`` whose targets are the entries of those same symbols.
+  assignments ``target = expr`` whose targets are the entries of those same symbols
+  (:meth:`Graph.program`, built on demand from the records).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.calculus import ACTIVATIONS, LOSSES, SOFTMAX, Settings, softmax, softmax_vjp
+from symderiv.calculus import LOSSES, OPS, Config, Op, Printed, loss_op
+from symderiv.calculus.core import Tensor
+from symderiv.calculus.printing import formula
+from symderiv.calculus.values import as_tensor
+from symderiv.kinds.network.notation import Written, alias_written, gradient_name, written
+from symderiv.kinds.network.spec import NetworkSpec
 
-MS = sp.MatrixSymbol
+#: How a layer type becomes nodes: (operation, {argument: source}, output role). A source
+#: is ``in`` (the layer's input), a role made earlier in the layer, or a parameter or
+#: constant of the layer; ``@activation`` is the layer's activation.
+LAYER_NODES: dict[str, tuple[tuple[str, dict[str, str], str], ...]] = {
+    "dense": (("dense", {"input": "in", "W": "W", "b": "b"}, "pre"), ("@activation", {"input": "pre"}, "out")),
+    "conv2d": (("conv2d", {"input": "in", "W": "W", "b": "b"}, "pre"), ("@activation", {"input": "pre"}, "out")),
+    "maxpool": (("maxpool", {"input": "in"}, "out"),),
+    "avgpool": (("avgpool", {"input": "in"}, "out"),),
+    "flatten": (("flatten", {"input": "in"}, "out"),),
+    "dropout": (("dropout", {"input": "in", "mask": "mask"}, "out"),),
+    "batchnorm": (("bn_mean", {"input": "in"}, "mean"), ("bn_var", {"input": "in", "mean": "mean"}, "var"),
+                  ("bn_norm", {"input": "in", "mean": "mean", "var": "var"}, "xhat"),
+                  ("bn_scale", {"input": "xhat", "gamma": "gamma", "beta": "beta"}, "out")),
+}
 
 
 @dataclass(frozen=True)
 class Quantity:
-    """One named quantity of the derivation and how it is obtained.
+    """One named quantity: its symbol, shape, layer and role (data, not read from its name),
+    how it is printed, and how it is obtained.
 
-    ``rule`` is the one-step matrix-level rule in terms of earlier quantities;
-    ``factors`` names its chain of local derivatives (outermost first), and
-    ``local`` is the local-derivative symbol the rule introduces (``f'(a)``), if any.
+    ``rule`` is the one-step rule in terms of earlier quantities; ``paths`` its chains of
+    local derivatives (outermost first, one chain per path to the loss); ``local`` the
+    local-derivative symbol the rule introduces, if any; ``parts`` the (node, argument)
+    pairs whose vector-Jacobian products add up to a gradient, ``source`` the quantity an
+    alias repeats, ``fused`` the node whose output activation and the loss are differentiated
+    together.
     """
 
     name: str
-    symbol: sp.MatrixSymbol
-    rule: sp.Basic | None
-    factors: tuple[tuple[str, str], ...] = ()
-    local: sp.MatrixSymbol | None = None
+    symbol: sp.Basic
+    shape: tuple[int, ...]
+    layer: int
+    role: str
+    written: Written
+    rule: sp.Basic | None = None
+    paths: tuple[tuple[tuple[str, str], ...], ...] = ()
+    local: sp.Basic | None = None
+    text: str = ""
+    math: tuple[sp.Basic, ...] = ()
+    derivation: tuple[sp.Basic, ...] = ()
+    node: int | None = None
+    parts: tuple[tuple[int, str], ...] = ()
+    source: str | None = None
+    fused: int | None = None
+    of: str | None = None
+    shown: sp.Basic | None = None
+    trainable: bool = False
+
+    @property
+    def latex(self) -> str:
+        return self.written.latex
+
+    @property
+    def factors(self) -> tuple[tuple[str, str], ...]:
+        """The single chain of a one-path gradient (what a dense network's steps print)."""
+        return self.paths[0] if len(self.paths) == 1 else ()
+
+
+@dataclass(frozen=True)
+class Node:
+    """One row of the rules table applied: its arguments (argument -> quantity name), its
+    output quantity, layer and hyperparameters."""
+
+    op: Op
+    args: tuple[tuple[str, str], ...]
+    output: str
+    layer: int
+    config: Config
+
+    def arg(self, role: str) -> str | None:
+        return dict(self.args).get(role)
 
 
 @dataclass(frozen=True)
 class Graph:
-    """A dense network as symbols: parameters, forward and backward quantities, program."""
+    """A network as symbols: inputs, nodes, forward and backward quantities."""
 
-    widths: tuple[int, ...]
-    activations: tuple[str, ...]
-    loss: str
-    settings: Settings
-    inputs: tuple[sp.MatrixSymbol, ...]
+    spec: NetworkSpec
+    quantities: tuple[Quantity, ...]
+    nodes: tuple[Node, ...]
+    inputs: tuple[sp.Basic, ...]
     forward: tuple[Quantity, ...]
     backward: tuple[Quantity, ...]
-    program: tuple[tuple[sp.Basic, sp.Expr], ...]
-    loss_expr: sp.Expr
+    notes: tuple[str, ...] = ()
+    extra_names: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def depth(self) -> int:
-        return len(self.activations)
+        return len(self.spec.layers)
+
+    @property
+    def widths(self) -> tuple[int, ...]:
+        return self.spec.widths
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        return self.spec.activations
+
+    @property
+    def loss(self) -> str:
+        return self.spec.loss
+
+    @property
+    def settings(self):
+        return self.spec.settings
+
+    @cached_property
+    def by_name(self) -> dict[str, Quantity]:
+        return {q.name: q for q in self.quantities}
+
+    @cached_property
+    def by_symbol(self) -> dict[sp.Basic, Quantity]:
+        return {q.symbol: q for q in self.quantities}
+
+    @cached_property
+    def input_quantities(self) -> tuple[Quantity, ...]:
+        """The inputs (x, y, every layer's parameters and constants) as quantities."""
+        return tuple(self.by_symbol[s] for s in self.inputs)
 
     def quantity(self, name: str) -> Quantity:
-        for q in self.forward + self.backward:
-            if q.name == name:
-                return q
-        raise KeyError(name)
+        return self.by_name[name]
 
-    def symbol(self, name: str) -> sp.MatrixSymbol:
-        """Any named matrix symbol of the graph (inputs included)."""
-        for s in self.inputs:
-            if s.name == name:
-                return s
-        return self.quantity(name).symbol
+    def symbol(self, name: str) -> sp.Basic:
+        """Any named symbol of the graph (inputs included)."""
+        return self.by_name[name].symbol
 
+    @cached_property
+    def loss_expr(self) -> sp.Expr:
+        loss = self.nodes[-1]
+        return loss.op.forward(self.arg_entries(loss), loss.config)[()]
+
+    def arg_entries(self, node: Node) -> dict[str, Tensor]:
+        return {role: entries(self.by_name[name]) for role, name in node.args}
+
+    def printed(self, node: Node, grad: str | None = None) -> Printed:
+        """What a node's row prints with (its arguments, output and upstream gradient)."""
+        return printed(self.by_name, node, grad)
+
+    def program(self, floating: bool = False) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
+        """The scalar program: every entry of every derived quantity, in derivation order.
+        ``floating`` takes each row's floating-point form where it has one (softmax shifted
+        by its maximum), for kernels."""
+        return self._float_program if floating else self._exact_program
+
+    @cached_property
+    def _exact_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
+        return tuple(_program(self, floating=False))
+
+    @cached_property
+    def _float_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
+        return tuple(_program(self, floating=True))
+
+
+# -- entries -------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=4096)
 def grid(m: sp.MatrixSymbol) -> tuple[tuple[sp.Basic, ...], ...]:
@@ -80,153 +200,328 @@ def grid(m: sp.MatrixSymbol) -> tuple[tuple[sp.Basic, ...], ...]:
     return tuple(tuple(MatrixElement(m, i, j) for j in range(m.cols)) for i in range(m.rows))
 
 
-def col(m: sp.MatrixSymbol) -> tuple[sp.Basic, ...]:
-    """The entries of a column vector symbol."""
-    return tuple(row[0] for row in grid(m))
+def entries(q: Quantity) -> Tensor:
+    """The scalar entries of a quantity, as an array of its shape: matrix entries for
+    vectors and matrices, indexed entries (``z_{1,2,3}``, 1-based) for images and kernels."""
+    return _entries(q.symbol, q.shape, q.name)
 
 
-def entries(m: sp.MatrixSymbol) -> list[sp.Basic]:
-    """The scalar entries of a matrix symbol, row-major."""
-    return [e for row in grid(m) for e in row]
-
-
-def z_name(l: int, depth: int) -> str:
-    """``x`` for layer 0, ``y_hat`` for the output, else ``z<l>``."""
-    return "x" if l == 0 else "y_hat" if l == depth else f"z{l}"
-
-
-def build_graph(widths: tuple[int, ...], activations: tuple[str, ...], loss: str,
-                settings: Settings = Settings()) -> Graph:
-    """Derive forward pass and backpropagation for any widths ``(n0, n1, ..., nL)``."""
-    depth = len(activations)
-    x, y = MS("x", widths[0], 1), MS("y", widths[-1], 1)
-    W = [None] + [MS(f"W{l}", widths[l], widths[l - 1]) for l in range(1, depth + 1)]
-    b = [None] + [MS(f"b{l}", widths[l], 1) for l in range(1, depth + 1)]
-    z = [MS(z_name(l, depth), widths[l], 1) for l in range(depth + 1)]
-    a = [None] + [MS(f"a{l}", widths[l], 1) for l in range(1, depth + 1)]
-    program: list[tuple[sp.Basic, sp.Expr]] = []
-    forward: list[Quantity] = []
-    for l in range(1, depth + 1):
-        forward += _forward_layer(program, W[l], b[l], z[l - 1], a[l], z[l], activations[l - 1], settings)
-    loss_expr = LOSSES[loss].f(col(z[depth]), col(y), activations[-1])
-    program.append((sp.Symbol("L"), loss_expr))
-    backward = _backward(program, W, a, z, activations, loss_expr, settings)
-    inputs = (x, y) + tuple(s for l in range(1, depth + 1) for s in (W[l], b[l]))
-    return Graph(tuple(widths), tuple(activations), loss, settings, inputs, tuple(forward),
-                 tuple(backward), tuple(program), loss_expr)
-
-
-def _forward_layer(program: list, W, b, z_prev, a, z, act: str, settings: Settings) -> list[Quantity]:
-    """``a = W z_prev + b`` and ``z = f(a)``, as rules and as scalar assignments."""
-    Wg, zp, bs = grid(W), col(z_prev), col(b)
-    program.extend((ai, sp.Add(*[w * zj for w, zj in zip(Wg[i], zp)]) + bs[i]) for i, ai in enumerate(col(a)))
-    if act == SOFTMAX:
-        values = softmax(col(a))
+@lru_cache(maxsize=4096)
+def _entries(symbol: sp.Basic, shape: tuple[int, ...], name: str) -> Tensor:
+    out = np.empty(shape, dtype=object)
+    if not shape:
+        out[()] = symbol
+    elif len(shape) <= 2:
+        cells = grid(symbol)
+        for index in np.ndindex(*shape):
+            out[index] = cells[index[0]][index[1] if len(shape) == 2 else 0]
     else:
-        values = [ACTIVATIONS[act].f(ai, settings) for ai in col(a)]
-    program.extend(zip(col(z), values))
-    shown = MS(f"{act}({a.name})", a.rows, 1)
-    return [Quantity(a.name, a, sp.MatAdd(sp.MatMul(W, z_prev), b)),
-            Quantity(z.name, z, shown, local=shown)]
+        base = sp.IndexedBase(sp.Symbol(f"{name}[]"))
+        for index in np.ndindex(*shape):
+            out[index] = sp.Indexed(base, *(i + 1 for i in index))
+    out.setflags(write=False)
+    return out
 
 
-def _backward(program: list, W, a, z, activations, loss_expr, settings: Settings) -> list[Quantity]:
-    """Backpropagation from dL/dy_hat down to dL/dx, one named quantity at a time."""
-    depth = len(activations)
-    g = {}
-    out = z[depth]
-    g["y_hat"] = MS("dL_dy_hat", out.rows, 1)
-    rule = sp.ImmutableMatrix([[sp.factor_terms(sp.diff(loss_expr, o))] for o in col(out)])
-    program.extend(zip(col(g["y_hat"]), rule))
-    qs = [Quantity("dL_dy_hat", g["y_hat"], rule, (("L", "y_hat"),))]
-    chain = [("L", "y_hat")]
-    gz = _alias(program, qs, f"dL_dz{depth}", g["y_hat"], chain)
-    for l in range(depth, 0, -1):
-        ga, local = _through_activation(program, gz, a[l], z[l], activations[l - 1], settings)
-        chain = chain + [(z_name(l, depth), f"a{l}")]
-        qs.append(Quantity(ga.name, ga, _activation_rule(gz, local, activations[l - 1]), tuple(chain), local))
-        qs += _parameter_grads(program, ga, z[l - 1], W[l], l, chain)
-        gz = MS(f"dL_dz{l - 1}", W[l].cols, 1)
-        Wg, gas = grid(W[l]), col(ga)
-        program.extend((gzj, sp.Add(*[Wg[i][j] * gai for i, gai in enumerate(gas)])) for j, gzj in enumerate(col(gz)))
-        chain = chain + [(f"a{l}", z_name(l - 1, depth))]
-        qs.append(Quantity(gz.name, gz, sp.MatMul(sp.Transpose(W[l]), ga), tuple(chain)))
-    _alias(program, qs, "dL_dx", gz, chain)
-    return qs
+def make_symbol(name: str, shape: tuple[int, ...]) -> sp.Basic:
+    """A vector or matrix as a MatrixSymbol (rules are shape-checked matrix expressions);
+    a number as a Symbol; a tensor of rank 3 or 4 as a non-commutative Symbol."""
+    if not shape:
+        return sp.Symbol(name)
+    if len(shape) <= 2:
+        return sp.MatrixSymbol(name, shape[0], shape[1] if len(shape) == 2 else 1)
+    return sp.Symbol(name, commutative=False)
 
 
-def _alias(program: list, qs: list, name: str, source: sp.MatrixSymbol, chain: list) -> sp.MatrixSymbol:
-    """A quantity equal to another (``dL/dz(L) = dL/dy_hat``, ``dL/dx = dL/dz(0)``)."""
-    target = MS(name, source.rows, 1)
-    program.extend(zip(col(target), col(source)))
-    qs.append(Quantity(name, target, source, tuple(chain)))
-    return target
+# -- building ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Builder:
+    spec: NetworkSpec
+    quantities: dict[str, Quantity] = field(default_factory=dict)
+    nodes: list[Node] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, shape: tuple[int, ...], layer: int, role: str, spelled: Written | None = None,
+            **fields: Any) -> Quantity:
+        final = name == "y_hat"
+        spelled = spelled or written(role, layer, shape, final)
+        q = Quantity(name, make_symbol(name, shape), shape, layer, role, spelled, **fields)
+        self.quantities[name] = q
+        return q
+
+    def replace(self, q: Quantity) -> None:
+        self.quantities[q.name] = q
 
 
-def _through_activation(program: list, gz, a, z, act: str, settings: Settings):
-    """``dL/da`` from ``dL/dz``: element-wise ``f'(a)``, or softmax's Jacobian."""
-    ga = MS(f"dL_d{a.name}", a.rows, 1)
-    if act == SOFTMAX:
-        local = MS(f"J_softmax({a.name})", a.rows, a.rows)
-        outs, grads = col(z), col(gz)
-        program.extend((gai, softmax_vjp(grads, outs, i)) for i, gai in enumerate(col(ga)))
-    else:
-        local = MS(f"{act}'({a.name})", a.rows, 1)
-        df = ACTIVATIONS[act].df
-        program.extend((gai, g * df(ai, zi, settings)) for gai, g, ai, zi in zip(col(ga), col(gz), col(a), col(z)))
-    return ga, local
+def build_graph(spec: NetworkSpec) -> Graph:
+    """Forward pass and backpropagation for a network spec (shapes, layers, loss)."""
+    b = _Builder(spec)
+    inputs = _inputs(b)
+    last = "x"
+    for l, layer in enumerate(spec.layers, start=1):
+        last = _layer(b, l, layer, last)
+    _loss(b, last)
+    forward = [q for q in b.quantities.values() if q.node is not None]
+    backward = _backward(b)
+    return Graph(spec, tuple(b.quantities.values()), tuple(b.nodes), tuple(q.symbol for q in inputs),
+                 tuple(forward), tuple(backward), tuple(b.notes), tuple(sorted(b.extra.items())))
 
 
-def _activation_rule(gz, local, act: str) -> sp.Basic:
-    if act == SOFTMAX:
-        return sp.MatMul(sp.Transpose(local), gz)
-    return sp.HadamardProduct(gz, local)
+def _inputs(b: _Builder) -> list[Quantity]:
+    spec = b.spec
+    found = [b.add("x", spec.x_shape, 0, "input"), b.add("y", spec.y_shape, len(spec.layers), "target")]
+    for l, layer in enumerate(spec.layers, start=1):
+        found += [b.add(f"{key}{l}", value.shape, l, key, trainable=True) for key, value in layer.params]
+        found += [b.add(f"{key}{l}", value.shape, l, key) for key, value in layer.constants]
+    return found
 
 
-def _parameter_grads(program: list, ga, z_prev, W, l: int, chain: list) -> list[Quantity]:
-    """``dL/dW(l) = dL/da(l) z(l-1)^T`` and ``dL/db(l) = dL/da(l)``."""
-    gW, gb = MS(f"dL_dW{l}", W.rows, W.cols), MS(f"dL_db{l}", W.rows, 1)
-    gWg, gas, zp = grid(gW), col(ga), col(z_prev)
-    program.extend((gWg[i][j], gai * zj) for i, gai in enumerate(gas) for j, zj in enumerate(zp))
-    program.extend(zip(col(gb), gas))
-    return [Quantity(gW.name, gW, sp.MatMul(ga, sp.Transpose(z_prev)), tuple(chain + [(f"a{l}", f"W{l}")])),
-            Quantity(gb.name, gb, ga, tuple(chain + [(f"a{l}", f"b{l}")]))]
+def _layer(b: _Builder, l: int, layer, last: str) -> str:
+    """The nodes of one layer; returns the name of its output."""
+    made = {"in": last} | {key: f"{key}{l}" for key, _ in layer.params + layer.constants}
+    final = l == len(b.spec.layers)
+    for op_name, sources, role in LAYER_NODES[layer.type]:
+        op = OPS[layer.activation if op_name == "@activation" else op_name]
+        args = tuple((arg, made[src]) for arg, src in sources.items() if src in made)
+        name = "y_hat" if role == "out" and final else f"{_PREFIX[role]}{l}"
+        made[role] = name
+        _node(b, Node(op, args, name, l, layer.config), role)
+    return made["out"]
 
 
-def local_values(graph: Graph, env: dict) -> dict[str, sp.ImmutableMatrix]:
-    """Numbers of every local-derivative symbol (``f'(a)``, ``J``), for the sheet."""
-    values = {}
-    for q in graph.backward:
-        if q.local is None:
-            continue
-        l = int(q.name.removeprefix("dL_da"))
-        a, z = graph.symbol(f"a{l}"), graph.symbol(z_name(l, graph.depth))
-        act = graph.activations[l - 1]
-        if act == SOFTMAX:
-            zs = sp.ImmutableMatrix([env[e] for e in entries(z)])
-            values[q.local.name] = sp.ImmutableMatrix(sp.diag(*zs) - zs * zs.T)
+_PREFIX = {"pre": "a", "out": "z", "mean": "mu", "var": "var", "xhat": "xhat"}
+
+
+def _node(b: _Builder, node: Node, role: str) -> None:
+    """A node's output quantity: its rule, text and printed symbols from the row."""
+    shapes = {arg: b.quantities[name].shape for arg, name in node.args}
+    shape = node.op.shape(shapes, node.config)
+    b.nodes.append(node)
+    q = b.add(node.output, shape, node.layer, role, node=len(b.nodes) - 1)
+    p = printed(b.quantities, node)
+    shown, local = node.op.show.shown(p), node.op.show.local(p)
+    shown_symbol = _named(b, shown.name, shown.latex, shape) if shown is not None else None
+    local_symbol = _named(b, local.name, local.latex, local.shape or shape) if local is not None else None
+    b.replace(Quantity(**{**q.__dict__, "shown": shown_symbol, "local": local_symbol}))
+    p = printed(b.quantities, node)
+    for extra in node.op.show.names(p):
+        b.extra[extra.name] = extra.latex
+    b.replace(Quantity(**{**b.quantities[q.name].__dict__, "rule": node.op.show.rule(p),
+                          "text": node.op.show.forward_text(node.layer), "math": node.op.show.forward_math(p)}))
+
+
+def _named(b: _Builder, name: str, latex: str, shape: tuple[int, ...]) -> sp.Basic:
+    b.extra[name] = latex
+    return make_symbol(name, shape)
+
+
+def printed(quantities: dict[str, Quantity], node: Node, grad: str | None = None) -> Printed:
+    """What a node's row prints with: its arguments, output (``out``), the gradient of the
+    output (``grad``) and the output's printed symbols (``shown``, ``local``)."""
+    roles = {arg: quantities[name] for arg, name in node.args} | {"out": quantities[node.output]}
+    if grad is not None:
+        roles["grad"] = quantities[grad]
+    out = roles["out"]
+    symbols = {r: q.symbol for r, q in roles.items()}
+    symbols |= {k: v for k, v in (("shown", out.shown), ("local", out.local)) if v is not None}
+    return Printed(symbols, {r: q.latex for r, q in roles.items()}, {r: q.written.plain for r, q in roles.items()},
+                   {r: q.name for r, q in roles.items()}, {r: entries(q) for r, q in roles.items()}, node.layer,
+                   node.config)
+
+
+def _loss(b: _Builder, last: str) -> None:
+    spec = b.spec
+    final = spec.layers[-1]
+    op = loss_op(LOSSES[spec.loss], final.activation or final.type)
+    node = Node(op, (("input", last), ("y", "y")), "L", len(spec.layers), final.config)
+    b.nodes.append(node)
+    q = b.add("L", (), len(spec.layers), "loss", node=len(b.nodes) - 1)
+    b.replace(Quantity(**{**q.__dict__, "rule": None, "text": op.show.forward_text(node.layer)}))
+
+
+# -- backpropagation ---------------------------------------------------------------------------------
+
+def _readers(b: _Builder) -> dict[str, list[tuple[int, str]]]:
+    """For each quantity, the (node, argument) pairs that differentiate through it."""
+    found: dict[str, list[tuple[int, str]]] = {}
+    for k, node in enumerate(b.nodes):
+        for role in node.op.grads:
+            name = node.arg(role)
+            if name is not None:
+                found.setdefault(name, []).append((k, role))
+    return found
+
+
+def _backward(b: _Builder) -> list[Quantity]:
+    """Reverse mode over the nodes: a quantity's gradient is emitted once every node that
+    reads it has sent its vector-Jacobian product."""
+    readers: dict[str, list[tuple[int, str]]] = _readers(b)
+    sent: dict[str, list[tuple[int, str]]] = {}
+    grads: dict[str, Quantity] = {"L": None}  # type: ignore[dict-item]
+    order: list[Quantity] = []
+    fused = _fusion(b)
+    for k in range(len(b.nodes) - 1, -1, -1):
+        node = b.nodes[k]
+        for role in node.op.grads:
+            name = node.arg(role)
+            if name is None or name in grads:
+                continue
+            sent.setdefault(name, []).append((k, role))
+            if len(sent[name]) == len(readers[name]):
+                order += _emit(b, name, tuple(sent[name]), grads, fused)
+    order += _alias(b, grads, "x", "dL_dx")
+    return order
+
+
+def _emit(b: _Builder, name: str, parts: tuple[tuple[int, str], ...], grads: dict, fused: int | None) -> list[Quantity]:
+    """The gradient of quantity ``name``, from the parts of the nodes that read it."""
+    q = b.quantities[name]
+    by_loss = parts == ((len(b.nodes) - 1, "input"),)
+    gname, spelled = gradient_name(q, by_loss)
+    rules: list[sp.Basic] = []
+    paths: list[tuple[tuple[str, str], ...]] = []
+    texts: list[str] = []
+    derivation: list[sp.Basic] = []
+    for k, role in parts:
+        node = b.nodes[k]
+        upstream = grads[node.output]
+        p = printed(b.quantities, node, upstream.name if upstream is not None else None)
+        if k == fused:
+            rules.append(_fused_rule(b))
+            texts.append(LOSSES[b.spec.loss].fused[node.op.name].text)
+            derivation += _fused_derivation(b, node, p)
         else:
-            df = ACTIVATIONS[act].df
-            values[q.local.name] = sp.ImmutableMatrix(
-                [[df(env[ai], env[zi], graph.settings)] for ai, zi in zip(col(a), col(z))])
-    return values
+            rules.append(node.op.show.grad_rule(role, p))
+            texts.append(node.op.show.grad_text(role, node.config))
+            derivation += node.op.show.derivation(role, p)
+        base = upstream.paths if upstream is not None else ((),)
+        paths += [path + ((node.output, name),) for path in base]
+    one = len(parts) == 1 and parts[0][0] != fused
+    local = b.quantities[b.nodes[parts[0][0]].output].local if one else None
+    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=_sum(rules), paths=tuple(paths), local=local,
+              text=texts[0] if len(texts) == 1 else _paths_text(b, parts), derivation=tuple(derivation),
+              parts=parts, fused=fused if any(k == fused for k, _ in parts) else None)
+    grads[name] = g
+    made = [g]
+    if by_loss and q.written.zname:
+        made += _alias(b, grads, name, "dL_d" + q.written.zname)
+    return made
 
 
-def run_program(graph: Graph, values: dict[sp.MatrixSymbol, sp.ImmutableMatrix], pinned: dict | None = None) -> dict:
-    """Evaluate the scalar program exactly: an environment from every entry to its value.
-
-    Targets in ``pinned`` keep the given values instead of being computed: what a student's
-    wrong intermediate gives downstream (the grader's carry-forward check).
-    """
-    pinned = pinned or {}
-    env: dict = {}
-    for sym, mat in values.items():
-        env.update(zip(entries(sym), mat))
-    for target, expr in graph.program:
-        env[target] = pinned[target] if target in pinned else expr.xreplace(env)
-    return env
+def _alias(b: _Builder, grads: dict, of: str, name: str) -> list[Quantity]:
+    """The same gradient under another name (``dL/dz(L) = dL/dy_hat``, ``dL/dx = dL/dz(0)``)."""
+    source = grads.get(of)
+    if source is None or source.name == name:
+        return []
+    q = b.quantities[of]
+    g = b.add(name, q.shape, q.layer, "grad", alias_written(q, name), of=of, rule=source.symbol, paths=source.paths,
+              source=source.name, text="The same quantity under another name (an identity step).")
+    grads[of] = g
+    return [g]
 
 
-def matrix_value(sym: sp.MatrixSymbol, env: dict) -> sp.ImmutableMatrix:
-    """The exact numeric matrix of a quantity after :func:`run_program`."""
-    return sp.ImmutableMatrix(sym.rows, sym.cols, [env[e] for e in entries(sym)])
+def _sum(rules: list[sp.Basic]) -> sp.Basic:
+    if len(rules) == 1:
+        return rules[0]
+    if all(isinstance(r, sp.MatrixExpr) for r in rules):
+        return sp.MatAdd(*rules)
+    return formula(" + ".join(f"{{{i}}}" for i in range(len(rules))), " + ".join(f"{{{i}}}" for i in range(len(rules))),
+                   *rules)
+
+
+def _paths_text(b: _Builder, parts: tuple[tuple[int, str], ...]) -> str:
+    through = [b.nodes[k].op.words for k, _ in parts]
+    return (f"This quantity reaches the loss along {len(parts)} paths (through the {', the '.join(through)}); "
+            "by the chain rule its gradient is the sum of one term per path.")
+
+
+# -- softmax or sigmoid and cross-entropy, differentiated together -------------------------------------
+
+def _fusion(b: _Builder) -> int | None:
+    """The output node when the loss has a shortcut through it that the targets allow."""
+    loss, out = LOSSES[b.spec.loss], len(b.nodes) - 2
+    rule = loss.fused.get(b.nodes[out].op.name) if out >= 0 else None
+    if rule is None:
+        return None
+    why_not = rule.applies(as_tensor(b.spec.y, b.spec.y_shape))
+    if why_not is not None:
+        b.notes.append(why_not)
+        return None
+    return out
+
+
+def _examples(b: _Builder) -> int:
+    return b.spec.y_shape[1] if b.spec.batch else 1
+
+
+def _fused_rule(b: _Builder) -> sp.Basic:
+    yh, y = b.quantities["y_hat"].symbol, b.quantities["y"].symbol
+    difference = sp.MatAdd(yh, sp.MatMul(-1, y))
+    return difference if _examples(b) == 1 else sp.MatMul(sp.Rational(1, _examples(b)), difference)
+
+
+def _fused_derivation(b: _Builder, node: Node, p: Printed) -> tuple[sp.Basic, ...]:
+    """The shortcut derived for the first entry (of the first example)."""
+    first = (lambda t: list(t)) if p.entries["input"].ndim == 1 else (lambda t: list(t[:, 0]))
+    yh, y = entries(b.quantities["y_hat"]), entries(b.quantities["y"])
+    return LOSSES[b.spec.loss].fused[node.op.name].derivation(first(p.entries["input"]), first(yh), first(y))
+
+
+def fused_entries(graph: Graph) -> dict:
+    """Scalar rules of the shortcut: ``dL/da_i = (yhat_i - y_i) / B``."""
+    yh, y = entries(graph.quantity("y_hat")), entries(graph.quantity("y"))
+    n = graph.spec.y_shape[1] if graph.spec.batch else 1
+    return {index: (yh[index] - y[index]) / n for index in np.ndindex(*yh.shape)}
+
+
+# -- the scalar program ------------------------------------------------------------------------------
+
+def _program(graph: Graph, floating: bool):
+    """Assignments in derivation order: forward nodes, the loss, then every gradient."""
+    for q in graph.forward:
+        node = graph.nodes[q.node or 0]
+        rule = node.op.float_forward if floating and node.op.float_forward is not None else node.op.forward
+        values = rule(graph.arg_entries(node), node.config)
+        yield from zip(entries(q).flat, np.asarray(values, dtype=object).flat)
+    cache: dict[int, dict] = {}
+    for g in graph.backward:
+        yield from zip(entries(g).flat, _gradient_entries(graph, g, cache).flat)
+
+
+def _gradient_entries(graph: Graph, g: Quantity, cache: dict[int, dict]) -> Tensor:
+    if g.source is not None:
+        return entries(graph.quantity(g.source))
+    if g.fused is not None:
+        found = fused_entries(graph)
+        out = np.empty(g.shape, dtype=object)
+        for index in np.ndindex(*g.shape):
+            out[index] = found[index]
+        return out
+    total: Tensor | None = None
+    for k, role in g.parts:
+        if k not in cache:
+            node = graph.nodes[k]
+            upstream = _upstream(graph, node)
+            cache[k] = dict(node.op.vjp(upstream, graph.arg_entries(node), entries(graph.quantity(node.output)),
+                                        node.config))
+        part = cache[k][role]
+        total = part if total is None else _add(total, part)
+    assert total is not None, g.name  # a gradient has at least one part
+    return total
+
+
+def _upstream(graph: Graph, node: Node) -> Tensor:
+    """Entries of the gradient of a node's output (the loss's own is 1)."""
+    if node.output == "L":
+        return np.array(sp.Integer(1), dtype=object)
+    latest = [g for g in graph.backward if g.of == node.output]
+    return entries(latest[-1])
+
+
+def _add(u: Tensor, v: Tensor) -> Tensor:
+    out = np.empty(u.shape, dtype=object)
+    for index in np.ndindex(*u.shape):
+        out[index] = u[index] + v[index]
+    return out

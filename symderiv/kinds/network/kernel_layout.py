@@ -1,171 +1,141 @@
-"""What both printings of a network need: the program, its quantities, shapes and names.
+"""What both printings of a network need: quantities, shapes, entries, and how each is made.
 
-The derivation (``symderiv.kinds.network.graph``) gives a straight-line program of
-entry assignments; this module reads it once: which quantities it assigns (in
-derivation order), their array shapes, which of them nothing later reads (leaves:
-work that can be skipped when they are not asked for), and which questions of the
-sheet each belongs to.
+The graph's records say everything: a quantity's shape is data (a vector is ``(n,)``, a
+weight matrix ``(m, n)``, an image ``(C, H, W)``), and so is how it is obtained (a node's
+row, the vector-Jacobian products of the nodes that read it, or an alias). This module
+reads them once for code generation: the derived quantities in derivation order, which
+of them nothing later reads (leaves: work that can be skipped when not asked for), the
+column of the chunk's array that holds each scalar entry, and which questions of the
+sheet each quantity answers.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.calculus import SOFTMAX
-from symderiv.kinds.network.graph import z_name
+from symderiv.kinds.network.graph import Graph, Quantity, entries
 from symderiv.model import Problem
 
-_MATRIX_NAME = re.compile(r"(dL_d)?W\d+$")
 LOSS = sp.Symbol("L")
 
 
-def shape_of(sym: sp.Basic) -> tuple[int, ...]:
-    """Array shape of a quantity: ``W``-like matrices stay 2-D, column vectors are 1-D."""
-    if not isinstance(sym, sp.MatrixSymbol):
-        return ()
-    return (sym.rows, sym.cols) if _MATRIX_NAME.match(sym.name) else (sym.rows,)
-
-
-def name_of(q: sp.Basic) -> str:
-    return q.name if isinstance(q, sp.MatrixSymbol) else str(q)
-
-
-def entries(sym: sp.MatrixSymbol) -> list[MatrixElement]:
-    """Every entry of a matrix symbol, row-major."""
-    return [sym[i, j] for i in range(sym.rows) for j in range(sym.cols)]
-
-
-def entry_code(entry: MatrixElement, prefix: str = "") -> str:
-    """How a chunk function reads one entry of an array of rows: ``W1[:, 0, 1]``, ``x[:, 0]``."""
-    sym, i, j = entry.parent, int(entry.i), int(entry.j)
-    index = f"{i}, {j}" if len(shape_of(sym)) == 2 else f"{i}"
-    return f"{prefix}{sym.name}[:, {index}]"
-
-
-def entry_name(entry: sp.Basic) -> str:
-    """A Python name for a scalar entry: ``W1_0_1``, ``a1_2``, ``L``."""
-    if not isinstance(entry, MatrixElement):
-        return str(entry)
-    sym, i, j = entry.parent, int(entry.i), int(entry.j)
-    return f"{sym.name}_{i}_{j}" if len(shape_of(sym)) == 2 else f"{sym.name}_{i}"
-
-
-def parent(target: sp.Basic) -> sp.Basic:
-    """The quantity an assignment target belongs to (an entry's matrix, or the symbol)."""
-    return target.parent if isinstance(target, MatrixElement) else target
-
-
-def stable_program(graph) -> list[tuple[sp.Basic, sp.Expr]]:
-    """The program with softmax evaluated as ``exp(a_i - max a) / sum_k exp(a_k - max a)``.
-
-    Mathematically the same expression (the factor ``exp(-max a)`` cancels), but it
-    cannot overflow in floating point; the exact sheet needs no such care. The maximum
-    is one more named assignment (``amax<l>``), placed before the softmax entries.
-    """
-    if graph.activations[-1] != SOFTMAX:
-        return list(graph.program)
-    depth = graph.depth
-    a, z = graph.symbol(f"a{depth}"), graph.symbol(z_name(depth, depth))
-    m = sp.Symbol(f"amax{depth}")
-    shift = {e: e - m for e in entries(a)}
-    out: list[tuple[sp.Basic, sp.Expr]] = []
-    for target, expr in graph.program:
-        if parent(target) == z:
-            if not out or parent(out[-1][0]) != z:
-                out.append((m, sp.Max(*entries(a))))
-            expr = expr.xreplace(shift)
-        out.append((target, expr))
-    return out
+def index_code(index: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in index)
 
 
 @dataclass(frozen=True)
 class Layout:
-    """A network problem read for code generation (computed once, shared by both codes)."""
+    """A network problem read for code generation (computed once, shared by both codes).
 
-    problem: Problem
+    ``graph`` may be given without a derived problem (a kernel for a network beyond the
+    sheet's size bounds): then ``problem`` is None and no question is cited.
+    """
 
-    @property
-    def graph(self):
-        return self.problem.data.graph
+    graph: Graph
+    number: int
+    problem: Problem | None = None
 
-    @property
-    def number(self) -> int:
-        return self.problem.number
-
-    @cached_property
-    def program(self) -> list[tuple[sp.Basic, sp.Expr]]:
-        return stable_program(self.graph)
+    @classmethod
+    def of(cls, problem: Problem) -> Layout:
+        return cls(problem.data.graph, problem.number, problem)
 
     @cached_property
+    def program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
+        return self.graph.program(floating=True)
+
+    @cached_property
+    def derived(self) -> list[Quantity]:
+        """Derived quantities (node outputs, the loss, gradients) in derivation order."""
+        return list(self.graph.forward) + list(self.graph.backward)
+
+    @property
     def quantities(self) -> list[sp.Basic]:
-        """Assigned quantities (matrix symbols and ``L``) in order of first assignment;
-        helper scalars such as ``amax3`` are not quantities."""
-        seen = dict.fromkeys(parent(t) for t, _ in self.program)
-        return [q for q in seen if isinstance(q, sp.MatrixSymbol) or q == LOSS]
+        return [q.symbol for q in self.derived]
 
     @cached_property
     def shapes(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
-        return tuple((name_of(q), shape_of(q)) for q in self.quantities)
+        return tuple((q.name, q.shape) for q in self.derived)
 
     @cached_property
     def inputs(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
-        return tuple((s.name, shape_of(s)) for s in self.graph.inputs)
+        return tuple((q.name, q.shape) for q in self.graph.input_quantities)
 
     @cached_property
     def leaves(self) -> frozenset:
-        """Quantities no later assignment reads (``L``, ``dL/dW``, ``dL/db``, ``dL/dx``)."""
-        read = set().union(*(e.free_symbols for _, e in self.program))
-        return frozenset(q for q in self.quantities if q not in read)
+        """Quantities nothing later reads: the loss and the gradients of the inputs (each
+        parameter's, and the input's under its final name)."""
+        aliased = {g.source for g in self.graph.backward if g.source is not None}
+        inputs = {name for name, _ in self.inputs}
+        found = {LOSS} | {g.symbol for g in self.graph.backward if g.of in inputs and g.name not in aliased}
+        return frozenset(found)
 
     @cached_property
     def first_backward(self) -> int:
-        """Index in :attr:`quantities` of the first backward quantity (``dL/dy_hat``)."""
-        return self.quantities.index(self.graph.backward[0].symbol)
+        """Index in :attr:`derived` of the first backward quantity (``dL/dy_hat``)."""
+        return self.derived.index(self.graph.backward[0])
 
     @cached_property
-    def weights(self) -> int:
-        widths = self.graph.widths
-        return sum(a * b for a, b in zip(widths, widths[1:]))
+    def parameters(self) -> int:
+        """Entries of every trainable parameter (what scalar code's size grows with)."""
+        return sum(int(np.prod(q.shape)) for q in self.graph.quantities if q.trainable)
 
     @cached_property
-    def columns(self) -> dict[MatrixElement, str]:
+    def owner(self) -> dict[sp.Basic, tuple[Quantity, tuple[int, ...]]]:
+        """Every scalar entry -> its quantity and index."""
+        found: dict[sp.Basic, tuple[Quantity, tuple[int, ...]]] = {}
+        for q in self.graph.input_quantities:
+            found.update({entries(q)[i]: (q, i) for i in np.ndindex(*q.shape)})
+        for q in self.derived:
+            found.update({entries(q)[i]: (q, i) for i in np.ndindex(*q.shape)})
+        return found
+
+    def entry_code(self, entry: sp.Basic, prefix: str = "") -> str:
+        """How a chunk function reads one entry of an array of rows: ``W1[:, 0, 1]``, ``L``."""
+        q, index = self.owner[entry]
+        return f"{prefix}{q.name}[:, {index_code(index)}]" if index else f"{prefix}{q.name}"
+
+    def entry_name(self, entry: sp.Basic) -> str:
+        """A Python name for a scalar entry: ``W1_0_1``, ``a1_2``, ``L``."""
+        q, index = self.owner[entry]
+        return "_".join([q.name] + [str(i) for i in index])
+
+    @cached_property
+    def columns(self) -> dict[sp.Basic, str]:
         """Every entry of every input and quantity as its column of the chunk's array."""
-        syms = list(self.graph.inputs) + [q for q in self.quantities if q != LOSS]
-        return {e: entry_code(e) for s in syms for e in entries(s)}
+        return {e: self.entry_code(e) for e in self.owner if e != LOSS}
 
-    @cached_property
-    def _descriptions(self) -> dict[sp.Basic, str]:
-        """describe's answers so far: both codes comment every quantity, and printing a rule is slow."""
-        return {}
+    def of_entry(self, target: sp.Basic) -> Quantity:
+        return self.owner[target][0]
 
-    def questions_of(self, q: sp.Basic) -> list[str]:
+    def questions_of(self, q: Quantity) -> list[str]:
         """Ids of the sheet's questions that answer quantity ``q`` (``L`` is "loss")."""
-        name = "loss" if q == LOSS else name_of(q)
+        if self.problem is None:
+            return []
+        name = "loss" if q.name == "L" else q.name
         return [x.id for x in self.problem.questions if any(a.id == f"{x.id}.{name}" for a in x.answers)]
 
-    def describe(self, q: sp.Basic) -> str:
+    def describe(self, q: Quantity) -> str:
         """A one-line comment: the quantity's rule as the sheet states it, and its questions."""
-        if q not in self._descriptions:
-            self._descriptions[q] = self._describe(q)
-        return self._descriptions[q]
-
-    def _describe(self, q: sp.Basic) -> str:
         where = self.questions_of(q)
         cite = f"   (question{'s' if len(where) > 1 else ''} {', '.join(where)})" if where else ""
-        if q == LOSS:
-            return f"L = {self.graph.loss_expr}{cite}"
-        return f"{q.name} = {rule_text(self.graph.quantity(q.name).rule)}{cite}"
+        if q.name == "L":
+            return f"L = {_short(str(self.graph.loss_expr))}{cite}"
+        rule = q.shown if q.shown is not None else q.rule
+        return f"{q.name} = {rule_text(rule) if rule is not None else q.text}{cite}"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def rule_text(rule: sp.Basic) -> str:
-    """A matrix-level rule in plain text (entry-wise products spelled out)."""
+    """A rule in plain text (entry-wise products spelled out)."""
     if isinstance(rule, sp.HadamardProduct):
         return " * ".join(str(a) for a in rule.args) + ", entry by entry"
     if isinstance(rule, sp.MatrixBase):
         shown = "; ".join(str(e) for e in rule[:3]) + ("; ..." if len(rule) > 3 else "")
-        return f"entry by entry: {shown}"
-    return str(rule)
+        return _short(f"entry by entry: {shown}")
+    return _short(str(rule))

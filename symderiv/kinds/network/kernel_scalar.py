@@ -16,24 +16,24 @@ from __future__ import annotations
 from itertools import groupby
 
 import sympy as sp
-from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.kernels.emit import Op, Program, allocate
-from symderiv.kinds.network.kernel_layout import Layout, entries, entry_code, entry_name, name_of, parent
+from symderiv.kinds.network.graph import Quantity, entries
+from symderiv.kinds.network.kernel_layout import Layout
 
 
 def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:
     """The chunk function of the scalar code, and how many scratch rows it needs."""
     prog = Program()
-    for sym in layout.graph.inputs:
-        prog.env.update({e: entry_name(e) for e in entries(sym)})
+    for q in layout.graph.input_quantities:
+        prog.env.update({e: layout.entry_name(e) for e in entries(q).flat})
     names: dict[int, str] = {}
     backward_at = None
-    for q, group in groupby(layout.program, key=lambda assignment: parent(assignment[0])):
-        if q in layout.quantities:
-            if layout.quantities.index(q) == layout.first_backward:
-                backward_at = len(prog.ops)
-            prog.comment(layout.describe(q))
+    first = layout.derived[layout.first_backward]
+    for q, group in groupby(layout.program, key=lambda assignment: layout.of_entry(assignment[0])):
+        if q is first:
+            backward_at = len(prog.ops)
+        prog.comment(layout.describe(q))
         _quantity(prog, layout, q, list(group), names)
     emitted = allocate(prog, names, backward_at)
     reads, gathered = _input_lines(layout, prog, emitted.buffers)
@@ -42,12 +42,12 @@ def scalar_code(layout: Layout, fname: str) -> tuple[str, int]:
     return "\n".join(head + emitted.lines) + "\n", emitted.buffers + gathered
 
 
-def _quantity(prog: Program, layout: Layout, q: sp.Basic, group: list, names: dict[int, str]) -> None:
+def _quantity(prog: Program, layout: Layout, q: Quantity, group: list, names: dict[int, str]) -> None:
     """The ops of one quantity's entries. SymPy's ``cse`` first names the sums and
     products its entries share (softmax's backward step shares ``sum_k g_k z_k``)."""
-    leaf = q in layout.leaves
-    prog.section = name_of(q) if leaf else ""
-    shared, reduced = sp.cse([e for _, e in group], symbols=sp.numbered_symbols(f"{name_of(q)}_s"),
+    leaf = q.symbol in layout.leaves
+    prog.section = q.name if leaf else ""
+    shared, reduced = sp.cse([e for _, e in group], symbols=sp.numbered_symbols(f"{q.name}_s"),
                              order="canonical")
     for sym, expr in shared:
         prog.env[sym] = v = prog.value(expr)
@@ -57,15 +57,15 @@ def _quantity(prog: Program, layout: Layout, q: sp.Basic, group: list, names: di
         before = len(prog.ops)
         v = prog.value(expr)
         if leaf:
-            _to_dest(prog, v, before, _dest(target))
+            _to_dest(prog, v, before, layout.entry_code(target, prefix="o_"))
             continue
         prog.env[target] = v
         if isinstance(v, int) and v not in names and prog.ops[v].dest is None:
-            names[v] = entry_name(target)
+            names[v] = layout.entry_name(target)
     prog.section = ""
-    if q in layout.quantities and not leaf:
+    if not leaf:
         for target, _ in group:  # an intermediate that was asked for is copied out
-            prog.ops.append(Op("copyto", (prog.env[target],), name_of(q), dest=_dest(target)))
+            prog.ops.append(Op("copyto", (prog.env[target],), q.name, dest=layout.entry_code(target, prefix="o_")))
 
 
 def chunk_head(layout: Layout, fname: str, what: str) -> list[str]:
@@ -76,10 +76,6 @@ def chunk_head(layout: Layout, fname: str, what: str) -> list[str]:
              "    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a",
              '    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""']
     return lines + [f'    o_{name} = out["{name}"]' for name, _ in layout.shapes]
-
-
-def _dest(target: sp.Basic) -> str:
-    return entry_code(target, prefix="o_") if isinstance(target, MatrixElement) else f"o_{target}"
 
 
 def _to_dest(prog: Program, v, before: int, dest: str) -> None:
@@ -101,10 +97,10 @@ def _input_lines(layout: Layout, prog: Program, first_row: int) -> tuple[list[st
             if isinstance(a, str):
                 uses[a] = uses.get(a, 0) + 1
     lines, row = [], first_row
-    for sym in layout.graph.inputs:
-        names = [entry_name(e) for e in entries(sym)]
+    for q in layout.graph.input_quantities:
+        names = [layout.entry_name(e) for e in entries(q).flat]
         block = ""
         if max(uses.get(n, 0) for n in names) > 1:
             block, row = f", t[{row}:{row + len(names)}]", row + len(names)
-        lines.append(f"    {', '.join(names)}, = _columns({sym.name}{block})")
+        lines.append(f"    {', '.join(names)}, = _columns({q.name}{block})")
     return lines, row - first_row

@@ -18,112 +18,129 @@ it exists. Either code can be asked for by ``method`` (tests compare them).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import sympy as sp
 
-from symderiv.calculus import ACTIVATIONS
-from symderiv.kinds.network.kernel_layout import LOSS, Layout, name_of, parent
+from symderiv.calculus import Call
+from symderiv.calculus.activations import GRAD, INPUT, OUT
+from symderiv.calculus.values import as_tensor
+from symderiv.kernels.emit import literal
 from symderiv.kernels.printer import ArrayPrinter, cse_lines
+from symderiv.kinds.network.graph import Graph, Quantity
+from symderiv.kinds.network.kernel_layout import LOSS, Layout
 from symderiv.kinds.network.kernel_scalar import chunk_head, scalar_code
-from symderiv.kinds.network.graph import z_name
+from symderiv.kinds.network.solve import spec_numbers
 from symderiv.kinds.registry import ProblemKernels
 from symderiv.model import Problem
 
-#: Scalar code is written (and run by ``method="auto"``) up to this many weights, the
-#: entries of all W. Measured crossover (benchmarks/RESULTS.md, "Crossover"), w-w-w-1
-#: networks, per-row and shared weights alike: scalar code is faster up to 4-4-4-1
-#: (36 weights, by 20-60%), the two are within 10% at 6-6-6-1 (78 weights) and matrix
-#: code wins from 8-8-8-1 (136 weights) on. Scalar code costs a few ufunc calls per
+#: Scalar code is written (and run by ``method="auto"``) up to this many parameter entries
+#: (every W, b and other trainable entry). Measured crossover (benchmarks/RESULTS.md,
+#: "Crossover"), w-w-w-1 networks, per-row and shared weights alike: scalar code is faster
+#: up to 4-4-4-1 (45 parameters, by 20-60%), the two are within 10% at 6-6-6-1 (91) and
+#: matrix code wins from 8-8-8-1 (153) on. Scalar code costs a few ufunc calls per
 #: weight and chunk, matrix code a few per layer.
-SCALAR_MAX_WEIGHTS = 64
+SCALAR_MAX_PARAMETERS = 80
+
+#: Scalar code is not written for programs longer than this (a convolution's entries).
+SCALAR_MAX_PROGRAM = 4000
 
 
 # -- matrix code ------------------------------------------------------------------------
 
 def matrix_code(layout: Layout, fname: str) -> str:
-    """The chunk function of the matrix code: one array operation per matrix-level rule."""
+    """The chunk function of the matrix code: one array operation per quantity, as its
+    row of the rules table computes it on arrays."""
     lines = chunk_head(layout, fname, "matrix code")
-    for k, q in enumerate(layout.quantities):
+    for k, q in enumerate(layout.derived):
         if k == layout.first_backward:
             lines += ["", "    if not backward:", "        return"]
         lines += ["", f"    # {layout.describe(q)}"] + _quantity_lines(layout, q)
     return "\n".join(lines) + "\n"
 
 
-def _quantity_lines(layout: Layout, q: sp.Basic) -> list[str]:
+def _quantity_lines(layout: Layout, q: Quantity) -> list[str]:
     """Lines computing one quantity over the chunk and storing it when asked."""
-    name = name_of(q)
+    name, leaf = q.name, q.symbol in layout.leaves
     store = [f"    if o_{name} is not None:"]
-    if q == LOSS or _entry_level(layout, name):
+    made = _made(layout, q)
+    if made is None:
         return _entry_lines(layout, q) + store + [f"        _put(o_{name}, {name})"]
-    rule = layout.graph.quantity(name).rule
-    if q in layout.leaves and _outer(rule):
-        return store + ["        _put_outer(o_{}, {}, {})".format(name, *_outer(rule))]
-    value = _rule_code(layout, name, rule)
-    if q in layout.leaves:
-        return store + [f"        _put(o_{name}, {value})"]
-    return [f"    {name} = {value}"] + store + [f"        _put(o_{name}, {name})"]
+    code, sink = made
+    if leaf and sink is not None:
+        return store + [f"        {sink}(o_{name}, {code})"]
+    if leaf:
+        return store + [f"        _put(o_{name}, {code})"]
+    return [f"    {name} = {code}"] + store + [f"        _put(o_{name}, {name})"]
 
 
-def _entry_level(layout: Layout, name: str) -> bool:
-    """Quantities printed entry by entry: dL/dy_hat, softmax and its backward step."""
-    rule = layout.graph.quantity(name).rule
-    if isinstance(rule, sp.MatrixBase):
-        return True
-    return any(s.name.startswith(("softmax(", "J_softmax(")) for s in rule.atoms(sp.MatrixSymbol))
+def _made(layout: Layout, q: Quantity) -> tuple[str, str | None] | None:
+    """Array code of a quantity and, for a lone part with a sink, the sink's arguments
+    (``(code, sink)``); None when it is printed entry by entry from the program."""
+    graph = layout.graph
+    if q.name == "L" or q.fused is not None:
+        return None
+    if q.source is not None:
+        return q.source, None
+    if q.node is not None:
+        node = graph.nodes[q.node]
+        return _array(node.op.array(node.config), _roles(graph, node)), None
+    codes: list[str] = []
+    for k, role in q.parts:
+        node = graph.nodes[k]
+        rule = node.op.array_vjp(role, node.config)
+        if rule is None:
+            return None
+        if len(q.parts) == 1 and isinstance(rule, Call) and rule.sink is not None and q.symbol in layout.leaves:
+            return _arguments(rule, _roles(graph, node)), rule.sink
+        codes.append(_array(rule, _roles(graph, node)))
+    return " + ".join(codes), None
 
 
-def _entry_lines(layout: Layout, q: sp.Basic) -> list[str]:
+def _roles(graph: Graph, node) -> dict[str, str]:
+    """A node's argument roles -> variable names, with its output and upstream gradient."""
+    roles = dict(node.args) | {"out": node.output}
+    upstream = [g for g in graph.backward if g.of == node.output]
+    if upstream:
+        roles["grad"] = upstream[-1].name
+    return roles
+
+
+def _array(rule: Any, roles: dict[str, str]) -> str:
+    if isinstance(rule, Call):
+        return f"{rule.fn}({_arguments(rule, roles)})"
+    names = {INPUT: roles.get("input", ""), OUT: roles.get("out", ""), GRAD: roles.get("grad", "")}
+    return ArrayPrinter({k: v for k, v in names.items() if v}).doprint(rule)
+
+
+def _arguments(rule: Call, roles: dict[str, str]) -> str:
+    args = [roles.get(role, "None") for role in rule.args]
+    args += [f"{key}={_option(value)}" for key, value in rule.options]
+    return ", ".join(args)
+
+
+def _option(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_option(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, np.integer)) or (isinstance(value, sp.Integer)):
+        return str(int(value))
+    return literal(value)
+
+
+def _entry_lines(layout: Layout, q: Quantity) -> list[str]:
     """``q`` from its own program lines, common subexpressions named once."""
-    name = name_of(q)
-    exprs = [e for t, e in layout.program if parent(t) == q]
-    free = set().union(*(e.free_symbols for e in exprs))
+    name = q.name
+    exprs = [e for t, e in layout.program if layout.of_entry(t) is q]
     printer = ArrayPrinter(layout.columns)
-    lines = [f"    {t} = {printer.doprint(e)}" for t, e in layout.program if isinstance(t, sp.Symbol) and t in free]
     body, values = cse_lines(exprs, printer, prefix=f"_{name}_")
-    lines += ["    " + line for line in body]
-    if q == LOSS:
+    lines = ["    " + line for line in body]
+    if q.symbol == LOSS:
         return lines + [f"    L = {values[0]}"]
-    return lines + [f"    {name} = _stack({', '.join(values)})"]
-
-
-def _outer(rule: sp.Basic):
-    """``g z^T`` as the names ``(g, z)``; None for any other rule."""
-    if isinstance(rule, sp.MatMul) and len(rule.args) == 2 and isinstance(rule.args[1], sp.Transpose):
-        return rule.args[0].name, rule.args[1].arg.name
-    return None
-
-
-def _rule_code(layout: Layout, name: str, rule: sp.Basic) -> str:
-    """A matrix-level rule as array code over the chunk."""
-    if isinstance(rule, sp.MatrixSymbol):
-        return _activation_code(layout, name) if rule.name.endswith(")") else rule.name
-    if isinstance(rule, sp.MatAdd):
-        return " + ".join(_rule_code(layout, name, arg) for arg in rule.args)
-    if isinstance(rule, sp.MatMul) and len(rule.args) == 2:
-        W, v = rule.args
-        if isinstance(W, sp.Transpose):
-            return f"_matvec_t({W.arg.name}, {v.name})"
-        return f"_matvec({W.name}, {v.name})"
-    if isinstance(rule, sp.HadamardProduct):
-        return f"{rule.args[0].name} * ({_derivative_code(layout, name)})"
-    raise NotImplementedError(f"no matrix-code rule for {type(rule).__name__} ({name})")
-
-
-def _activation_code(layout: Layout, name: str) -> str:
-    """``f(a)`` over the chunk, printed from the activation's own SymPy rule."""
-    graph = layout.graph
-    layer = graph.depth if name == z_name(graph.depth, graph.depth) else int(name.removeprefix("z"))
-    expr = ACTIVATIONS[graph.activations[layer - 1]].f(sp.Symbol(f"a{layer}"), graph.settings)
-    return ArrayPrinter().doprint(expr)
-
-
-def _derivative_code(layout: Layout, name: str) -> str:
-    """``f'(a)`` over the chunk (given a and z = f(a)), from the activation's own rule."""
-    graph = layout.graph
-    layer = int(name.removeprefix("dL_da"))
-    v, o = sp.Symbol(f"a{layer}"), sp.Symbol(z_name(layer, graph.depth))
-    return ArrayPrinter().doprint(ACTIVATIONS[graph.activations[layer - 1]].df(v, o, graph.settings))
+    shape = "" if len(q.shape) == 1 else f", shape={q.shape!r}"
+    return lines + [f"    {name} = _stack({', '.join(values)}{shape})"]
 
 
 # -- the module text -----------------------------------------------------------------------
@@ -137,21 +154,34 @@ class NetworkSource:
     matrix: str
 
 
-def network_source(problem: Problem, layout: Layout | None = None) -> NetworkSource:
+def network_source(problem: Problem | None = None, layout: Layout | None = None) -> NetworkSource:
     """Both printings; ``layout`` is the problem's, when the caller has read it already."""
-    layout = layout or Layout(problem)
-    n = problem.number
+    if layout is None:
+        assert problem is not None, "network_source needs a problem or its layout"
+        layout = Layout.of(problem)
+    n = layout.number
     scalar, buffers = (None, 0)
-    if layout.weights <= SCALAR_MAX_WEIGHTS:
+    if layout.parameters <= SCALAR_MAX_PARAMETERS and len(layout.program) <= SCALAR_MAX_PROGRAM:
         scalar, buffers = scalar_code(layout, f"_problem{n}_scalar")
     return NetworkSource(scalar, buffers, matrix_code(layout, f"_problem{n}_matrix"))
 
 
 def kernel_source(problem: Problem) -> str:
     """The module text of a network problem: chunk functions, table and public function."""
-    layout = Layout(problem)
-    printed = network_source(problem, layout)  # one Layout: its program, quantities and rules are read once
-    n = problem.number
+    return layout_source(Layout.of(problem))
+
+
+def graph_source(graph: Graph, number: int = 1) -> str:
+    """The module text of a network's kernel from its graph alone, derived for no sheet:
+    for networks beyond the sheet's size bounds (benchmarks). Matrix code only."""
+    return layout_source(Layout(graph, number), scalar=False)
+
+
+def layout_source(layout: Layout, scalar: bool = True) -> str:
+    """Chunk functions, table and public function of one network problem."""
+    printed = network_source(layout=layout) if scalar else NetworkSource(
+        None, 0, matrix_code(layout, f"_problem{layout.number}_matrix"))
+    n = layout.number
     parts = []
     if printed.scalar:
         parts.append(printed.scalar.rstrip("\n") + f"\n\n\n_problem{n}_scalar.buffers = {printed.buffers}")
@@ -160,20 +190,18 @@ def kernel_source(problem: Problem) -> str:
 
 
 def _defaults(layout: Layout) -> list[tuple[str, object]]:
-    solved = layout.problem.data
+    graph = layout.graph
+    numbers = spec_numbers(graph.spec, graph)
     out = []
-    for sym in layout.graph.inputs:
-        m = solved.inputs[sym]
-        value: object = [float(v) for v in m]
-        if sym.cols > 1 or sym.name.startswith("W"):
-            value = [[float(m[i, j]) for j in range(m.cols)] for i in range(m.rows)]
-        out.append((sym.name, value))
+    for name, shape in layout.inputs:
+        value = as_tensor(numbers[graph.symbol(name)], shape)
+        out.append((name, np.vectorize(float, otypes=[float])(value).tolist() if shape else float(value)))
     return out
 
 
 def _table(layout: Layout, printed: NetworkSource) -> str:
     n = layout.number
-    grads = {f"dL_d{name}": name for name, _ in layout.inputs if f"dL_d{name}" in dict(layout.shapes)}
+    grads = {g.name: g.of for g in layout.graph.backward if g.symbol in layout.leaves}
     lines = [f"_P{n}_{name} = _const({value!r})" for name, value in _defaults(layout)]
     lines += [f"_PROBLEM{n} = _Kernel(",
               f"    inputs={layout.inputs!r},",
@@ -186,19 +214,27 @@ def _table(layout: Layout, printed: NetworkSource) -> str:
     return "\n".join(lines)
 
 
+def _summary(graph: Graph) -> str:
+    spec = graph.spec
+    if all(layer.type == "dense" for layer in spec.layers) and not spec.batch:
+        return (f'The dense {"-".join(map(str, graph.widths))} network with activations {", ".join(graph.activations)} '
+                f'and the\n    {graph.loss.replace("_", " ")} loss')
+    layers = ", ".join(layer.type + (f" ({layer.activation})" if layer.activation else "") for layer in spec.layers)
+    return f"The network of layers {layers},\n    with the {graph.loss.replace('_', ' ')} loss"
+
+
 def _public(layout: Layout) -> str:
     n, g = layout.number, layout.graph
     args = ", ".join(f"{name}=_P{n}_{name}" for name, _ in layout.inputs)
     call = ", ".join(f'"{name}": {name}' for name, _ in layout.inputs)
     shapes = "\n".join(f"        {name}: {shape}" for name, shape in layout.inputs)
     results = ", ".join(name for name, _ in layout.shapes)
-    questions = sorted({qid for q in layout.quantities for qid in layout.questions_of(q)})
+    questions = sorted({qid for q in layout.derived for qid in layout.questions_of(q)})
     return f'''def problem{n}_gradients({args}, *, outputs=None, reduce=False, chunk=None, method="auto", workers=None,
         out=None):
     """Forward values, loss and every gradient of Problem {n} (questions {", ".join(questions)}), per row.
 
-    The dense {"-".join(map(str, g.widths))} network with activations {", ".join(g.activations)} and the
-    {g.loss.replace("_", " ")} loss, exactly as the sheet derives it. Called without arguments it
+    {_summary(g)}, exactly as the sheet derives it. Called without arguments it
     reproduces the sheet's numbers: every argument defaults to the spec's.
 
     Arguments, by their trailing shape (leading axes are batch axes, broadcast like NumPy):

@@ -1,63 +1,97 @@
-"""How a network's quantities are written: symbol name -> LaTeX, as a data table.
+"""How a network's quantities are written: each quantity records its LaTeX when it is made.
 
-Names follow one scheme (``W2``, ``a3``, ``dL_dW2``, ``relu'(a2)``, ``dy_hat_da3``),
-so the table is built by a few rules rather than by hand. Vectors and matrices are
-bold; quantities of shape 1x1 are plain (the homework's ``y``, ``b(3)``).
+A quantity's spelling follows from its role and layer (data the graph holds), never from
+its name: ``W`` of layer 2 is ``\\mathbf{W}^{(2)}``, the prediction ``\\hat{\\mathbf{y}}``.
+Vectors, matrices and tensors are bold; a quantity with one entry is plain (the
+homework's ``y``, ``b^{(3)}``). The notation table the printers read (name -> LaTeX) is
+collected from those records.
 """
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from symderiv.calculus import ACTIVATIONS
-from symderiv.kinds.network.graph import Graph
+import numpy as np
 
-_LAYERED = re.compile(r"^(W|b|a|z)(\d+)$")
-_APPLIED = re.compile(r"^(\w+?)('?)\((\w+)\)$")
-_OPERATOR = {name: act.label for name, act in ACTIVATIONS.items()} | {"softmax": "softmax"}
+if TYPE_CHECKING:
+    from symderiv.kinds.network.graph import Graph, Quantity
 
-
-def _base(name: str, scalar: bool) -> str:
-    """LaTeX of a plain quantity name (no derivative)."""
-    bold = (lambda s: s) if scalar else (lambda s: rf"\mathbf{{{s}}}")
-    if name == "y_hat":
-        return rf"\hat{{{bold('y')}}}"
-    if name in ("x", "y"):
-        return bold(name)
-    if name == "L":
-        return "L"
-    match = _LAYERED.match(name)
-    if match:
-        return rf"{bold(match.group(1))}^{{({match.group(2)})}}"
-    return name
+#: Role -> (letter, Greek): how the quantities of a layer are written.
+LETTERS = {"W": "W", "b": "b", "pre": "a", "out": "z", "mask": "m", "gamma": r"\gamma", "beta": r"\beta",
+           "mean": r"\mu", "var": r"\sigma"}
 
 
-def _applied(name: str, shapes: dict) -> str | None:
-    """``relu(a2)`` -> ``\\operatorname{ReLU}(\\mathbf{a}^{(2)})`` and friends."""
-    match = _APPLIED.match(name)
-    if not match:
-        return None
-    op, prime, arg = match.groups()
-    inner = _base(arg, shapes.get(arg) == (1, 1))
-    if op == "J_softmax":
-        return rf"\mathbf{{J}}_{{\operatorname{{softmax}}}}({inner})"
-    label = _OPERATOR.get(op, op)
-    head = r"\sigma" if label == "sigma" else rf"\operatorname{{{label}}}"
-    return rf"{head}{prime}({inner})"
+@dataclass(frozen=True)
+class Written:
+    """A quantity's LaTeX (``latex``, bold where it has several entries), its entries'
+    (``plain``), and for the input and the prediction their name as a layer output
+    (``zname``, ``zlatex``: ``z^{(0)}`` is ``x``, ``z^{(L)}`` is ``\\hat{y}``)."""
+
+    latex: str
+    plain: str
+    zname: str = ""
+    zlatex: str = ""
+
+
+def _bold(letter: str, one: bool) -> str:
+    if one:
+        return letter
+    return rf"\boldsymbol{{{letter}}}" if letter.startswith("\\") else rf"\mathbf{{{letter}}}"
+
+
+def _layered(letter: str, layer: int, one: bool, power: str = "") -> tuple[str, str]:
+    return rf"{_bold(letter, one)}^{{{power}({layer})}}", rf"{letter}^{{{power}({layer})}}"
+
+
+def written(role: str, layer: int, shape: tuple[int, ...], final: bool) -> Written:
+    """The spelling of a quantity of ``role`` in ``layer`` (``final``: the network's output)."""
+    one = int(np.prod(shape)) == 1
+    if role == "loss":
+        return Written("L", "L")
+    if role == "input":
+        return Written(_bold("x", one), "x", "z0", _layered("z", 0, one)[0])
+    if role == "target":
+        return Written(_bold("y", one), "y")
+    if role == "out" and final:
+        return Written(rf"\hat{{{_bold('y', one)}}}", r"\hat{y}", f"z{layer}", _layered("z", layer, one)[0])
+    if role == "xhat":
+        return Written(rf"\hat{{{_bold('x', one)}}}^{{({layer})}}", rf"\hat{{x}}^{{({layer})}}")
+    latex, plain = _layered(LETTERS[role], layer, one, "2" if role == "var" else "")
+    return Written(latex, plain)
+
+
+def gradient_name(q: Quantity, by_loss: bool) -> tuple[str, Written]:
+    """The name and spelling of ``dL/dq``. Inside the network a layer's output is called by
+    its layer name (``dL_dz0`` for the input), the loss calls the prediction by its own."""
+    use_z = bool(q.written.zname) and not by_loss
+    name = "dL_d" + (q.written.zname if use_z else q.name)
+    den = q.written.zlatex if use_z else q.latex
+    return name, _partial(den, q.written.plain)
+
+
+def _partial(den: str, plain: str) -> Written:
+    return Written(rf"\frac{{\partial L}}{{\partial {den}}}", rf"\frac{{\partial L}}{{\partial {plain}}}")
+
+
+def alias_written(q: Quantity, name: str) -> Written:
+    """The spelling of the alias ``name`` of ``dL/dq`` (``dL_dz3`` of the prediction, ``dL_dx``)."""
+    den = q.written.zlatex if name == "dL_d" + q.written.zname else q.latex
+    return _partial(den, q.written.plain)
 
 
 def notation(graph: Graph) -> tuple[tuple[str, str], ...]:
     """Every name the network's steps print, with its LaTeX."""
-    shapes = {s.name: s.shape for s in graph.inputs}
-    shapes |= {q.symbol.name: q.symbol.shape for q in graph.forward + graph.backward}
-    table = {name: _base(name, shape == (1, 1)) for name, shape in shapes.items() if not name.startswith("dL_d")}
-    table["L"] = "L"
-    table |= {f"{v}(l)": rf"\mathbf{{{v}}}^{{(l)}}" for v in "Wabz"} | {"z(l-1)": r"\mathbf{z}^{(l-1)}"}
-    for q in graph.forward + graph.backward:
-        for sym in (q.local,) if q.local is not None else ():
-            table[sym.name] = _applied(sym.name, shapes) or sym.name
-        for num, den in q.factors:
-            table[f"d{num}_d{den}"] = rf"\frac{{\partial {table[num]}}}{{\partial {table[den]}}}"
-    for name in list(shapes):
-        if name.startswith("dL_d"):
-            table[name] = rf"\frac{{\partial L}}{{\partial {table.get(name[4:], _base(name[4:], shapes[name] == (1, 1)))}}}"
+    table: dict[str, Any] = {"L": "L"}
+    table |= {f"{v}(l)": rf"\mathbf{{{v}}}^{{(l)}}" for v in "Wabz"} | {"z(l-1)": r"\mathbf{z}^{(l-1)}",
+                                                                       "z(0)": r"\mathbf{z}^{(0)}"}
+    for q in graph.quantities:
+        table[q.name] = q.latex
+        table[f"{q.name}[]"] = q.written.plain
+        if q.written.zname:
+            table.setdefault(q.written.zname, q.written.zlatex)
+    table |= dict(graph.extra_names)
+    for q in graph.backward:
+        for path in q.paths:
+            for num, den in path:
+                table[f"d{num}_d{den}"] = rf"\frac{{\partial {table[num]}}}{{\partial {table[den]}}}"
     return tuple(sorted(table.items()))

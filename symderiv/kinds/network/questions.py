@@ -1,15 +1,20 @@
 """The three questions of a network problem, built from one solved graph.
 
-Q.1 the forward pass, Q.2 the chain rule for every intermediate (one-step rule,
-product of local factors, fully expanded), Q.3 the same rules with the numbers put in.
+Q.1 the forward pass, Q.2 the chain rule for every intermediate (one-step rule, product
+of local factors, fully expanded), Q.3 the same rules with the numbers put in. Every
+step's rule, text and local symbols come from the graph's records, which come from the
+rules table: nothing here knows which operation a node holds.
 """
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import sympy as sp
 
 from symderiv.algebra import substitute
-from symderiv.calculus import ACTIVATIONS, SOFTMAX
-from symderiv.kinds.network.graph import Quantity, entries, local_values, z_name
+from symderiv.calculus.values import as_tensor
+from symderiv.kinds.network.graph import Quantity, entries
 from symderiv.model import Answer, Figure, Question, Step
 
 L = sp.Symbol("L")
@@ -19,61 +24,83 @@ def _givens(solved) -> tuple:
     return tuple((sym, solved.inputs[sym]) for sym in solved.graph.inputs)
 
 
-def _applied_values(q: Quantity, a_value: sp.ImmutableMatrix, act: str) -> sp.Basic:
-    """``f(a)`` with the numbers of ``a`` inside an unevaluated, printed ``f``."""
-    f = sp.Function(ACTIVATIONS[act].label if act != SOFTMAX else "softmax")
-    if act == SOFTMAX:
-        return f(a_value)
-    return sp.ImmutableMatrix([[f(v)] for v in a_value])
+def _node_values(solved, q: Quantity, grad: Quantity | None = None) -> dict[str, Any]:
+    """The numbers of a node's arguments, output and (given) upstream gradient, by role."""
+    node = solved.graph.nodes[q.node]
+    roles = dict(node.args) | {"out": node.output} | ({"grad": grad.name} if grad is not None else {})
+    return {role: solved.value(name) for role, name in roles.items()}
 
 
-def _forward_steps(solved) -> list[Step]:
-    graph, steps = solved.graph, []
-    numbers = {s: solved.value(s.name) for s in graph.inputs}
-    for l, (qa, qz) in enumerate(zip(graph.forward[::2], graph.forward[1::2]), start=1):
-        act = graph.activations[l - 1]
-        steps.append(Step(f"Pre-activation of layer {l}: the affine map of the layer's input.", qa.symbol,
-                          qa.rule, substituted=substitute(qa.rule, numbers), value=solved.value(qa.name)))
-        numbers[qa.symbol] = solved.value(qa.name)
-        steps.append(Step(f"Activation of layer {l} ({act}), applied entry by entry."
-                          if act != SOFTMAX else f"Softmax of layer {l}.", qz.symbol, qz.rule,
-                          substituted=_applied_values(qz, numbers[qa.symbol], act), value=solved.value(qz.name)))
-        numbers[qz.symbol] = solved.value(qz.name)
-    return steps
+def _tensors(solved, values: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {role: as_tensor(v, _shape(v)) for role, v in values.items()}
+
+
+def _shape(v: Any) -> tuple[int, ...]:
+    if isinstance(v, sp.MatrixBase):
+        return (v.rows,) if v.cols == 1 else v.shape
+    return v.shape if isinstance(v, sp.NDimArray) else ()
+
+
+def _entry_numbers(solved, *names: str) -> dict:
+    return {e: solved.env[e] for name in names for e in entries(solved.graph.quantity(name)).flat}
+
+
+# -- Q.1 ----------------------------------------------------------------------------------------
+
+def _forward_step(solved, q: Quantity, numbers: dict) -> Step:
+    node = solved.graph.nodes[q.node]
+    show, value = node.op.show, solved.value(q.name)
+    substituted = None
+    if show.numbers and q.rule is not None:
+        applied = show.applied(_node_values(solved, q), node.config)
+        substituted = applied if applied is not None else substitute(q.rule, numbers)
+    rule = q.shown if q.shown is not None else q.rule
+    return Step(q.text, q.symbol, rule, substituted=substituted, value=value, math=q.math)
 
 
 def _loss_step(solved) -> Step:
     graph = solved.graph
-    values = {e: solved.env[e] for s in (graph.symbol("y_hat"), graph.symbol("y")) for e in entries(s)}
-    return Step(f"The loss ({graph.loss.replace('_', ' ')}).", L, graph.loss_expr,
-                substituted=substitute(graph.loss_expr, values), value=solved.env[L])
+    expr = graph.loss_expr
+    return Step(graph.quantity("L").text, L, expr, substituted=substitute(expr, _entry_numbers(solved, "y_hat", "y")),
+                value=solved.value("L"))
 
 
-def kink_notes(solved) -> tuple[str, ...]:
-    """Say where a forward value sits exactly on a kink, so its gradient is a convention."""
-    notes = []
-    for l, act in enumerate(solved.graph.activations, start=1):
-        if act in ACTIVATIONS and ACTIVATIONS[act].kinked:
-            for i, v in enumerate(solved.value(f"a{l}")):
-                if v == 0:
-                    notes.append(f"Entry {i + 1} of a({l}) is exactly 0, the kink of {act}: its derivative there "
-                                 f"is the convention {act}'(0) = {solved.graph.settings.relu_at_zero} "
-                                 f"(setting relu_at_zero); gradients through it depend on that convention.")
+def kink_notes(solved) -> tuple:
+    """Say where a forward value sits on a kink (or a tie), so its gradient is a convention."""
+    notes: list = []
+    for q in solved.graph.forward:
+        node = solved.graph.nodes[q.node]
+        values = _tensors(solved, _node_values(solved, q))
+        for role, index, message in node.op.kinks(values, values["out"], node.config):
+            where = ", ".join(str(i + 1) for i in index)
+            notes.append((f"Entry ({where}) of ", solved.graph.symbol(node.output if role == "out" else node.arg(role)),
+                          f" {message}"))
     return tuple(notes)
 
 
 def forward_pass(solved, qid: str) -> Question:
     graph = solved.graph
-    steps = _forward_steps(solved) + [_loss_step(solved)]
-    answers = [Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in graph.forward if q.name != f"z{graph.depth}"]
-    answers.append(Answer(f"{qid}.loss", L, solved.env[L]))
+    numbers = {s: solved.inputs[s] for s in graph.inputs}
+    steps = []
+    for q in graph.forward:
+        if q.name == "L":
+            continue
+        steps.append(_forward_step(solved, q, numbers))
+        numbers[q.symbol] = solved.value(q.name)
+    steps.append(_loss_step(solved))
+    answers = [Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in graph.forward if q.name != "L"]
+    answers.append(Answer(f"{qid}.loss", L, solved.value("L")))
     return Question(qid, "Forward pass", ("Compute every pre-activation and activation, the prediction and the loss.",),
                     _givens(solved), tuple(steps), tuple(answers), kink_notes(solved))
 
 
+# -- Q.2 ----------------------------------------------------------------------------------------
+
 def chain_product(q: Quantity) -> sp.Basic:
-    """``dL/dW(2)`` as the ordered product of its local factors (non-commutative symbols)."""
-    return sp.Mul(*[sp.Symbol(f"d{num}_d{den}", commutative=False) for num, den in q.factors])
+    """``dL/dW(2)`` as the ordered product of its local factors (non-commutative symbols);
+    a quantity with several paths to the loss is the sum of one product per path."""
+    products = [sp.Mul(*[sp.Symbol(f"d{num}_d{den}", commutative=False) for num, den in path]) for path in q.paths]
+    return products[0] if len(products) == 1 else sp.Add(*products)
 
 
 def expanded_rules(backward: tuple[Quantity, ...]) -> dict[str, sp.Basic]:
@@ -87,54 +114,85 @@ def expanded_rules(backward: tuple[Quantity, ...]) -> dict[str, sp.Basic]:
     return out
 
 
+_DERIVED = "How this rule follows from the forward rule, entry by entry."
+
+
 def backward_symbolic(solved, qid: str) -> Question:
     graph = solved.graph
     expanded = expanded_rules(graph.backward)
-    steps = tuple(Step(_why(q), q.symbol, q.rule, chain_product(q), expanded[q.name]) for q in graph.backward)
+    steps: list[Step] = []
+    for q in graph.backward:
+        if q.derivation:
+            steps.append(Step(_DERIVED, math=q.derivation))
+        steps.append(Step(q.text, q.symbol, q.rule, chain_product(q), expanded[q.name]))
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, q.rule) for q in graph.backward)
     prompt = ("Derive, in order, the chain-rule expression of every gradient from dL/dy_hat back to dL/dx: "
               "each is the previous one times a local derivative.",)
-    return Question(qid, "Backpropagation, symbolically", prompt, (), steps, answers)
+    return Question(qid, "Backpropagation, symbolically", prompt, (), tuple(steps), answers, graph.notes)
 
 
-def _why(q: Quantity) -> str:
-    name = q.name
-    if name == "dL_dy_hat":
-        return "Differentiate the loss with respect to the prediction."
-    if q.local is not None:
-        return "Through the activation: multiply by its local derivative (element-wise for element-wise activations)."
-    if name.startswith("dL_dW"):
-        return "Weights: the upstream gradient times the transposed layer input (an outer product)."
-    if name.startswith("dL_db"):
-        return "Biases: the local derivative of a with respect to b is the identity."
-    if isinstance(q.rule, sp.MatrixSymbol):
-        return "The same quantity under another name (an identity step)."
-    return "Back to the layer's input: multiply by the transposed weights."
+# -- Q.3 ----------------------------------------------------------------------------------------
+
+def _local_numbers(solved) -> dict:
+    """Numbers of every local-derivative symbol (``f'(a)``, a Jacobian), for the sheet."""
+    out = {}
+    for q in solved.graph.forward:
+        node = solved.graph.nodes[q.node] if q.node is not None else None
+        if q.local is None or node is None or node.op.show.local_value is None:
+            continue
+        value = node.op.show.local_value(_node_values(solved, q), node.config)
+        if value is not None:
+            out[q.local] = value
+    return out
+
+
+def _backward_step(solved, q: Quantity, numbers: dict) -> Step:
+    graph, value = solved.graph, solved.value(q.name)
+    readable = q.source is not None or q.fused is not None or all(graph.nodes[k].op.show.numbers for k, _ in q.parts)
+    substituted = substitute(q.rule, numbers) if readable else None
+    table = None
+    if len(q.parts) == 1 and q.fused is None:
+        k = q.parts[0][0]
+        node = graph.nodes[k]
+        out = graph.quantity(node.output)
+        upstream = [g for g in graph.backward if g.of == node.output]
+        if upstream:
+            table = node.op.show.detail(_tensors(solved, _node_values(solved, out, upstream[-1])), node.config)
+    return Step(q.text, q.symbol, q.rule, substituted=substituted, value=value, table=table)
 
 
 def backward_numbers(solved, qid: str) -> Question:
     graph = solved.graph
-    numbers = {s: solved.value(s.name) for s in graph.inputs}
-    numbers |= {q.symbol: solved.value(q.name) for q in graph.forward}
-    numbers |= {e: solved.env[e] for s in (graph.symbol("y_hat"), graph.symbol("y")) for e in entries(s)}
-    numbers |= {sp.MatrixSymbol(n, *v.shape): v for n, v in local_values(graph, solved.env).items()}
+    numbers = {s: solved.inputs[s] for s in graph.inputs}
+    numbers |= {q.symbol: solved.value(q.name) for q in graph.forward if q.name != "L"}
+    numbers |= _entry_numbers(solved, "y_hat", "y") | _local_numbers(solved)
     steps = []
     for q in graph.backward:
-        steps.append(Step(_why(q), q.symbol, q.rule, substituted=substitute(q.rule, numbers),
-                          value=solved.value(q.name)))
+        steps.append(_backward_step(solved, q, numbers))
         numbers[q.symbol] = solved.value(q.name)
-    wanted = [q for q in graph.backward if q.name[4] in "Wb" or q.name == "dL_dx"]
+    wanted = [q for q in graph.backward if (q.of is not None and graph.quantity(q.of).trainable and q.source is None)
+              or q.name == "dL_dx"]
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in wanted)
     prompt = ("Evaluate every gradient at the given numbers; report dL/dW and dL/db of each layer and dL/dx.",)
-    return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, kink_notes(solved),
-                    (network_figure(solved),))
+    figure = network_figure(solved)
+    notes = kink_notes(solved) + (() if figure is not None else (_NO_FIGURE,))
+    return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, notes,
+                    (figure,) if figure is not None else ())
 
 
-def network_figure(solved) -> Figure:
-    """The network as a graph: forward values on the nodes, gradients beside them."""
-    graph, depth = solved.graph, solved.graph.depth
+_NO_FIGURE = "No network diagram is drawn: it shows dense layers on one example only."
+
+
+def network_figure(solved) -> Figure | None:
+    """The network as a graph: forward values on the nodes, gradients beside them (dense
+    layers on one example; None otherwise)."""
+    spec, graph = solved.spec, solved.graph
+    if spec.batch or any(layer.type != "dense" for layer in spec.layers):
+        return None
+    depth = graph.depth
     column = lambda name: tuple(solved.value(name))  # noqa: E731
-    forward = tuple(column(z_name(l, depth)) for l in range(depth + 1))
+    names = ["x"] + [f"z{l}" for l in range(1, depth)] + ["y_hat"]
+    forward = tuple(column(n) for n in names)
     preact = tuple(column(f"a{l}") for l in range(1, depth + 1))
     grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
     data = (("widths", graph.widths), ("activations", graph.activations), ("forward", forward),

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 import sympy as sp
 from sympy.matrices import MatrixBase
 
-from symderiv.kinds.network.graph import entries, matrix_value, run_program
+from symderiv.calculus.values import as_tensor
+from symderiv.kinds.network.graph import entries
+from symderiv.kinds.network.solve import quantity_value, run_program
 from symderiv.model import Problem
 
 
@@ -32,18 +34,14 @@ def recompute(problem: Problem, pinned: Mapping[str, sp.Basic]) -> dict[str, sp.
     student's values while the rest of the program runs as derived."""
     solved, symbols = problem.data, numeric_symbols(problem)
     fixed: dict[sp.Basic, sp.Basic] = {}
+    graph = solved.graph
     for answer_id, value in pinned.items():
-        fixed.update(_entries_of(symbols[answer_id], value))
-    env = run_program(solved.graph, solved.inputs, pinned=fixed)
-    return {i: _value_of(symbol, env) for i, symbol in symbols.items()}
+        fixed.update(_entries_of(graph.by_symbol[symbols[answer_id]], value))
+    env = run_program(graph, solved.inputs, pinned=fixed)
+    return {i: quantity_value(graph.by_symbol[symbol], env) for i, symbol in symbols.items()}
 
 
-def _entries_of(symbol: sp.Basic, value: sp.Basic) -> dict:
-    if not isinstance(symbol, sp.MatrixSymbol):
-        return {symbol: value}
-    matrix = value if isinstance(value, MatrixBase) else sp.ImmutableMatrix([[value]])
-    return dict(zip(entries(symbol), matrix))
-
-
-def _value_of(symbol: sp.Basic, env: dict) -> sp.Basic:
-    return matrix_value(symbol, env) if isinstance(symbol, sp.MatrixSymbol) else env[symbol]
+def _entries_of(q, value: sp.Basic) -> dict:
+    if not isinstance(value, (MatrixBase, sp.NDimArray)):
+        value = sp.ImmutableMatrix([[value]])
+    return dict(zip(entries(q).flat, as_tensor(value, q.shape).flat))
