@@ -101,7 +101,8 @@ def parse(f: Fields) -> GradflowSpec:
     ill.check_known({"local", "depths"})
     shown = _nonzero_list(ill, "local", [0.25, 0.5, 0.9])
     if len(shown) > MAX_ILLUSTRATED:
-        raise ill.fail("local", f"at most {MAX_ILLUSTRATED} derivatives (each adds two table columns), got {len(shown)}")
+        raise ill.fail("local", f"at most {MAX_ILLUSTRATED} derivatives (each adds two table columns), "
+                                f"got {len(shown)}")
     return GradflowSpec(chain, _nonzero(res_f, "upstream"), _parse_depths(depth_f), shown,
                         _depth_list(ill, "depths", [1, 2, 5, 10, 20]))
 
@@ -191,7 +192,9 @@ def _at_depth(kind: str, depth: int) -> sp.Symbol:
 
 
 def _at_depth_tex(name: str) -> str:
-    kind, depth = re.fullmatch(r"dL/dx\|(\w+),n=(\d+)", name).groups()
+    match = re.fullmatch(r"dL/dx\|(\w+),n=(\d+)", name)
+    assert match is not None, name  # made by _at_depth
+    kind, depth = match.groups()
     label = {"plain": "plain", "res": "residual"}[kind]
     return rf"\left.\frac{{\partial L}}{{\partial x}}\right|_{{\text{{{label}}},\, n={depth}}}"
 
@@ -208,14 +211,10 @@ def notation(symbols: set[sp.Symbol]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(table.items()))
 
 
-def _decimal(value: sp.Expr) -> tuple:
-    """Prose giving a decimal for a non-integer exact value."""
-    return () if value.is_Integer else ("In decimals: ", value.evalf(6), ".")
-
-
 def _decimal_cell(value: sp.Expr) -> sp.Expr | str:
-    """A table cell with the decimal of a non-integer value (empty for whole numbers)."""
-    return "" if value.is_Integer else value.evalf(6)
+    """A table cell with the decimal of a non-integer value (empty for whole numbers): a
+    30-digit float, which the sheet prints exactly when short, else rounded."""
+    return "" if value.is_Integer else sp.N(value, 30)
 
 
 def _ref(qid: str, index: int) -> str:
@@ -270,7 +269,7 @@ def _decay_table(spec: GradflowSpec) -> Table:
     """d^k for each illustrated d against the number of layers k, exact and in decimals, and the limit."""
     header = ("layers k",) + tuple(h for v in spec.illustration_local for h in (f"d = {_label(v)}", "decimal"))
     rows = [(sp.Integer(depth),) + tuple(c for v in spec.illustration_local
-                                          for c in (sp.Pow(v, depth, evaluate=False), (v**depth).evalf(4)))
+                                          for c in (sp.Pow(v, depth, evaluate=False), sp.N(v**depth, 30)))
             for depth in spec.illustration_depths]
     limits = tuple(c for v in spec.illustration_local for c in (power_limit(v), ""))
     return Table(header, tuple(rows) + (("k → ∞",) + limits,))
@@ -333,7 +332,7 @@ def chain_question(chain: ChainSpec, qid: str) -> Question:
     value = plain_chain(chain)
     step = Step((f"The chain rule of {_ref(qid, 1)} from the last layer ", eq(m_, layers), " down to the input ",
                  eq(sp.Symbol("z_0"), x), ": one factor per layer."), grad("L", "x"), _ordered(top, *local),
-                substituted=_numbers(chain.upstream, *chain.local), value=value, note=_decimal(value))
+                substituted=_numbers(chain.upstream, *chain.local), value=value)
     prompt = (f"A plain chain {_path(layers)}, with the gradient at the output and the local derivatives below: "
               "compute dL/dx.",)
     return Question(qid, "A plain chain", prompt, _chain_givens(top, chain.upstream, chain), (step,),
@@ -374,7 +373,7 @@ def residual_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Ques
         Step("The chain rule from the loss through y.", RES, _ordered(grad("L", "y"), grad("y", "x")),
              expanded=_ordered(grad("L", "y"), chained), substituted=_numbers(upstream, put_in), value=value,
              note=("The 1 is the skip path: whatever the layers' derivatives, ", grad("L", "y"),
-                   " reaches x undiminished. ",) + _decimal(value)),
+                   " reaches x undiminished.",)),
     )
     prompt = (f"The same chain with a residual connection y = {node(layers)} + x, the loss now read from y, with "
               "the gradient below and the same local derivatives: compute dL/dx.",)
@@ -393,7 +392,7 @@ def ratio_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Questio
     ratio = general.xreplace(values)
     simpler = sp.expand(general.xreplace({grad("L", "y"): top})) if upstream == chain.upstream else None
     step = Step(_ratio_text(qid, simpler is not None), RATIO, RES / grad("L", "x"), general, simpler, value=ratio,
-                note=_comparison(ratio, "The") + _decimal(ratio))
+                note=_comparison(ratio, "The"))
     givens = ((grad("L", "x"), plain_chain(chain)), (RES, residual_chain(chain, upstream)))
     return Question(qid, "Plain against residual", ("Compare the two gradients: which is larger, and by what factor?",),
                     givens, (step,), (Answer(f"{qid}.ratio", RATIO, ratio),))
@@ -494,14 +493,14 @@ def _across_blocks_step() -> Step:
 
 def _comparison_table(spec: DepthSpec) -> tuple[Table, tuple]:
     """Plain against residual at each residual depth, with a sentence about the deepest one."""
-    rows = []
+    rows: list[tuple] = []
     for depth in spec.residual:
         values = _depth_values(spec, depth)
         plain, res = plain_formula().xreplace(values), residual_formula().xreplace(values)
         rows.append((sp.Integer(depth), plain, res, res / plain, _decimal_cell(res / plain)))
     deepest = max(rows, key=lambda r: r[0])
     note = _comparison(deepest[3], f"At the greatest depth, n = {deepest[0]}, the")
-    header = ("n", "plain", "residual", "residual / plain", "decimal")
+    header: tuple[str, ...] = ("n", "plain", "residual", "residual / plain", "decimal")
     if all(row[-1] == "" for row in rows):                   # whole-number ratios: no decimal column
         header, rows = header[:-1], [row[:-1] for row in rows]
     return Table(header, tuple(rows)), note

@@ -19,8 +19,9 @@ Kinds and their data (``Figure.get(name)``):
 from __future__ import annotations
 
 import math as pymath
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import sympy as sp
 

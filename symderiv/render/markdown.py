@@ -12,7 +12,6 @@ import sympy as sp
 
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
-from symderiv.render.latex import answer_math, step_rows
 from symderiv.render.text import escape_md, paragraph_md, prose
 from symderiv.render.walker import SheetWalker
 
@@ -21,9 +20,9 @@ INDENT = "    "
 
 
 def display(lines: list[str]) -> str:
-    """A ``$$`` block of ``aligned`` rows (one row: no environment)."""
-    body = lines[0] if len(lines) == 1 else "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-    return f"$$\n{body}\n$$"
+    """A ``$$`` block of ``aligned`` rows, one row too: its ``&`` marks the alignment point,
+    which only an alignment environment accepts (MathJax: "Misplaced &")."""
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n$$"
 
 
 def table_math(text: str) -> str:
@@ -84,7 +83,7 @@ class MarkdownSheet(SheetWalker):
 
     def step(self, number: int, s: Step) -> str:
         parts = [f"{number}. {self.text(s.text)}"]
-        left, rows = step_rows(s, self.math)
+        left, rows = self.step_rows(s)
         if rows:
             lines = [f"&{rel} {rhs}" for rel, rhs in rows]
             parts.append(indent(display([left + lines[0]] + lines[1:])))
@@ -95,6 +94,7 @@ class MarkdownSheet(SheetWalker):
         return "\n\n".join(parts)
 
     def table(self, t: Table) -> str:
+        t = self.distinct_columns(t)
         rows = ["| " + " | ".join(escape_md(h) for h in t.header) + " |", "|" + "---|" * len(t.header)]
         rows += ["| " + " | ".join(self.cell(c) for c in row) + " |" for row in t.rows]
         return "\n".join(rows)
@@ -104,7 +104,7 @@ class MarkdownSheet(SheetWalker):
 
     def answer(self, a: Answer) -> str:
         text = f" {self.text(a.text)}" if a.text else ""
-        return f"- `{a.id.replace('`', '')}`: $\\boxed{{{answer_math(a, self.math)}}}${text}"
+        return f"- `{a.id.replace('`', '')}`: $\\boxed{{{self.answer_math(a)}}}${text}"
 
 
 def render_markdown(sheet: Sheet) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
 import sympy as sp
@@ -92,7 +92,7 @@ _BLOCK_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 #: escape_md in one ``str.translate`` pass: tab and newline become spaces, the other
 #: control characters are dropped, markup characters get a backslash.
-_MD_TABLE = {**{code: None for code in (*range(32), *range(127, 160))}, ord("\n"): " ", ord("\t"): " ",
+_MD_TABLE = {**dict.fromkeys((*range(32), *range(127, 160))), ord("\n"): " ", ord("\t"): " ",
              **{ord(ch): "\\" + ch for ch in _MARKDOWN}}
 
 
