@@ -310,6 +310,21 @@ def test_several_filters_get_one_answer_each():
     assert "1.2.output_f1" in ids and "1.2.output_f2" in ids and "1.2.output" not in ids
 
 
+def test_multichannel_figures_add_up_to_the_printed_output():
+    """One figure per input channel of filter 1; the shares drawn add up to the output (and each is
+    that channel's cross-correlation, by the naive reference)."""
+    x = [[[1, 2, 0], [3, 1, 1], [0, 2, -2]], [[2, 0, 1], [1, 1, 0], [0, -1, 3]]]
+    w = [[[[1, -1], [2, 0]], [[0, 1], [1, 1]]], [[[1, 0], [0, 1]], [[2, 2], [0, 0]]]]
+    sheet = sheet_of({"apply": {"input": x, "kernel": w, "stride": 1, "padding": 0}})
+    question = sheet.problems[0].questions[-1]
+    shares = [f.get("output") for f in question.figures]
+    assert len(shares) == 2 and [f.get("channel") for f in question.figures] == [1, 2]
+    assert shares[0] + shares[1] == sheet.answer(f"{question.id}.output_f1").value
+    for c, share in enumerate(shares):
+        expected = ref.conv2d([x[c]], [[w[0][c]]])[0]
+        assert share.tolist() == [[sp.Integer(int(v)) for v in row] for row in expected]
+
+
 def numeric_steps(sheet):
     for problem in sheet.problems:
         for q in problem.questions:

@@ -13,7 +13,9 @@ Kinds and their data (``Figure.get(name)``):
 ``padded_grid``    n, p, k, s, starts (1-based start positions in the padded input: a tuple
                    or a range); optional p_after (padding after, default p), k_eff (dilated
                    window). A padded side above MAX_GRID is drawn as an outline, not cell by cell
-``sliding_window`` input, kernel, output (matrices), stride, padding; optional dilation
+``sliding_window`` input, kernel, output (matrices), stride, padding; optional dilation, and
+                   channel (c, 1-based): the drawing is of input channel c and its kernel, and
+                   its "output" is that channel's share S_c of the first filter's output
 ``line_plot``      xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
 """
 from __future__ import annotations
@@ -257,9 +259,18 @@ def markdown_padded_grid(fig: Figure, math: Math) -> str:
 WINDOW_NAMES = ("I", "K", "Y")
 
 
+def window_names(fig: Figure) -> tuple[str, str, str]:
+    """Input, kernel and output names: ``I``, ``K``, ``Y``; for channel c of several,
+    ``I_c``, ``K^{(1)}_c`` and the channel's share ``S_c`` (the shares add up to ``Y^{(1)}``)."""
+    c = optional(fig, "channel", None)
+    if c is None:
+        return WINDOW_NAMES
+    return f"I_{{{c}}}", f"K^{{(1)}}_{{{c}}}", f"S_{{{c}}}"
+
+
 @dataclass(frozen=True)
 class Window:
-    """A ``sliding_window`` figure's data: matrices, stride, padding (every side), dilation."""
+    """A ``sliding_window`` figure's data: matrices, stride, padding (every side), dilation, names."""
 
     input: sp.MatrixBase
     kernel: sp.MatrixBase
@@ -267,6 +278,7 @@ class Window:
     s: int
     p: int
     d: int
+    names: tuple[str, str, str] = WINDOW_NAMES
 
     def cells(self, i: int, j: int) -> list[tuple[int, int]]:
         """The padded-input cells (row, column; 0-based) under the kernel for output (i, j)."""
@@ -274,9 +286,16 @@ class Window:
         return [(i * self.s + a * self.d, j * self.s + b * self.d) for a in range(kh) for b in range(kw)]
 
 
+def entry_name(name: str, i: int, j: int) -> str:
+    """Entry (i, j) (0-based) of a named matrix: ``Y_{1,2}``, or ``S_{2;1,2}`` for a subscripted name."""
+    if name.endswith("}") and "_{" in name:
+        return f"{name[:-1]};{i + 1},{j + 1}}}"
+    return f"{name}_{{{i + 1},{j + 1}}}"
+
+
 def window(fig: Figure) -> Window:
     return Window(fig.get("input"), fig.get("kernel"), fig.get("output"), int(fig.get("stride")),
-                  int(fig.get("padding")), int(optional(fig, "dilation", 1)))
+                  int(fig.get("padding")), int(optional(fig, "dilation", 1)), window_names(fig))
 
 
 def _matrix_cells(mat: sp.MatrixBase, math: Math, x0: float, y0: float, c: float, pad: int = 0) -> list[str]:
@@ -310,7 +329,7 @@ def _window_copy(w: Window, math: Math, i: int, j: int, x: float, y: float) -> l
         out += [f"\\fill[blue, fill opacity=0.15] {box};", f"\\draw[blue!70!black, thick] {box};"]
     size = (w.input.shape[0] + 2 * w.p) * c
     out.append(f"\\node[font=\\footnotesize, below] at ({x + (w.input.shape[1] + 2 * w.p) * c / 2:.2f},"
-               f"{y - size:.2f}) {{${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}} = {math(w.output[i, j])}$}};")
+               f"{y - size:.2f}) {{${entry_name(w.names[2], i, j)} = {math(w.output[i, j])}$}};")
     return out
 
 
@@ -329,7 +348,7 @@ def tikz_sliding_window(fig: Figure, math: Math) -> str:
     widths = [(w.input.shape[1] + 2 * w.p) * c, w.kernel.shape[1] * c, w.output.shape[1] * c]
     xs = [0.0, widths[0] + 1.2, widths[0] + widths[1] + 2.4]
     body = []
-    for x, mat, name, pad in zip(xs, (w.input, w.kernel, w.output), WINDOW_NAMES, (w.p, 0, 0)):
+    for x, mat, name, pad in zip(xs, (w.input, w.kernel, w.output), w.names, (w.p, 0, 0)):
         body += _matrix_cells(mat, math, x, 0.0, c, pad)
         body.append(f"\\node[above] at ({x + (mat.shape[1] + 2 * pad) * c / 2:.2f},0) {{${name}$}};")
     body.append(f"\\node at ({xs[1] - 0.6:.2f},{-c:.2f}) {{$\\star$}};")
@@ -346,7 +365,7 @@ def markdown_sliding_window(fig: Figure, math: Math) -> str:
     for i in range(w.output.shape[0]):
         for j in range(w.output.shape[1]):
             cells = ", ".join(f"({r + 1}, {q + 1})" for r, q in w.cells(i, j))
-            rows.append(f"| ${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}}$ | {cells} | ${math(w.output[i, j])}$ |")
+            rows.append(f"| ${entry_name(w.names[2], i, j)}$ | {cells} | ${math(w.output[i, j])}$ |")
     kh, kw = w.kernel.shape
     head = (f"A ${kh} \\times {kw}$ kernel slides over the ${w.input.shape[0]} \\times {w.input.shape[1]}$ "
             f"input (padding ${w.p}$, stride ${w.s}$, dilation ${w.d}$):")

@@ -37,9 +37,25 @@ _KNOWN = frozenset(
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
+#: Math symbols latexcodec has no spelling for, as amssymb math in ``$...$`` (as latexcodec
+#: spells ``×``): prose may write ``window ⊙ kernel`` or ``x ≠ 0``.
+_MATH_CHARS = {
+    "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ", "≠": r"\neq", "≈": r"\approx", "≡": r"\equiv",
+    "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∑": r"\sum", "∏": r"\prod",
+    "∫": r"\int", "∂": r"\partial", "∇": r"\nabla", "√": r"\surd", "↔": r"\leftrightarrow",
+    "⇔": r"\Leftrightarrow", "∀": r"\forall", "∃": r"\exists", "∧": r"\wedge", "∨": r"\vee",
+    "∩": r"\cap", "∪": r"\cup", "∅": r"\emptyset", "′": r"\prime", "‖": r"\Vert", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "⟨": r"\langle", "⟩": r"\rangle", "∓": r"\mp",
+    "≪": r"\ll", "≫": r"\gg", "∝": r"\propto", "⊤": r"\top", "↦": r"\mapsto",
+    **{chr(0x2080 + d): f"_{d}" for d in range(10)},
+}
+
 
 def _unicode(ch: str) -> str:
-    """latexcodec's spelling of one non-ASCII character, or ``?`` when it has none we trust."""
+    """latexcodec's spelling of one non-ASCII character (or ours, for math symbols it does not
+    know), or ``?`` when neither has one we trust."""
+    if ch in _MATH_CHARS:
+        return f"${_MATH_CHARS[ch]}$"
     try:
         encoded = str(codecs.encode(ch, "ulatex"))  # the "ulatex" codec encodes str to str
     except (UnicodeEncodeError, LookupError):
