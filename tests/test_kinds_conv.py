@@ -134,7 +134,7 @@ def rect_sheet():
 
 def test_rectangular_shapes_against_brute_force():
     sheet = rect_sheet()
-    for i, ((h, w, c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in enumerate(RECT_CASES, start=1):
+    for i, ((h, w, _c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in enumerate(RECT_CASES, start=1):
         expected = [len(ref.count_starts(h, kh, ph, ph, sh, dh)), len(ref.count_starts(w, kw, pw, pw, sw, dw)), f]
         assert sheet.answer(f"1.{i}.output_shape").value.tolist() == [expected]
 

@@ -11,7 +11,7 @@ import reference_mathjax
 
 from symderiv.build import render_all
 from symderiv.render.key import key_entries
-from symderiv.render.markdown import markdown_of, render_markdown
+from symderiv.render.markdown import markdown_of, render_handout_markdown, render_markdown
 from symderiv.render.text import escape_md
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +131,7 @@ NEED_MATHJAX = pytest.mark.skipif(reference_mathjax.missing() is not None,
 @NEED_MATHJAX
 def test_every_formula_of_the_homework_markdown_typesets_in_mathjax(markdown, homework1):
     items = reference_mathjax.formulas(markdown) + [(b, True) for b in jupyter_blocks(homework1._repr_latex_())]
+    items += reference_mathjax.formulas(render_handout_markdown(homework1))
     assert len(items) > 500
     assert reference_mathjax.typeset_errors(items) == []
 

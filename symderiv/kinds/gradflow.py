@@ -373,8 +373,8 @@ def residual_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Ques
     steps = (
         Step(("The skip connection adds the input to the chain's output: ", eq(sp.Symbol("y"), F_OF_X + x),
               f" with F the chain of {_ref(qid, 2)}. The derivative of the sum is the sum of the derivatives, and "
-              "the chain rule takes the composition inside F apart; each inner derivative is a local derivative."), grad("y", "x"), rule, general, chained,
-             substituted=put_in, value=dy_dx),
+              "the chain rule takes the composition inside F apart; each inner derivative is a local "
+              "derivative."), grad("y", "x"), rule, general, chained, substituted=put_in, value=dy_dx),
         Step("The chain rule from the loss through y.", RES, _ordered(grad("L", "y"), grad("y", "x")),
              expanded=_ordered(grad("L", "y"), chained), substituted=_numbers(upstream, put_in), value=value,
              note=("The 1 is the skip path: whatever the layers' derivatives, ", grad("L", "y"),

@@ -72,7 +72,11 @@ class LatexSheet(SheetWalker):
 
     def sheet_head(self, sheet: Sheet) -> list[str]:
         head = PREAMBLE.replace("%(extra)s", figures.PREAMBLE)
+        if sheet.paper != "letter":
+            head = head.replace("[margin=2cm]{geometry}", f"[{sheet.paper}paper,margin=2cm]{{geometry}}")
         title = [r"\begin{document}", r"\begin{center}", rf"{{\LARGE {escape(sheet.title)}\par}}"]
+        if self.handout:
+            title.append(r"\medskip{\large Questions (write each answer where its id stands)\par}")
         if sheet.author:
             title.append(rf"\medskip{{\large {escape(sheet.author)}\par}}")
         return [head] + title + [r"\end{center}"]
@@ -100,10 +104,14 @@ class LatexSheet(SheetWalker):
         return [r"\paragraph{Analysis.}", "\\begin{enumerate}\n" + items + "\n\\end{enumerate}"]
 
     def figure(self, figure) -> list[str]:
-        return [figures.render(figure, self.math)]
+        return [figures.render(figure, self.math, handout=self.handout)]
 
     def note(self, note) -> list[str]:
         return [rf"\emph{{Note.}} {self.text(note)}"]
+
+    def blanks(self, answers) -> list[str]:
+        rows = [rf"\[{self.blank(a)}\tag*{{\answerid{{{escape(a.id)}}}}}\]" for a in answers]
+        return [r"\paragraph{Answers.}", "\n".join(rows)]
 
     def conclusion(self, answers) -> list[str]:
         return [r"\paragraph{Conclusion.}", "\n".join(self.answer(a) for a in answers)]
@@ -163,3 +171,8 @@ class LatexSheet(SheetWalker):
 def render_latex(sheet: Sheet) -> str:
     """The whole sheet as a standalone LaTeX document."""
     return LatexSheet().document(sheet)
+
+
+def render_handout_latex(sheet: Sheet) -> str:
+    """The questions only (prompts, givens, figures of givens, a blank per answer id), as LaTeX."""
+    return LatexSheet(handout=True).document(sheet)

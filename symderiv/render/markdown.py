@@ -52,7 +52,8 @@ class MarkdownSheet(SheetWalker):
         return super().sheet(sheet) + "\n"
 
     def sheet_head(self, sheet: Sheet) -> list[str]:
-        return [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
+        head = [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
+        return head + (["*Questions: write each answer where its id stands.*"] if self.handout else [])
 
     def problem_head(self, problem: Problem) -> list[str]:
         return [f"## Problem {problem.number}: {escape_md(problem.title)}"]
@@ -73,10 +74,14 @@ class MarkdownSheet(SheetWalker):
         return ["**Analysis.**", "\n\n".join(self.step(i, s) for i, s in enumerate(steps, start=1))]
 
     def figure(self, figure) -> list[str]:
-        return [figures.describe(figure, self.math)]
+        return [figures.describe(figure, self.math, handout=self.handout)]
 
     def note(self, note) -> list[str]:
         return [f"*Note.* {self.text(note)}"]
+
+    def blanks(self, answers) -> list[str]:
+        rows = [f"- `{a.id.replace('`', '')}`: ${self.blank(a)}$" for a in answers]
+        return ["**Answers.**", "\n".join(rows)]
 
     def conclusion(self, answers) -> list[str]:
         return ["**Conclusion.**", "\n".join(self.answer(a) for a in answers)]
@@ -110,6 +115,11 @@ class MarkdownSheet(SheetWalker):
 def render_markdown(sheet: Sheet) -> str:
     """The sheet as Markdown."""
     return MarkdownSheet().sheet(sheet)
+
+
+def render_handout_markdown(sheet: Sheet) -> str:
+    """The questions only, as Markdown (see :class:`~symderiv.render.walker.SheetWalker`)."""
+    return MarkdownSheet(handout=True).sheet(sheet)
 
 
 def markdown_of(item: Sheet | Problem | Question | Answer) -> str:

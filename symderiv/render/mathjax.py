@@ -55,10 +55,14 @@ class MathJaxSheet(SheetWalker):
         return [r"\textit{Analysis.}"] + list(chain.from_iterable(self.step(i, s) for i, s in enumerate(steps, 1)))
 
     def figure(self, figure) -> list[str]:
-        return [escape_mathjax(f"Figure: {figure.caption}", "textit")]
+        return [] if self.handout else [escape_mathjax(f"Figure: {figure.caption}", "textit")]
 
     def note(self, note) -> list[str]:
         return [r"\textit{Note. }" + self.text(note)]
+
+    def blanks(self, answers: tuple[Answer, ...]) -> list[str]:
+        return [r"\textit{Answers.}"] + [
+            rf"\qquad {self.blank(a)}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}" for a in answers]
 
     def conclusion(self, answers: tuple[Answer, ...]) -> list[str]:
         return [r"\textit{Conclusion.}"] + [

@@ -4,6 +4,10 @@ A question prints as: heading, prompt, Setup (givens), Analysis (numbered steps)
 figures, notes, Conclusion (boxed answers). :class:`SheetWalker` fixes that order and
 the problem and sheet around it; the LaTeX, MathJax and Markdown renderers subclass it
 and override how each piece prints and how pieces join, never the order.
+
+With ``handout=True`` the same walk gives the questions only: heading, prompt, Setup,
+the figures that show givens only (drawn without derived numbers), and one blank per
+answer id where the student writes the answer; no analysis, notes or values.
 """
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.model import Answer, Figure, Problem, Prose, Question, Sheet, Step, Table
+from symderiv.model import Answer, Figure, Problem, Prose, Question, Sheet, Step, Table, TensorShape
 from symderiv.render.numbers import DEFAULT_DIGITS
 from symderiv.render.printer import SheetPrinter
 
@@ -137,6 +141,8 @@ class SheetWalker:
         return self.problem_sep.join(parts)
 
     def question(self, q: Question) -> str:
+        if self.handout:
+            return self.question_sep.join(p for p in self.handout_question(q) if p)
         parts = self.question_head(q) + self.prompt(q.prompt)
         if q.givens:
             parts += self.setup(q.givens)
@@ -149,6 +155,30 @@ class SheetWalker:
         if q.answers:
             parts += self.conclusion(q.answers)
         return self.question_sep.join(p for p in parts if p)
+
+    def handout_question(self, q: Question) -> list[str]:
+        """The handout's question: what is asked and given, and where each answer goes."""
+        parts = self.question_head(q) + self.prompt(q.prompt)
+        if q.givens:
+            parts += self.setup(q.givens)
+        for figure in q.figures:
+            parts += self.figure(figure)
+        if q.answers:
+            parts += self.blanks(q.answers)
+        return parts
+
+    def blank(self, a: Answer) -> str:
+        """``symbol = `` and room to write: a matrix of empty cells for a matrix answer (its
+        shape follows from the givens), three blanks for a tensor shape, else a line."""
+        value = a.value
+        if isinstance(value, TensorShape):
+            room = r" \times ".join([r"\underline{\qquad\quad}"] * len(value))
+        elif isinstance(value, sp.MatrixBase) and value.shape != (1, 1):
+            row = " & ".join([r"\qquad\quad"] * value.cols)
+            room = r"\begin{pmatrix}" + r" \\ ".join([row] * value.rows) + r"\end{pmatrix}"
+        else:
+            room = r"\underline{\hspace{12em}}"
+        return f"{self.math(a.symbol)} = {room}"
 
     # -- the pieces (override these) ---------------------------------------------------
 
@@ -183,4 +213,7 @@ class SheetWalker:
         raise NotImplementedError
 
     def conclusion(self, answers: tuple[Answer, ...]) -> list[str]:
+        raise NotImplementedError
+
+    def blanks(self, answers: tuple[Answer, ...]) -> list[str]:
         raise NotImplementedError
