@@ -16,8 +16,8 @@ from symderiv.kernels import render_kernels
 from symderiv.model import Sheet
 from symderiv.publish import Published, os_errors, publish
 from symderiv.render.key import render_key
-from symderiv.render.latex import render_latex
-from symderiv.render.markdown import render_markdown
+from symderiv.render.latex import render_handout_latex, render_latex
+from symderiv.render.markdown import render_handout_markdown, render_markdown
 from symderiv.render.pdf import compile_pdf
 
 
@@ -36,10 +36,12 @@ ARTIFACTS: list[Artifact] = [
     Artifact(".key.json", render_key, "key"),
     Artifact("_kernels.py", render_kernels, "kernels"),
     Artifact(".md", render_markdown, "md"),
+    Artifact(".handout.tex", render_handout_latex, "handout"),
+    Artifact(".handout.md", render_handout_markdown, "handout"),
 ]
 
 #: What a plain ``symderiv build`` writes.
-DEFAULT_FORMATS = "tex,key,kernels,md"
+DEFAULT_FORMATS = "tex,key,kernels,md,handout"
 
 
 def default_specs(root: Path = Path("derivations")) -> list[Path]:
@@ -60,11 +62,21 @@ def render_all(specs: list[Path], formats: set[str], pdf: bool = False) -> dict[
             if artifact.format in formats:
                 files[sheet.name + artifact.suffix] = artifact.render(sheet)
         if pdf:
-            tex = files.get(sheet.name + ".tex")
-            document = compile_pdf(tex if isinstance(tex, str) else render_latex(sheet), sheet.name)
-            if document is not None:
-                files[sheet.name + ".pdf"] = document
+            files.update(pdfs(sheet, files, "handout" in formats))
     return files
+
+
+def pdfs(sheet: Sheet, files: dict[str, str | bytes], handout: bool) -> dict[str, bytes]:
+    """The PDF of the sheet (rendered if the .tex was not asked for) and, with ``handout``, of
+    the handout; none where TeX is missing (``compile_pdf`` says so)."""
+    out: dict[str, bytes] = {}
+    for stem, make in ((sheet.name, render_latex), (f"{sheet.name}.handout", render_handout_latex))[:1 + handout]:
+        tex = files.get(stem + ".tex")
+        document = compile_pdf(tex if isinstance(tex, str) else make(sheet), stem)
+        if document is None:
+            break
+        out[stem + ".pdf"] = document
+    return out
 
 
 def stale_files(outdir: Path, files: dict[str, str | bytes]) -> list[str]:

@@ -36,7 +36,7 @@ def _build(args: argparse.Namespace) -> int:
     unknown = formats - {a.format for a in ARTIFACTS}
     if unknown:
         raise SymderivError(f"--format: unknown format {sorted(unknown)[0]!r}; "
-                            f"expected {', '.join(a.format for a in ARTIFACTS)}")
+                            f"expected {', '.join(dict.fromkeys(a.format for a in ARTIFACTS))}")
     files = render_all(specs, formats, pdf=not args.no_pdf)
     done = write_outputs(Path(args.output), files)
     for path in done.written:
@@ -101,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("specs", nargs="*", help="spec files (default: every derivations/*.toml)")
     b.add_argument("-o", "--output", default="output", help="output directory (default: output)")
     b.add_argument("--format", default=DEFAULT_FORMATS,
-                   help=f"comma-separated list of tex,key,kernels,md (default: {DEFAULT_FORMATS})")
+                   help=f"comma-separated list of tex,key,kernels,md,handout (default: {DEFAULT_FORMATS})")
     b.add_argument("--no-pdf", action="store_true", help="do not compile the LaTeX sheet to PDF")
     k = sub.add_parser("key", help="print a spec's answer key as JSON")
     k.add_argument("spec")

@@ -7,12 +7,19 @@ runs each problem's ``derive``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from symderiv.kinds import kinds, lookup
 from symderiv.model import Sheet
-from symderiv.spec import Fields, ProblemSpec, SheetSpec, read_toml
+from symderiv.spec import Fields, ProblemSpec, SheetSpec, read_toml, writes_decimals
+
+#: Significant digits a rounded number may show (``[sheet] digits``, a problem's ``digits``).
+DIGITS = (1, 15)
+
+#: Paper sizes of the typeset sheet (``[sheet] paper``).
+PAPERS = ("letter", "a4")
 
 
 def load_spec(path: str | Path) -> SheetSpec:
@@ -25,25 +32,33 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     """Validate the top-level table: ``[sheet]`` and ``[[problem]]``."""
     top.check_known({"sheet", "problem"})
     head = top.sub("sheet") if top.has("sheet") else Fields({}, top.source, "sheet")
-    head.check_known({"name", "title", "author"})
+    head.check_known({"name", "title", "author", "digits", "paper"})
     name = head.str("name", default_name)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
         raise head.fail("name", "must be 1-64 letters, digits, '-' or '_' (it names the output files)")
-    problems = []
-    for fields in top.subs("problem"):
-        kind = lookup(fields.str("kind"), fields)
-        title = fields.str("title", kind.default_title)
-        rest = Fields({k: v for k, v in fields.table.items() if k not in ("kind", "title")},
-                      fields.source, fields.path)
-        problems.append(ProblemSpec(kind.name, title, kind.parse(rest)))
-    return SheetSpec(name, head.str("title", name), head.str("author", ""), tuple(problems), top.source)
+    problems = tuple(parse_problem(fields) for fields in top.subs("problem"))
+    return SheetSpec(name, head.str("title", name), head.str("author", ""), problems, top.source,
+                     head.integer("digits", 4, low=DIGITS[0], high=DIGITS[1]),
+                     head.str("paper", "letter", choices=PAPERS))
+
+
+def parse_problem(fields: Fields) -> ProblemSpec:
+    """One ``[[problem]]``: the generic fields (``kind``, ``title``, ``digits``), then the kind's own."""
+    kind = lookup(fields.str("kind"), fields)
+    title = fields.str("title", kind.default_title)
+    digits = fields.integer("digits", low=DIGITS[0], high=DIGITS[1]) if fields.has("digits") else None
+    own = {k: v for k, v in fields.table.items() if k not in ("kind", "title", "digits")}
+    spec = kind.parse(Fields(own, fields.source, fields.path))
+    return ProblemSpec(kind.name, title, spec, digits, writes_decimals(own))
 
 
 def derive_sheet(spec: SheetSpec) -> Sheet:
-    """Derive every problem of a validated spec, numbered from 1 in file order."""
+    """Derive every problem of a validated spec, numbered from 1 in file order, with the
+    number policy's settings (digits, decimals) the spec gave."""
     registry = kinds()
-    problems = tuple(registry[p.kind].derive(p.spec, i, p.title) for i, p in enumerate(spec.problems, start=1))
-    return Sheet(spec.name, spec.title, problems, spec.source, spec.author)
+    problems = tuple(replace(registry[p.kind].derive(p.spec, i, p.title), digits=p.digits, decimals=p.decimals)
+                     for i, p in enumerate(spec.problems, start=1))
+    return Sheet(spec.name, spec.title, problems, spec.source, spec.author, spec.digits, spec.paper)
 
 
 def derive_file(path: str | Path) -> Sheet:

@@ -49,6 +49,29 @@ class TensorShape(sp.ImmutableDenseMatrix):
         return hash(sp.ImmutableDenseMatrix(self.rows, self.cols, list(self)))
 
 
+class GivenDecimal(sp.Rational):
+    """A number the spec wrote as a decimal (``0.05``): exactly the Rational 1/20, equal to it and
+    hashing like it, but printed as ``0.05`` wherever it stands as it was given.
+
+    Arithmetic gives plain Rationals (SymPy builds new numbers), so only the given number
+    itself keeps the decimal spelling; a matrix stores plain Rationals (see
+    :attr:`Problem.decimals` for how its entries print).
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, value: sp.Rational) -> GivenDecimal:
+        obj = sp.Expr.__new__(cls)
+        obj.p, obj.q = int(value.p), int(value.q)
+        return obj
+
+    def __hash__(self) -> int:
+        return hash(sp.Rational(self.p, self.q))
+
+    def __reduce__(self):
+        return (GivenDecimal, (sp.Rational(self.p, self.q),))
+
+
 @dataclass(frozen=True)
 class Table:
     """A small table of values: a header of plain-text labels and rows of SymPy values."""
@@ -134,6 +157,9 @@ class Problem(Displayable):
     ``notation`` maps symbol names to their LaTeX spelling (a kind knows how its
     quantities are written; the printers apply it). ``data`` keeps kind-specific
     structures that later stages need (e.g. the network program for kernels).
+    ``digits`` (the spec's per-problem ``digits``; None: the sheet's) and ``decimals``
+    (the problem's spec wrote decimals) are set by :func:`symderiv.derive.derive_sheet`
+    for the number policy; a kind leaves them alone.
     """
 
     number: int
@@ -143,18 +169,26 @@ class Problem(Displayable):
     intro: Prose = ""
     notation: tuple[tuple[str, str], ...] = ()
     data: Any = field(default=None, compare=False)
+    digits: int | None = None
+    decimals: bool = False
 
 
 
 @dataclass(frozen=True)
 class Sheet(Displayable):
-    """A problem set: what ``symderiv build`` turns into a sheet, a key and kernels."""
+    """A problem set: what ``symderiv build`` turns into a sheet, a key and kernels.
+
+    ``digits`` is how many significant digits a rounded number shows; ``paper`` the
+    typeset sheet's paper (``letter`` or ``a4``).
+    """
 
     name: str
     title: str
     problems: tuple[Problem, ...]
     source: str = ""
     author: str = ""
+    digits: int = 4
+    paper: str = "letter"
 
     def answers(self) -> tuple[Answer, ...]:
         """Every answer of every question, in sheet order."""

@@ -13,7 +13,10 @@ Each kind parses its own fields through :class:`Fields`, which keeps the path of
 field being read so every error says exactly where it is (``problem[1].layer[2].W``).
 Which kind reads which table is decided in :mod:`symderiv.derive` (``load_spec``): this
 module knows no kind.
-Numbers become exact SymPy Rationals: a decimal ``0.05`` is 1/20, never a float.
+Numbers become exact SymPy Rationals: a decimal ``0.05`` is 1/20, never a float. A
+number written as a decimal is a :class:`~symderiv.model.GivenDecimal` (that Rational,
+remembered as written), so the sheet prints it as it was given; :func:`writes_decimals`
+tells whether a table wrote any (its problem then prints finite decimals as decimals).
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from typing import Any
 import sympy as sp
 
 from symderiv.errors import SpecError
+from symderiv.model import GivenDecimal
 
 #: Longest text field of a spec (titles, names): a title is a line, not a document.
 MAX_TEXT = 200
@@ -164,13 +168,30 @@ def to_rational(value: Any, fail: Any, name: str) -> sp.Rational:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise fail(name, f"expected a finite number, got {value}")
-        return sp.Rational(repr(value))  # shortest repr: 0.05 -> 1/20 exactly
+        return given(sp.Rational(repr(value)))  # shortest repr: 0.05 -> 1/20 exactly
     if isinstance(value, str) and _RATIONAL.match(value):
         num, _, den = value.replace(" ", "").partition("/")
         if den and int(den) == 0:
             raise fail(name, "division by zero")
-        return sp.Rational(num) / sp.Integer(den or 1)
+        exact = sp.Rational(num) / sp.Integer(den or 1)
+        return given(exact) if "." in num and not den else exact
     raise fail(name, f"expected a number, got {_describe(value)}")
+
+
+def given(value: sp.Rational) -> sp.Rational:
+    """A number written as a decimal: a GivenDecimal unless it is whole (``2.0`` prints ``2``)."""
+    return value if value.is_integer else GivenDecimal(value)
+
+
+def writes_decimals(value: Any) -> bool:
+    """Whether a TOML value (a table, a list, a number) writes any number as a decimal."""
+    if isinstance(value, dict):
+        return any(writes_decimals(v) for v in value.values())
+    if isinstance(value, list):
+        return any(writes_decimals(v) for v in value)
+    if isinstance(value, float):
+        return True
+    return isinstance(value, str) and _RATIONAL.match(value) is not None and "." in value and "/" not in value
 
 
 def _check_bounds(value: sp.Rational, low: Any, high: Any, open_low: bool, open_high: bool, fail: Any) -> None:
@@ -231,11 +252,17 @@ def _table_above(text: str) -> str:
 
 @dataclass(frozen=True)
 class ProblemSpec:
-    """One problem of a spec: its kind's name and its validated kind-specific spec."""
+    """One problem of a spec: its kind's name and its validated kind-specific spec.
+
+    ``digits`` overrides the sheet's significant digits for this problem; ``decimals``
+    says its table wrote numbers as decimals (both for the number policy of the sheet).
+    """
 
     kind: str
     title: str
     spec: Any
+    digits: int | None = None
+    decimals: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +274,8 @@ class SheetSpec:
     author: str
     problems: tuple[ProblemSpec, ...]
     source: str
+    digits: int = 4
+    paper: str = "letter"
 
 
 #: Largest spec file read (bytes): a problem set is a page of TOML, not a data set.

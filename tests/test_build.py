@@ -55,3 +55,36 @@ def test_key_command_prints_json():
                          capture_output=True, text=True, check=True, cwd=ROOT)
     key = json.loads(out.stdout)
     assert set(key["1.1.loss"]) >= {"latex", "exact", "value"}
+
+
+def test_handout_asks_every_question_and_gives_no_answer_away(fresh):
+    """The handout names every answer id once, keeps the givens and shows no derived value:
+    no Analysis, no Conclusion, no printed answer matrix and no decimal that only a derivation gives."""
+    handout, sheet = fresh["homework1.handout.md"], fresh["homework1.md"]
+    key = json.loads(fresh["homework1.key.json"])
+    for answer_id, entry in key.items():
+        assert handout.count(f"`{answer_id}`") == 1, answer_id
+        if "pmatrix" in entry["display"]:
+            assert entry["display"] not in handout, answer_id
+    assert "**Analysis.**" not in handout and "**Conclusion.**" not in handout
+    assert handout.count("**Setup.**") == sheet.count("**Setup.**")
+    for derived in ("0.9515", "58.4", "3.333", "0.9765625", "125"):   # bounds, gains, residual gradients
+        assert derived in sheet and derived not in handout, derived
+    tex = fresh["homework1.handout.tex"]
+    assert r"\answerid{1.3.dL\_dW1}" in tex and "Conclusion" not in tex and r"\begin{pmatrix}\qquad" in tex
+
+
+def test_handout_format_alone_writes_the_handout_only(tmp_path):
+    files = render_all([ROOT / "derivations" / "homework1.toml"], {"handout"})
+    assert sorted(files) == ["homework1.handout.md", "homework1.handout.tex"]
+
+
+def test_paper_size_reaches_the_preamble(tmp_path):
+    spec = (ROOT / "derivations" / "homework1.toml").read_text().replace(
+        '[sheet]\n', '[sheet]\npaper = "a4"\ndigits = 3\n', 1)
+    path = tmp_path / "a4.toml"
+    path.write_text(spec)
+    files = render_all([path], {"tex", "handout"})
+    assert r"\usepackage[a4paper,margin=2cm]{geometry}" in files["homework1.tex"]
+    assert r"\usepackage[a4paper,margin=2cm]{geometry}" in files["homework1.handout.tex"]
+    assert r"\frac{10}{3} \approx 3.33}" in files["homework1.tex"]   # [sheet] digits = 3

@@ -134,7 +134,7 @@ def rect_sheet():
 
 def test_rectangular_shapes_against_brute_force():
     sheet = rect_sheet()
-    for i, ((h, w, c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in enumerate(RECT_CASES, start=1):
+    for i, ((h, w, _c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in enumerate(RECT_CASES, start=1):
         expected = [len(ref.count_starts(h, kh, ph, ph, sh, dh)), len(ref.count_starts(w, kw, pw, pw, sw, dw)), f]
         assert sheet.answer(f"1.{i}.output_shape").value.tolist() == [expected]
 
@@ -308,6 +308,21 @@ def test_several_filters_get_one_answer_each():
     problem = {"input": [[[1, 2, 3]] * 3], "kernel": [[[[1]]], [[[2]]]], "stride": 1, "padding": 0}
     ids = [a.id for a in sheet_of({"apply": problem}).answers()]
     assert "1.2.output_f1" in ids and "1.2.output_f2" in ids and "1.2.output" not in ids
+
+
+def test_multichannel_figures_add_up_to_the_printed_output():
+    """One figure per input channel of filter 1; the shares drawn add up to the output (and each is
+    that channel's cross-correlation, by the naive reference)."""
+    x = [[[1, 2, 0], [3, 1, 1], [0, 2, -2]], [[2, 0, 1], [1, 1, 0], [0, -1, 3]]]
+    w = [[[[1, -1], [2, 0]], [[0, 1], [1, 1]]], [[[1, 0], [0, 1]], [[2, 2], [0, 0]]]]
+    sheet = sheet_of({"apply": {"input": x, "kernel": w, "stride": 1, "padding": 0}})
+    question = sheet.problems[0].questions[-1]
+    shares = [f.get("output") for f in question.figures]
+    assert len(shares) == 2 and [f.get("channel") for f in question.figures] == [1, 2]
+    assert shares[0] + shares[1] == sheet.answer(f"{question.id}.output_f1").value
+    for c, share in enumerate(shares):
+        expected = ref.conv2d([x[c]], [[w[0][c]]])[0]
+        assert share.tolist() == [[sp.Integer(int(v)) for v in row] for row in expected]
 
 
 def numeric_steps(sheet):

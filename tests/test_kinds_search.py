@@ -146,9 +146,15 @@ def test_homework_answer_ids_and_formula():
 
 def test_inequality_steps_flip_at_the_negative_log():
     steps = sheet_of(HOMEWORK).problems[0].questions[1].steps
-    sign, divided = steps[4].math[0], steps[5].math[0]
-    assert sign.rhs == sp.Interval.open(0, 1)
+    sign, divided = steps[4].math[-1], steps[5].math[0]
     N, P, q = sp.symbols("N P q")
+    # the stated sign: SymPy's solveset finds log(1 - q) < 0 on the whole interval (0, 1)
+    assert sign == (sp.log(1 - q) < 0)
+    assert sp.solveset(sign, q, sp.Interval.open(0, 1)) == sp.Interval.open(0, 1)
+    # the stated division: SymPy's solver of linear inequalities, with the factor negative, agrees
+    c, b, n = sp.Symbol("c", negative=True), sp.Symbol("b", real=True), sp.Symbol("N", real=True)
+    solved = sp.solve(sp.Le(n * c, b), n).canonical
+    assert solved.xreplace({c: sp.log(1 - q), b: sp.log(1 - P), n: N}) == divided
     assert divided == sp.Ge(N, sp.log(1 - P) / sp.log(1 - q))
     for trials, holds in ((59, True), (58, False)):     # the derived bound agrees with the exact check
         assert bool(divided.subs({N: trials, P: sp.Rational(19, 20), q: sp.Rational(1, 20)})) is holds

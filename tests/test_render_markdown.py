@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import reference_mathjax
 
 from symderiv.build import render_all
 from symderiv.render.key import key_entries
-from symderiv.render.markdown import markdown_of, render_markdown
-from symderiv.render.printer import SheetPrinter
+from symderiv.render.markdown import markdown_of, render_handout_markdown, render_markdown
 from symderiv.render.text import escape_md
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,14 +37,11 @@ def test_structure_follows_the_sheet(markdown, homework1):
     assert markdown.count("**Conclusion.**") == sum(1 for p in homework1.problems for q in p.questions if q.answers)
 
 
-def test_every_answer_is_listed_with_its_id_and_latex(markdown, homework1):
+def test_every_answer_is_listed_with_its_id_and_printed_value(markdown, homework1):
     key = key_entries(homework1)
-    for p in homework1.problems:
-        printer = SheetPrinter(dict(p.notation))
-        for q in p.questions:
-            for a in q.answers:
-                line = next(l for l in markdown.splitlines() if l.startswith(f"- `{a.id}`: "))
-                assert printer.doprint(a.value) in line and key[a.id]["latex"] in line
+    for a in homework1.answers():
+        line = next(l for l in markdown.splitlines() if l.startswith(f"- `{a.id}`: "))
+        assert key[a.id]["display"] in line
 
 
 def test_math_delimiters_pair_up(markdown):
@@ -92,16 +89,24 @@ def test_jupyter_markdown_is_the_markdown(homework1):
     assert problem.questions[0]._repr_markdown_().startswith("### Q")
 
 
-def test_jupyter_latex_is_one_math_block_with_every_answer(homework1):
+def jupyter_blocks(latex: str) -> list[str]:
+    """The ``$$...$$`` blocks of a ``_repr_latex_``."""
+    return re.findall(r"\$\$(.*?)\$\$", latex, re.S)
+
+
+def test_jupyter_latex_is_one_math_block_per_question_with_every_answer(homework1):
     for item in (homework1, homework1.problems[0], homework1.problems[0].questions[-1]):
         latex = item._repr_latex_()
-        assert latex.startswith("$$") and latex.endswith("$$") and len(unescaped_dollars(latex)) == 4
-        assert latex.count(r"\begin{") == latex.count(r"\end{")
-        depth = 0
-        for token in re.findall(r"\\.|[{}]", latex):
-            depth += {"{": 1, "}": -1}.get(token, 0)
-            assert depth >= 0
-        assert depth == 0
+        blocks = jupyter_blocks(latex)
+        assert latex.startswith("$$") and latex.endswith("$$") and len(unescaped_dollars(latex)) == 4 * len(blocks)
+        for block in blocks:
+            assert block.count(r"\begin{") == block.count(r"\end{")
+            depth = 0
+            for token in re.findall(r"\\.|[{}]", block):
+                depth += {"{": 1, "}": -1}.get(token, 0)
+                assert depth >= 0
+            assert depth == 0
+    assert len(jupyter_blocks(homework1.problems[0].questions[-1]._repr_latex_())) == 1
     latex = homework1._repr_latex_()
     for a in homework1.answers():
         assert r"\texttt{[" + a.id.replace("_", r"}\_\texttt{") + "]}" in latex
@@ -110,8 +115,29 @@ def test_jupyter_latex_is_one_math_block_with_every_answer(homework1):
 def test_jupyter_latex_of_hostile_text_is_inert(homework1):
     latex = hostile_sheet(homework1)._repr_latex_()
     assert r"\input" not in latex and "%" not in latex and "<" not in latex
-    assert len(unescaped_dollars(latex)) == 4
+    assert len(unescaped_dollars(latex)) == 4 * len(jupyter_blocks(latex))
 
 
 def unescaped_dollars(text: str) -> list[str]:
     return re.findall(r"(?<!\\)\$", text)
+
+
+# --- MathJax 3, the real renderer: every formula must typeset -------------------------
+
+NEED_MATHJAX = pytest.mark.skipif(reference_mathjax.missing() is not None,
+                                  reason=f"MathJax unavailable: {reference_mathjax.missing()}")
+
+
+@NEED_MATHJAX
+def test_every_formula_of_the_homework_markdown_typesets_in_mathjax(markdown, homework1):
+    items = reference_mathjax.formulas(markdown) + [(b, True) for b in jupyter_blocks(homework1._repr_latex_())]
+    items += reference_mathjax.formulas(render_handout_markdown(homework1))
+    assert len(items) > 500
+    assert reference_mathjax.typeset_errors(items) == []
+
+
+@NEED_MATHJAX
+def test_mathjax_oracle_catches_what_github_would_not_typeset():
+    broken = "$$\nx &= 1\n$$\n\nand $\\frac{1}{$ and $\\undefinedmacro$"
+    errors = reference_mathjax.typeset_errors(reference_mathjax.formulas(broken))
+    assert [e.split()[0] for _, e in errors] == ["Misplaced", "Missing", "Undefined"]

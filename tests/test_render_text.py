@@ -33,6 +33,11 @@ ALLOWED_WORDS = {
     "leftarrow", "Rightarrow", "Leftarrow", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma",
     "Upsilon", "Phi", "Psi", "Omega", "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta",
     "iota", "kappa", "lambda", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega",
+    # math symbols the escaper spells itself (latexcodec has none for them)
+    "odot", "otimes", "neq", "approx", "equiv", "in", "notin", "subset", "subseteq", "sum", "prod", "int",
+    "partial", "nabla", "surd", "leftrightarrow", "Leftrightarrow", "forall", "exists", "wedge", "vee", "cap",
+    "cup", "emptyset", "prime", "Vert", "lfloor", "rfloor", "lceil", "rceil", "langle", "rangle", "mp", "ll",
+    "gg", "propto", "top", "mapsto",
 }
 #: Control symbols: escaped specials, and latexcodec's accents (\' \` \^ \" \~ \= \.) and \- .
 ALLOWED_SYMBOLS = set("{}$&#_%") | set("'`^\"~=.-")
@@ -98,6 +103,12 @@ def test_dash_and_quote_ligatures_are_kept_apart():
 
 def test_unknown_unicode_is_a_visible_placeholder():
     assert escape("中") == "?" and escape("Ж") == "?"
+
+
+def test_math_symbols_in_prose_typeset():
+    """⊙ and friends (latexcodec has no spelling for them) print as math, never as "?"."""
+    for ch in "⊙⊗∘≠≈∈∑∂∇⌊⌋⌈⌉₁":
+        assert "?" not in escape(ch) and escape(ch).startswith("$"), ch
 
 
 def md_unescape(text: str) -> str:

@@ -101,7 +101,8 @@ def parse(f: Fields) -> GradflowSpec:
     ill.check_known({"local", "depths"})
     shown = _nonzero_list(ill, "local", [0.25, 0.5, 0.9])
     if len(shown) > MAX_ILLUSTRATED:
-        raise ill.fail("local", f"at most {MAX_ILLUSTRATED} derivatives (each adds two table columns), got {len(shown)}")
+        raise ill.fail("local", f"at most {MAX_ILLUSTRATED} derivatives (each adds two table columns), "
+                                f"got {len(shown)}")
     return GradflowSpec(chain, _nonzero(res_f, "upstream"), _parse_depths(depth_f), shown,
                         _depth_list(ill, "depths", [1, 2, 5, 10, 20]))
 
@@ -191,7 +192,9 @@ def _at_depth(kind: str, depth: int) -> sp.Symbol:
 
 
 def _at_depth_tex(name: str) -> str:
-    kind, depth = re.fullmatch(r"dL/dx\|(\w+),n=(\d+)", name).groups()
+    match = re.fullmatch(r"dL/dx\|(\w+),n=(\d+)", name)
+    assert match is not None, name  # made by _at_depth
+    kind, depth = match.groups()
     label = {"plain": "plain", "res": "residual"}[kind]
     return rf"\left.\frac{{\partial L}}{{\partial x}}\right|_{{\text{{{label}}},\, n={depth}}}"
 
@@ -208,14 +211,10 @@ def notation(symbols: set[sp.Symbol]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(table.items()))
 
 
-def _decimal(value: sp.Expr) -> tuple:
-    """Prose giving a decimal for a non-integer exact value."""
-    return () if value.is_Integer else ("In decimals: ", value.evalf(6), ".")
-
-
 def _decimal_cell(value: sp.Expr) -> sp.Expr | str:
-    """A table cell with the decimal of a non-integer value (empty for whole numbers)."""
-    return "" if value.is_Integer else value.evalf(6)
+    """A table cell with the decimal of a non-integer value (empty for whole numbers): a
+    30-digit float, which the sheet prints exactly when short, else rounded."""
+    return "" if value.is_Integer else sp.N(value, 30)
 
 
 def _ref(qid: str, index: int) -> str:
@@ -270,7 +269,7 @@ def _decay_table(spec: GradflowSpec) -> Table:
     """d^k for each illustrated d against the number of layers k, exact and in decimals, and the limit."""
     header = ("layers k",) + tuple(h for v in spec.illustration_local for h in (f"d = {_label(v)}", "decimal"))
     rows = [(sp.Integer(depth),) + tuple(c for v in spec.illustration_local
-                                          for c in (sp.Pow(v, depth, evaluate=False), (v**depth).evalf(4)))
+                                          for c in (sp.Pow(v, depth, evaluate=False), sp.N(v**depth, 30)))
             for depth in spec.illustration_depths]
     limits = tuple(c for v in spec.illustration_local for c in (power_limit(v), ""))
     return Table(header, tuple(rows) + (("k → ∞",) + limits,))
@@ -323,8 +322,13 @@ def _chain_givens(upstream_symbol: sp.Symbol, upstream: sp.Rational, chain: Chai
     return ((upstream_symbol, upstream),) + tuple(zip(chain_symbols(len(chain.local)), chain.local, strict=True))
 
 
-def _path(layers: int) -> str:
-    return " → ".join(node(s) for s in range(layers + 1)) + " → L"
+def _path(layers: int) -> tuple:
+    """``x → z_1 → ... → z_m → L`` as prose: the names typeset as in the steps."""
+    names = [x] + [sp.Symbol(f"z_{s}") for s in range(1, layers + 1)] + [sp.Symbol("L")]
+    out: list = []
+    for name in names:
+        out += [name, " → "]
+    return tuple(out[:-1])
 
 
 def chain_question(chain: ChainSpec, qid: str) -> Question:
@@ -333,9 +337,9 @@ def chain_question(chain: ChainSpec, qid: str) -> Question:
     value = plain_chain(chain)
     step = Step((f"The chain rule of {_ref(qid, 1)} from the last layer ", eq(m_, layers), " down to the input ",
                  eq(sp.Symbol("z_0"), x), ": one factor per layer."), grad("L", "x"), _ordered(top, *local),
-                substituted=_numbers(chain.upstream, *chain.local), value=value, note=_decimal(value))
-    prompt = (f"A plain chain {_path(layers)}, with the gradient at the output and the local derivatives below: "
-              "compute dL/dx.",)
+                substituted=_numbers(chain.upstream, *chain.local), value=value)
+    prompt = ("A plain chain ", *_path(layers), ", with the gradient at the output and the local derivatives "
+              "below: compute ", grad("L", "x"), ".")
     return Question(qid, "A plain chain", prompt, _chain_givens(top, chain.upstream, chain), (step,),
                     (Answer(f"{qid}.dL_dx", grad("L", "x"), value),))
 
@@ -368,16 +372,17 @@ def residual_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Ques
         put_in = chained.xreplace(local)
     steps = (
         Step(("The skip connection adds the input to the chain's output: ", eq(sp.Symbol("y"), F_OF_X + x),
-              f" with F the chain of {_ref(qid, 2)}. SymPy differentiates the sum, and then the composition inside "
-              "F; each inner derivative is a local derivative."), grad("y", "x"), rule, general, chained,
-             substituted=put_in, value=dy_dx),
+              f" with F the chain of {_ref(qid, 2)}. The derivative of the sum is the sum of the derivatives, and "
+              "the chain rule takes the composition inside F apart; each inner derivative is a local "
+              "derivative."), grad("y", "x"), rule, general, chained, substituted=put_in, value=dy_dx),
         Step("The chain rule from the loss through y.", RES, _ordered(grad("L", "y"), grad("y", "x")),
              expanded=_ordered(grad("L", "y"), chained), substituted=_numbers(upstream, put_in), value=value,
              note=("The 1 is the skip path: whatever the layers' derivatives, ", grad("L", "y"),
-                   " reaches x undiminished. ",) + _decimal(value)),
+                   " reaches x undiminished.",)),
     )
-    prompt = (f"The same chain with a residual connection y = {node(layers)} + x, the loss now read from y, with "
-              "the gradient below and the same local derivatives: compute dL/dx.",)
+    prompt = ("The same chain with a residual connection ", eq(sp.Symbol("y"), sp.Symbol(f"z_{layers}") + x),
+              ", the loss now read from y, with the gradient below and the same local derivatives: compute ",
+              grad("L", "x"), ".")
     return Question(qid, "The chain with a residual connection", prompt,
                     _chain_givens(grad("L", "y"), upstream, chain), steps, (Answer(f"{qid}.dL_dx", RES, value),))
 
@@ -393,7 +398,7 @@ def ratio_question(chain: ChainSpec, upstream: sp.Rational, qid: str) -> Questio
     ratio = general.xreplace(values)
     simpler = sp.expand(general.xreplace({grad("L", "y"): top})) if upstream == chain.upstream else None
     step = Step(_ratio_text(qid, simpler is not None), RATIO, RES / grad("L", "x"), general, simpler, value=ratio,
-                note=_comparison(ratio, "The") + _decimal(ratio))
+                note=_comparison(ratio, "The"))
     givens = ((grad("L", "x"), plain_chain(chain)), (RES, residual_chain(chain, upstream)))
     return Question(qid, "Plain against residual", ("Compare the two gradients: which is larger, and by what factor?",),
                     givens, (step,), (Answer(f"{qid}.ratio", RATIO, ratio),))
@@ -459,8 +464,8 @@ def _listing(depths: tuple[int, ...]) -> str:
 def plain_depth_question(spec: DepthSpec, qid: str) -> Question:
     general = G * sp.Product(grad("z_j", "z_{j-1}"), (j, 1, n))
     rows = _depth_rows(plain_formula(), plain_formula(), spec, spec.plain)
-    steps = (Step(f"The chain rule of {_ref(qid, 1)} across n layers, every local derivative equal to d; SymPy "
-                  "multiplies the n equal factors out.", grad("L", "x"), general, G * sp.Product(d, (j, 1, n)),
+    steps = (Step(f"The chain rule of {_ref(qid, 1)} across n layers, every local derivative equal to d: "
+                  "the n equal factors multiply to a power.", grad("L", "x"), general, G * sp.Product(d, (j, 1, n)),
                   plain_formula()),
              Step("Put in the numbers for each depth.", table=Table(("n", "numbers in", "dL/dx", "decimal"), rows)))
     answers = (Answer(f"{qid}.formula", grad("L", "x"), plain_formula()),) + tuple(
@@ -480,7 +485,7 @@ def _block_step(spec: DepthSpec, qid: str) -> Step:
     values = {d: spec.local, m: sp.Integer(spec.block)}
     return Step(("A block computes ", eq(sp.Symbol("y_j"), F(y_prev) + y_prev), ", with ", sp.Symbol("F_j"),
                  " a plain chain of m layers, whose derivative is ", eq(sp.Derivative(F(y_prev), y_prev), inner),
-                 f" as in {_ref(qid, 5)}. SymPy differentiates the block:"), grad("y_j", "y_{j-1}"),
+                 f" as in {_ref(qid, 5)}. Differentiating the block, by the sum rule:"), grad("y_j", "y_{j-1}"),
                 sp.Derivative(F(y_prev) + y_prev, y_prev), general, expanded,
                 substitute(expanded, values, keep_numbers=True), expanded.xreplace(values))
 
@@ -488,20 +493,20 @@ def _block_step(spec: DepthSpec, qid: str) -> Step:
 def _across_blocks_step() -> Step:
     blocks = G * sp.Product(grad("y_j", "y_{j-1}"), (j, 1, n / m))
     same = G * sp.Product(sp.Product(d, (k, 1, m)).doit() + 1, (j, 1, n / m))
-    return Step("The blocks are chained like layers: n/m blocks, each with the same local derivative; SymPy "
-                "multiplies the equal factors out.", RES, blocks, same, residual_formula())
+    return Step("The blocks are chained like layers: n/m blocks, each with the same local derivative: "
+                "the equal factors multiply to a power.", RES, blocks, same, residual_formula())
 
 
 def _comparison_table(spec: DepthSpec) -> tuple[Table, tuple]:
     """Plain against residual at each residual depth, with a sentence about the deepest one."""
-    rows = []
+    rows: list[tuple] = []
     for depth in spec.residual:
         values = _depth_values(spec, depth)
         plain, res = plain_formula().xreplace(values), residual_formula().xreplace(values)
         rows.append((sp.Integer(depth), plain, res, res / plain, _decimal_cell(res / plain)))
     deepest = max(rows, key=lambda r: r[0])
     note = _comparison(deepest[3], f"At the greatest depth, n = {deepest[0]}, the")
-    header = ("n", "plain", "residual", "residual / plain", "decimal")
+    header: tuple[str, ...] = ("n", "plain", "residual", "residual / plain", "decimal")
     if all(row[-1] == "" for row in rows):                   # whole-number ratios: no decimal column
         header, rows = header[:-1], [row[:-1] for row in rows]
     return Table(header, tuple(rows)), note

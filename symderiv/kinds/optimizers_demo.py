@@ -17,8 +17,8 @@ are bit-identical from run to run.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import sympy as sp
@@ -439,4 +439,4 @@ def noise_figure(demo: Demo) -> Figure:
 def momentum_figure(demo: Demo) -> Figure:
     return loss_figure(demo.deterministic, "GD and momentum on the ill-conditioned quadratic at the same learning "
                                            f"rate: the loss f per step (log scale; values below {PLOT_FLOOR:g}, "
-                                           "where the gradient is float64 rounding, are not drawn).")
+                                           "where the gradient is lost in double-precision rounding, are not drawn).")

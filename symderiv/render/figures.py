@@ -13,14 +13,17 @@ Kinds and their data (``Figure.get(name)``):
 ``padded_grid``    n, p, k, s, starts (1-based start positions in the padded input: a tuple
                    or a range); optional p_after (padding after, default p), k_eff (dilated
                    window). A padded side above MAX_GRID is drawn as an outline, not cell by cell
-``sliding_window`` input, kernel, output (matrices), stride, padding; optional dilation
+``sliding_window`` input, kernel, output (matrices), stride, padding; optional dilation, and
+                   channel (c, 1-based): the drawing is of input channel c and its kernel, and
+                   its "output" is that channel's share S_c of the first filter's output
 ``line_plot``      xlabel, ylabel, logy, series ((label, ((x, y), ...)), ...)
 """
 from __future__ import annotations
 
 import math as pymath
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import sympy as sp
 
@@ -83,7 +86,7 @@ def shown_units(width: int) -> list[int | None]:
     return [0, 1, 2, None, width - 2, width - 1]
 
 
-def _graph_nodes(fig: Figure, math: Math, dx: float) -> list[str]:
+def _graph_nodes(fig: Figure, math: Math, dx: float, blank: bool = False) -> list[str]:
     out = []
     for l, values in enumerate(fig.get("forward")):
         units = shown_units(len(values))
@@ -92,6 +95,9 @@ def _graph_nodes(fig: Figure, math: Math, dx: float) -> list[str]:
             name, at = f"n{l}-{row}", f"({l * dx:.2f},{y:.2f})"
             if i is None:
                 out.append(f"\\node ({name}) at {at} {{$\\vdots$}};")
+                continue
+            if blank:
+                out.append(f"\\node[unit] ({name}) at {at} {{}};")
                 continue
             out.append(f"\\node[unit] ({name}) at {at} {{${number(values[i], math)}$}};")
             out.append(f"\\node[grad] at ({name}.south) {{${number(fig.get('grads')[l][i], math)}$}};")
@@ -141,12 +147,25 @@ GRAPH_STYLES = ("[unit/.style={circle, draw, thick, minimum size=9mm, inner sep=
                   "edge/.style={->, black!30, shorten >=1pt}]")
 
 
-def tikz_layered_graph(fig: Figure, math: Math) -> str:
+def tikz_layered_graph(fig: Figure, math: Math, blank: bool = False) -> str:
     """The network as a graph: z inside each unit, dL/dz below it (red), a above it (grey)
-    where the activation changed it. Deep networks get narrower columns."""
+    where the activation changed it; ``blank``: the units only (a handout). Deep networks get
+    narrower columns."""
     dx = min(3.4, 15.0 / max(len(fig.get("forward")) - 1, 1))
-    body = _graph_nodes(fig, math, dx) + _graph_edges(fig) + _graph_heads(fig, dx) + [_graph_legend(fig, dx)]
+    body = _graph_nodes(fig, math, dx, blank) + _graph_edges(fig) + _graph_heads(fig, dx)
+    if not blank:
+        body.append(_graph_legend(fig, dx))
     return f"\\begin{{tikzpicture}}{GRAPH_STYLES}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+
+
+def handout_layered_graph(fig: Figure, math: Math) -> str:
+    return tikz_layered_graph(fig, math, blank=True)
+
+
+def handout_markdown_graph(fig: Figure, math: Math) -> str:
+    widths = " - ".join(str(len(v)) for v in fig.get("forward"))
+    acts = ", ".join(escape_md(str(a)) for a in fig.get("activations"))
+    return f"Layers of widths {widths} (input first), activations {acts}."
 
 
 def markdown_layered_graph(fig: Figure, math: Math) -> str:
@@ -256,9 +275,18 @@ def markdown_padded_grid(fig: Figure, math: Math) -> str:
 WINDOW_NAMES = ("I", "K", "Y")
 
 
+def window_names(fig: Figure) -> tuple[str, str, str]:
+    """Input, kernel and output names: ``I``, ``K``, ``Y``; for channel c of several,
+    ``I_c``, ``K^{(1)}_c`` and the channel's share ``S_c`` (the shares add up to ``Y^{(1)}``)."""
+    c = optional(fig, "channel", None)
+    if c is None:
+        return WINDOW_NAMES
+    return f"I_{{{c}}}", f"K^{{(1)}}_{{{c}}}", f"S_{{{c}}}"
+
+
 @dataclass(frozen=True)
 class Window:
-    """A ``sliding_window`` figure's data: matrices, stride, padding (every side), dilation."""
+    """A ``sliding_window`` figure's data: matrices, stride, padding (every side), dilation, names."""
 
     input: sp.MatrixBase
     kernel: sp.MatrixBase
@@ -266,6 +294,7 @@ class Window:
     s: int
     p: int
     d: int
+    names: tuple[str, str, str] = WINDOW_NAMES
 
     def cells(self, i: int, j: int) -> list[tuple[int, int]]:
         """The padded-input cells (row, column; 0-based) under the kernel for output (i, j)."""
@@ -273,9 +302,16 @@ class Window:
         return [(i * self.s + a * self.d, j * self.s + b * self.d) for a in range(kh) for b in range(kw)]
 
 
+def entry_name(name: str, i: int, j: int) -> str:
+    """Entry (i, j) (0-based) of a named matrix: ``Y_{1,2}``, or ``S_{2;1,2}`` for a subscripted name."""
+    if name.endswith("}") and "_{" in name:
+        return f"{name[:-1]};{i + 1},{j + 1}}}"
+    return f"{name}_{{{i + 1},{j + 1}}}"
+
+
 def window(fig: Figure) -> Window:
     return Window(fig.get("input"), fig.get("kernel"), fig.get("output"), int(fig.get("stride")),
-                  int(fig.get("padding")), int(optional(fig, "dilation", 1)))
+                  int(fig.get("padding")), int(optional(fig, "dilation", 1)), window_names(fig))
 
 
 def _matrix_cells(mat: sp.MatrixBase, math: Math, x0: float, y0: float, c: float, pad: int = 0) -> list[str]:
@@ -309,7 +345,7 @@ def _window_copy(w: Window, math: Math, i: int, j: int, x: float, y: float) -> l
         out += [f"\\fill[blue, fill opacity=0.15] {box};", f"\\draw[blue!70!black, thick] {box};"]
     size = (w.input.shape[0] + 2 * w.p) * c
     out.append(f"\\node[font=\\footnotesize, below] at ({x + (w.input.shape[1] + 2 * w.p) * c / 2:.2f},"
-               f"{y - size:.2f}) {{${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}} = {math(w.output[i, j])}$}};")
+               f"{y - size:.2f}) {{${entry_name(w.names[2], i, j)} = {math(w.output[i, j])}$}};")
     return out
 
 
@@ -322,21 +358,35 @@ def _window_copies(w: Window, math: Math, y0: float) -> list[str]:
             for line in _window_copy(w, math, i, j, j * dx, y0 - i * dy)]
 
 
-def tikz_sliding_window(fig: Figure, math: Math) -> str:
-    """Top: input, kernel, output. Below: every window position, laid out like the output."""
+def tikz_sliding_window(fig: Figure, math: Math, blank: bool = False) -> str:
+    """Top: input, kernel, output. Below: every window position, laid out like the output.
+    ``blank``: input and kernel only (a handout)."""
     w, c = window(fig), 0.6
+    shown = (w.input, w.kernel) if blank else (w.input, w.kernel, w.output)
     widths = [(w.input.shape[1] + 2 * w.p) * c, w.kernel.shape[1] * c, w.output.shape[1] * c]
     xs = [0.0, widths[0] + 1.2, widths[0] + widths[1] + 2.4]
     body = []
-    for x, mat, name, pad in zip(xs, (w.input, w.kernel, w.output), WINDOW_NAMES, (w.p, 0, 0)):
+    for x, mat, name, pad in zip(xs, shown, w.names, (w.p, 0, 0)):
         body += _matrix_cells(mat, math, x, 0.0, c, pad)
         body.append(f"\\node[above] at ({x + (mat.shape[1] + 2 * pad) * c / 2:.2f},0) {{${name}$}};")
     body.append(f"\\node at ({xs[1] - 0.6:.2f},{-c:.2f}) {{$\\star$}};")
-    body.append(f"\\node at ({xs[2] - 0.6:.2f},{-c:.2f}) {{$=$}};")
-    depth = max(w.input.shape[0] + 2 * w.p, w.kernel.shape[0], w.output.shape[0]) * c + 0.9
-    body += _window_copies(w, math, -depth)
+    if not blank:
+        body.append(f"\\node at ({xs[2] - 0.6:.2f},{-c:.2f}) {{$=$}};")
+        depth = max(w.input.shape[0] + 2 * w.p, w.kernel.shape[0], w.output.shape[0]) * c + 0.9
+        body += _window_copies(w, math, -depth)
     styles = "[cell/.style={draw=black!40, inner sep=0pt, font=\\footnotesize}]"
     return f"\\begin{{tikzpicture}}{styles}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+
+
+def handout_sliding_window(fig: Figure, math: Math) -> str:
+    return tikz_sliding_window(fig, math, blank=True)
+
+
+def handout_markdown_window(fig: Figure, math: Math) -> str:
+    w = window(fig)
+    names = w.names
+    return (f"${names[0]} = {math(w.input)}$ and ${names[1]} = {math(w.kernel)}$ (padding ${w.p}$, "
+            f"stride ${w.s}$, dilation ${w.d}$).")
 
 
 def markdown_sliding_window(fig: Figure, math: Math) -> str:
@@ -345,7 +395,7 @@ def markdown_sliding_window(fig: Figure, math: Math) -> str:
     for i in range(w.output.shape[0]):
         for j in range(w.output.shape[1]):
             cells = ", ".join(f"({r + 1}, {q + 1})" for r, q in w.cells(i, j))
-            rows.append(f"| ${WINDOW_NAMES[2]}_{{{i + 1},{j + 1}}}$ | {cells} | ${math(w.output[i, j])}$ |")
+            rows.append(f"| ${entry_name(w.names[2], i, j)}$ | {cells} | ${math(w.output[i, j])}$ |")
     kh, kw = w.kernel.shape
     head = (f"A ${kh} \\times {kw}$ kernel slides over the ${w.input.shape[0]} \\times {w.input.shape[1]}$ "
             f"input (padding ${w.p}$, stride ${w.s}$, dilation ${w.d}$):")
@@ -420,16 +470,21 @@ def markdown_line_plot(fig: Figure, math: Math) -> str:
 
 @dataclass(frozen=True)
 class FigureKind:
-    """How one kind of figure is drawn (TikZ) and described (Markdown)."""
+    """How one kind of figure is drawn (TikZ) and described (Markdown); ``handout`` (TikZ,
+    Markdown), where given, draws only what the question gives (nothing derived): a figure
+    kind without it is left out of handouts."""
 
     tikz: Callable[[Figure, Math], str]
     markdown: Callable[[Figure, Math], str]
+    handout: tuple[Callable[[Figure, Math], str], Callable[[Figure, Math], str], str] | None = None
 
 
 KINDS: dict[str, FigureKind] = {
-    "layered_graph": FigureKind(tikz_layered_graph, markdown_layered_graph),
+    "layered_graph": FigureKind(tikz_layered_graph, markdown_layered_graph,
+                                (handout_layered_graph, handout_markdown_graph, "The network.")),
     "padded_grid": FigureKind(tikz_padded_grid, markdown_padded_grid),
-    "sliding_window": FigureKind(tikz_sliding_window, markdown_sliding_window),
+    "sliding_window": FigureKind(tikz_sliding_window, markdown_sliding_window,
+                                 (handout_sliding_window, handout_markdown_window, "Input and kernel.")),
     "line_plot": FigureKind(tikz_line_plot, markdown_line_plot),
 }
 
@@ -441,11 +496,19 @@ def kind(figure: Figure) -> FigureKind:
     return KINDS[figure.kind]
 
 
-def render(figure: Figure, math: Math) -> str:
-    """LaTeX for one :class:`~symderiv.model.Figure`: a numbered TikZ picture with its caption."""
-    return block(kind(figure).tikz(figure, math), figure.caption)
+def render(figure: Figure, math: Math, handout: bool = False) -> str:
+    """LaTeX for one :class:`~symderiv.model.Figure`: a numbered TikZ picture with its caption
+    (in a handout, its drawing of the givens only, or nothing)."""
+    drawing = kind(figure).handout
+    if not handout:
+        return block(kind(figure).tikz(figure, math), figure.caption)
+    return block(drawing[0](figure, math), drawing[2]) if drawing else ""
 
 
-def describe(figure: Figure, math: Math) -> str:
-    """Markdown for one figure: its caption and a table or sentence of its numbers."""
-    return f"*Figure: {escape_md(figure.caption)}*\n\n{kind(figure).markdown(figure, math)}"
+def describe(figure: Figure, math: Math, handout: bool = False) -> str:
+    """Markdown for one figure: its caption and a table or sentence of its numbers (in a
+    handout, of the givens only, or nothing)."""
+    drawing = kind(figure).handout
+    if not handout:
+        return f"*Figure: {escape_md(figure.caption)}*\n\n{kind(figure).markdown(figure, math)}"
+    return f"*Figure: {escape_md(drawing[2])}*\n\n{drawing[1](figure, math)}" if drawing else ""

@@ -1,11 +1,13 @@
-"""The machine-readable answer key: ``{id: {"latex", "exact", "value"}}``.
+"""The machine-readable answer key: ``{id: {"latex", "exact", "display", "value"}}``.
 
-``exact`` is SymPy's ``str`` of the exact answer (a formula stays a formula);
-``value`` is present for numeric answers: an int where the answer is a whole number,
-else a float, and nested lists (rows) for vectors and matrices, and for tensors of
-rank 3 and 4 (N-dimensional arrays). A 1x1 matrix is keyed as its single number.
-``"numeric": true`` marks an answer that was carried as a high-precision float (a SymPy
-``Float`` in the value) rather than exactly: its ``exact`` is that float's digits.
+``latex`` is the exact answer in LaTeX and ``exact`` SymPy's ``str`` of it (a formula
+stays a formula); ``display`` is what the sheet prints after the answer's symbol, by the
+number policy (``\\frac{10}{3} \\approx 3.333``, ``\\approx 0.5933``); ``value`` is present
+for numeric answers: an int where the answer is a whole number, else a float (full
+double precision), and nested lists (rows) for vectors and matrices, and for tensors of
+rank 3 and 4 (N-dimensional arrays). A 1x1 matrix is keyed as its single number. An
+answer carried as a high-precision float rather than an exact number has
+``"numeric": true``.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.model import Sheet, TensorShape
+from symderiv.model import Problem, Sheet, TensorShape
 from symderiv.render.printer import SheetPrinter
+from symderiv.render.walker import SheetWalker
 
 
 def _scalar(value: sp.Basic) -> Any:
@@ -57,21 +60,38 @@ def exact(value: sp.Basic) -> str:
     return str(value)
 
 
+def is_float(value: sp.Basic) -> bool:
+    """Whether an answer holds a float (a numeric, not an exact, value)."""
+    return isinstance(value, sp.Basic) and value.has(sp.Float)
+
+
+def display(walker: SheetWalker, value: sp.Basic) -> str:
+    """The value as the sheet prints it after ``symbol``: ``= `` dropped, ``\\approx`` kept."""
+    text = " ".join(f"{rel} {rhs}" for rel, rhs in walker.value_rows(value))
+    return text.removeprefix("= ")
+
+
+def problem_entries(sheet: Sheet, problem: Problem) -> dict[str, dict[str, Any]]:
+    """The key entries of one problem's answers."""
+    printer = SheetPrinter(dict(problem.notation), exact=True)
+    walker = SheetWalker()
+    walker.use_printer(dict(problem.notation), {"digits": problem.digits or sheet.digits, "decimals": problem.decimals})
+    out: dict[str, dict[str, Any]] = {}
+    for a in (a for q in problem.questions for a in q.answers):
+        entry: dict[str, Any] = {"latex": printer.doprint(a.value), "exact": exact(a.value),
+                                 "display": display(walker, a.value)}
+        value = numeric(a.value)
+        if value is not None:
+            entry["value"] = value
+        if is_float(a.value):
+            entry["numeric"] = True
+        out[a.id] = entry
+    return out
+
+
 def key_entries(sheet: Sheet) -> dict[str, dict[str, Any]]:
     """The key as a dict, in sheet order."""
-    out: dict[str, dict[str, Any]] = {}
-    for problem in sheet.problems:
-        printer = SheetPrinter(dict(problem.notation))
-        for q in problem.questions:
-            for a in q.answers:
-                entry = {"latex": printer.doprint(a.value), "exact": exact(a.value)}
-                value = numeric(a.value)
-                if value is not None:
-                    entry["value"] = value
-                if isinstance(a.value, sp.Basic) and a.value.has(sp.Float):
-                    entry["numeric"] = True
-                out[a.id] = entry
-    return out
+    return {k: v for problem in sheet.problems for k, v in problem_entries(sheet, problem).items()}
 
 
 def render_key(sheet: Sheet) -> str:

@@ -8,21 +8,21 @@ Long formulas never run off the page: each displayed right-hand side goes throug
 of math that TeX breaks after an operator (the printer leaves break points inside
 products); boxed answers and tables that cannot break are scaled down to fit.
 
-The same step layout (:func:`step_rows`) feeds the Markdown sheet and the Jupyter
-displays, so a step reads the same everywhere; the order of a question's parts is
-:class:`~symderiv.render.walker.SheetWalker`'s, shared by all three.
+The same step layout (:meth:`~symderiv.render.walker.SheetWalker.step_rows`) feeds the
+Markdown sheet and the Jupyter displays, so a step reads the same everywhere; the order
+of a question's parts is :class:`~symderiv.render.walker.SheetWalker`'s, shared by all three.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import groupby
-from typing import Callable, Iterable
 
 import sympy as sp
 
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
-from symderiv.render.walker import SheetWalker
 from symderiv.render.text import escape, prose
+from symderiv.render.walker import SheetWalker
 
 PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[T1]{fontenc}
@@ -55,52 +55,6 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 _NARROW = 90
 
 
-def approx(value: sp.Basic) -> sp.Basic | None:
-    """A decimal approximation for exact values that are not plain rationals."""
-    if not isinstance(value, sp.Basic) or value.free_symbols or isinstance(value, sp.MatrixExpr):
-        return None
-    if isinstance(value, sp.MatrixBase):
-        return value.evalf(6) if any(not e.is_Rational for e in value) else None
-    return value.evalf(6) if value.is_number and not value.is_Rational else None
-
-
-def chain(left: str, texts: Iterable[str]) -> list[str]:
-    """The distinct right-hand sides of ``left = t1 = t2 ...``: a form that prints like the
-    one before it (or like ``left``) says nothing new and is skipped."""
-    out: list[str] = []
-    for text in texts:
-        if text != left and (not out or text != out[-1]):
-            out.append(text)
-    return out
-
-
-def step_rows(s: Step, math: Callable[[sp.Basic], str]) -> tuple[str, list[tuple[str, str]]]:
-    """A step's display as ``(lhs, [(relation, right-hand side), ...])``.
-
-    The chain ``lhs = rule = chain = expanded = substituted = value`` (with ``\\approx``
-    a decimal when the value is not rational), then each of ``Step.math`` with an empty
-    relation (it carries its own). ``lhs`` is empty when there is no chain.
-    """
-    forms = [f for f in (s.rule, s.chain, s.expanded, s.substituted, s.value) if f is not None]
-    rows: list[tuple[str, str]] = []
-    left = ""
-    if s.lhs is not None and forms:
-        left = math(s.lhs)
-        rows = [("=", t) for t in chain(left, (math(f) for f in forms))]
-        extra = approx(s.value)
-        if extra is not None:
-            rows.append((r"\approx", math(extra)))
-    rows += [("", math(m)) for m in s.math]
-    return left, rows
-
-
-def answer_math(a: Answer, math: Callable[[sp.Basic], str]) -> str:
-    """``symbol = value`` (``\\approx`` a decimal where the value is irrational)."""
-    extra = approx(a.value)
-    tail = rf" \approx {math(extra)}" if extra is not None else ""
-    return f"{math(a.symbol)} = {math(a.value)}{tail}"
-
-
 class LatexSheet(SheetWalker):
     """Renders one sheet as a LaTeX document; the order of its parts is :class:`SheetWalker`'s."""
 
@@ -118,7 +72,11 @@ class LatexSheet(SheetWalker):
 
     def sheet_head(self, sheet: Sheet) -> list[str]:
         head = PREAMBLE.replace("%(extra)s", figures.PREAMBLE)
+        if sheet.paper != "letter":
+            head = head.replace("[margin=2cm]{geometry}", f"[{sheet.paper}paper,margin=2cm]{{geometry}}")
         title = [r"\begin{document}", r"\begin{center}", rf"{{\LARGE {escape(sheet.title)}\par}}"]
+        if self.handout:
+            title.append(r"\medskip{\large Questions (write each answer where its id stands)\par}")
         if sheet.author:
             title.append(rf"\medskip{{\large {escape(sheet.author)}\par}}")
         return [head] + title + [r"\end{center}"]
@@ -146,10 +104,14 @@ class LatexSheet(SheetWalker):
         return [r"\paragraph{Analysis.}", "\\begin{enumerate}\n" + items + "\n\\end{enumerate}"]
 
     def figure(self, figure) -> list[str]:
-        return [figures.render(figure, self.math)]
+        return [figures.render(figure, self.math, handout=self.handout)]
 
     def note(self, note) -> list[str]:
         return [rf"\emph{{Note.}} {self.text(note)}"]
+
+    def blanks(self, answers) -> list[str]:
+        rows = [rf"\[{self.blank(a)}\tag*{{\answerid{{{escape(a.id)}}}}}\]" for a in answers]
+        return [r"\paragraph{Answers.}", "\n".join(rows)]
 
     def conclusion(self, answers) -> list[str]:
         return [r"\paragraph{Conclusion.}", "\n".join(self.answer(a) for a in answers)]
@@ -170,7 +132,7 @@ class LatexSheet(SheetWalker):
 
     def step(self, s: Step) -> str:
         out = [self.text(s.text)]
-        left, rows = step_rows(s, self.math)
+        left, rows = self.step_rows(s)
         if rows:
             lines = [f"&{rel} \\sdbreak{{{rhs}}}" for rel, rhs in rows]
             out.append(f"\\sdafter{{{left}}}\n" + self.align([left + lines[0]] + lines[1:]))
@@ -180,14 +142,6 @@ class LatexSheet(SheetWalker):
             out.append(self.text(s.note))
         return "\n".join(out)
 
-    def eq(self, lhs: sp.Basic, forms: list, approximation: sp.Basic | None = None) -> str:
-        """``lhs &= f1 \\\\ &= f2 ...``, skipping forms that print the same as the one before."""
-        left = self.math(lhs)
-        lines = [f"&= {t}" for t in chain(left, (self.math(f) for f in forms))]
-        if approximation is not None:
-            lines.append(rf"&\approx {self.math(approximation)}")
-        return left + r" \\ ".join(lines)
-
     @staticmethod
     def align(rows: Iterable[str], columns: int = 1) -> str:
         """An ``align*`` of rows; with several columns an ``alignat*``, packed, not spread."""
@@ -196,6 +150,7 @@ class LatexSheet(SheetWalker):
         return begin + "\n" + " \\\\\n".join(rows) + "\n" + end
 
     def table(self, t: Table) -> str:
+        t = self.distinct_columns(t)
         cols = "l" * len(t.header)
         head = " & ".join(escape(h) for h in t.header)
         rows = [" & ".join(self.cell(c) for c in row) for row in t.rows]
@@ -207,7 +162,7 @@ class LatexSheet(SheetWalker):
         return escape(c) if isinstance(c, str) else self.inline(c)
 
     def answer(self, a: Answer) -> str:
-        boxed = rf"$\displaystyle\boxed{{{answer_math(a, self.math)}}}$"
+        boxed = rf"$\displaystyle\boxed{{{self.answer_math(a)}}}$"
         text = f" {self.text(a.text)}" if a.text else ""
         return (rf"\[\sdshrink{{\dimexpr\linewidth-10em\relax}}{{{boxed}}}"
                 rf"\tag*{{\answerid{{{escape(a.id)}}}}}\]{text}")
@@ -216,3 +171,8 @@ class LatexSheet(SheetWalker):
 def render_latex(sheet: Sheet) -> str:
     """The whole sheet as a standalone LaTeX document."""
     return LatexSheet().document(sheet)
+
+
+def render_handout_latex(sheet: Sheet) -> str:
+    """The questions only (prompts, givens, figures of givens, a blank per answer id), as LaTeX."""
+    return LatexSheet(handout=True).document(sheet)

@@ -12,7 +12,6 @@ import sympy as sp
 
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
 from symderiv.render import figures
-from symderiv.render.latex import answer_math, step_rows
 from symderiv.render.text import escape_md, paragraph_md, prose
 from symderiv.render.walker import SheetWalker
 
@@ -21,9 +20,9 @@ INDENT = "    "
 
 
 def display(lines: list[str]) -> str:
-    """A ``$$`` block of ``aligned`` rows (one row: no environment)."""
-    body = lines[0] if len(lines) == 1 else "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
-    return f"$$\n{body}\n$$"
+    """A ``$$`` block of ``aligned`` rows, one row too: its ``&`` marks the alignment point,
+    which only an alignment environment accepts (MathJax: "Misplaced &")."""
+    return "$$\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n$$"
 
 
 def table_math(text: str) -> str:
@@ -53,7 +52,8 @@ class MarkdownSheet(SheetWalker):
         return super().sheet(sheet) + "\n"
 
     def sheet_head(self, sheet: Sheet) -> list[str]:
-        return [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
+        head = [f"# {escape_md(sheet.title)}"] + ([f"*{escape_md(sheet.author)}*"] if sheet.author else [])
+        return head + (["*Questions: write each answer where its id stands.*"] if self.handout else [])
 
     def problem_head(self, problem: Problem) -> list[str]:
         return [f"## Problem {problem.number}: {escape_md(problem.title)}"]
@@ -74,17 +74,21 @@ class MarkdownSheet(SheetWalker):
         return ["**Analysis.**", "\n\n".join(self.step(i, s) for i, s in enumerate(steps, start=1))]
 
     def figure(self, figure) -> list[str]:
-        return [figures.describe(figure, self.math)]
+        return [figures.describe(figure, self.math, handout=self.handout)]
 
     def note(self, note) -> list[str]:
         return [f"*Note.* {self.text(note)}"]
+
+    def blanks(self, answers) -> list[str]:
+        rows = [f"- `{a.id.replace('`', '')}`: ${self.blank(a)}$" for a in answers]
+        return ["**Answers.**", "\n".join(rows)]
 
     def conclusion(self, answers) -> list[str]:
         return ["**Conclusion.**", "\n".join(self.answer(a) for a in answers)]
 
     def step(self, number: int, s: Step) -> str:
         parts = [f"{number}. {self.text(s.text)}"]
-        left, rows = step_rows(s, self.math)
+        left, rows = self.step_rows(s)
         if rows:
             lines = [f"&{rel} {rhs}" for rel, rhs in rows]
             parts.append(indent(display([left + lines[0]] + lines[1:])))
@@ -95,6 +99,7 @@ class MarkdownSheet(SheetWalker):
         return "\n\n".join(parts)
 
     def table(self, t: Table) -> str:
+        t = self.distinct_columns(t)
         rows = ["| " + " | ".join(escape_md(h) for h in t.header) + " |", "|" + "---|" * len(t.header)]
         rows += ["| " + " | ".join(self.cell(c) for c in row) + " |" for row in t.rows]
         return "\n".join(rows)
@@ -104,12 +109,17 @@ class MarkdownSheet(SheetWalker):
 
     def answer(self, a: Answer) -> str:
         text = f" {self.text(a.text)}" if a.text else ""
-        return f"- `{a.id.replace('`', '')}`: $\\boxed{{{answer_math(a, self.math)}}}${text}"
+        return f"- `{a.id.replace('`', '')}`: $\\boxed{{{self.answer_math(a)}}}${text}"
 
 
 def render_markdown(sheet: Sheet) -> str:
     """The sheet as Markdown."""
     return MarkdownSheet().sheet(sheet)
+
+
+def render_handout_markdown(sheet: Sheet) -> str:
+    """The questions only, as Markdown (see :class:`~symderiv.render.walker.SheetWalker`)."""
+    return MarkdownSheet(handout=True).sheet(sheet)
 
 
 def markdown_of(item: Sheet | Problem | Question | Answer) -> str:

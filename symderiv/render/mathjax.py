@@ -1,27 +1,34 @@
-"""A sheet, problem, question or answer as one math-mode ``array`` for MathJax (Jupyter).
+"""A sheet, problem, question or answer as math-mode ``array`` blocks for MathJax (Jupyter).
 
 Jupyter renders ``_repr_latex_`` with MathJax, which knows math but not LaTeX's text
 commands, so text becomes ``\\text{}`` runs (:func:`escape_mathjax`) and every line is
-a row of the array. Figures show as their caption. The order of the parts is
-:class:`~symderiv.render.walker.SheetWalker`'s, as in the typeset sheet.
+a row of an array. A question is one ``$$`` block; a problem or a sheet is one block per
+heading and per question, since MathJax refuses a formula over its buffer size (5 KB of
+TeX by default), which a whole problem exceeds. Figures show as their caption. The order
+of the parts is :class:`~symderiv.render.walker.SheetWalker`'s, as in the typeset sheet.
 """
 from __future__ import annotations
 
 from itertools import chain
 
 from symderiv.model import Answer, Problem, Question, Sheet, Step, Table
-from symderiv.render.latex import answer_math, step_rows
 from symderiv.render.text import escape_mathjax, prose
 from symderiv.render.walker import SheetWalker
 
-#: Rows of the array are joined by this at every level.
+#: Rows of an array are joined by this within a question.
 ROW = " \\\\\n"
+
+#: A question, a problem's heading and the sheet's title are each one block.
+OPEN, CLOSE = "$$\\begin{array}{l}\n", "\n\\end{array}$$"
+BLOCK = CLOSE + "\n" + OPEN
 
 
 class MathJaxSheet(SheetWalker):
-    """Rows of one ``array``: each level joins its rows with :data:`ROW`."""
+    """Rows of ``array`` blocks: a question's rows joined by :data:`ROW`, questions and
+    headings by :data:`BLOCK`."""
 
-    question_sep = problem_sep = sheet_sep = ROW
+    question_sep = ROW
+    problem_sep = sheet_sep = BLOCK
 
     def text(self, parts) -> str:
         return prose(parts, self.math, escape_mathjax)
@@ -48,19 +55,23 @@ class MathJaxSheet(SheetWalker):
         return [r"\textit{Analysis.}"] + list(chain.from_iterable(self.step(i, s) for i, s in enumerate(steps, 1)))
 
     def figure(self, figure) -> list[str]:
-        return [escape_mathjax(f"Figure: {figure.caption}", "textit")]
+        return [] if self.handout else [escape_mathjax(f"Figure: {figure.caption}", "textit")]
 
     def note(self, note) -> list[str]:
         return [r"\textit{Note. }" + self.text(note)]
 
+    def blanks(self, answers: tuple[Answer, ...]) -> list[str]:
+        return [r"\textit{Answers.}"] + [
+            rf"\qquad {self.blank(a)}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}" for a in answers]
+
     def conclusion(self, answers: tuple[Answer, ...]) -> list[str]:
         return [r"\textit{Conclusion.}"] + [
-            rf"\qquad\boxed{{{answer_math(a, self.math)}}}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}"
+            rf"\qquad\boxed{{{self.answer_math(a)}}}\quad{escape_mathjax(f'[{a.id}]', 'texttt')}"
             for a in answers]
 
     def step(self, number: int, s: Step) -> list[str]:
         rows = [rf"\text{{{number}. }}" + self.text(s.text)]
-        left, lines = step_rows(s, self.math)
+        left, lines = self.step_rows(s)
         if lines:
             aligned = [f"&{rel} {rhs}" for rel, rhs in lines]
             rows.append(self.aligned([left + aligned[0]] + aligned[1:]))
@@ -73,6 +84,7 @@ class MathJaxSheet(SheetWalker):
         return "\\qquad\\begin{aligned}" + r" \\ ".join(lines) + "\\end{aligned}"
 
     def table(self, t: Table) -> str:
+        t = self.distinct_columns(t)
         head = " & ".join(escape_mathjax(h) for h in t.header)
         rows = [" & ".join(escape_mathjax(c) if isinstance(c, str) else self.math(c) for c in r) for r in t.rows]
         return "\\begin{array}{" + "l" * len(t.header) + "}" + r" \\ \hline ".join(
@@ -80,5 +92,5 @@ class MathJaxSheet(SheetWalker):
 
 
 def latex_of(item: Sheet | Problem | Question | Answer) -> str:
-    """``$$...$$`` math for any record of the model (Jupyter's ``_repr_latex_``)."""
-    return "$$\\begin{array}{l}\n" + MathJaxSheet().render(item) + "\n\\end{array}$$"
+    """``$$...$$`` math blocks for any record of the model (Jupyter's ``_repr_latex_``)."""
+    return OPEN + MathJaxSheet().render(item) + CLOSE

@@ -9,14 +9,22 @@ With ``breakable=True`` (the typeset sheet) long formulas get places where TeX m
 break a line: operands of products are wrapped in ``\\bigl( \\bigr)`` rather than one
 unbreakable ``\\left( \\right)`` group (unless they hold a fraction or a matrix, which
 need growing delimiters), and a product of local factors may break between factors.
+
+Numbers print by the number policy (:mod:`symderiv.render.numbers`, settings ``digits``
+and ``decimals``): :meth:`SheetPrinter.show` also says whether anything was rounded.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.latex import LatexPrinter
 
+from symderiv.algebra import decimal_text
+from symderiv.model import GivenDecimal
+from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, node_count
 
 #: LaTeX that makes a formula taller than a line: parentheses around it must grow.
 _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
@@ -25,7 +33,9 @@ _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
 class SheetPrinter(LatexPrinter):
     """A LatexPrinter that knows the sheet's notation (symbol name -> LaTeX)."""
 
-    _default_settings = {**LatexPrinter._default_settings, "breakable": False}
+    _default_settings = {**LatexPrinter._default_settings, "breakable": False,
+                         "digits": DEFAULT_DIGITS, "decimals": False, "exact": False,
+                         "all_decimal": False}
 
     def __init__(self, notation: Mapping[str, str] | None = None, **settings) -> None:
         settings.setdefault("mat_str", "pmatrix")
@@ -33,6 +43,76 @@ class SheetPrinter(LatexPrinter):
         settings.setdefault("order", "none")
         super().__init__(settings)
         self.notation = dict(notation or {})
+        self.policy = NumberPolicy(self._settings["digits"], self._settings["decimals"])
+        self._numeric = False      # the expression being printed has no symbols
+        self._rounded = False      # something in it was printed rounded
+        self._long: dict[sp.Basic, bool] = {}
+
+    # -- numbers: the policy --------------------------------------------------------
+
+    def doprint(self, expr: Any) -> str:
+        return self.show(expr).text
+
+    def show(self, expr: Any) -> Shown:
+        """``expr`` printed, and whether any number in it was rounded."""
+        self._numeric = not getattr(expr, "free_symbols", True)
+        self._rounded = False
+        text = super().doprint(expr)
+        return Shown(text, self._rounded)
+
+    def _shown(self, shown: Shown) -> str:
+        self._rounded = self._rounded or shown.rounded
+        return shown.text
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        if expr.q == 1 or self._settings["exact"]:
+            return super()._print_Rational(expr)
+        if isinstance(expr, GivenDecimal):
+            return decimal_text(expr) or super()._print_Rational(expr)
+        if self._settings["all_decimal"]:
+            return self._shown(self.policy.decimal(expr))
+        return self._shown(self.policy.rational(expr, self._numeric))
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        if not expr.is_finite or self._settings["exact"]:
+            return super()._print_Float(expr)
+        return self._shown(self.policy.float(expr))
+
+    def parenthesize(self, item: Any, level: int, is_neg: bool = False, strict: bool = False) -> str:
+        """A positive number printed as a plain decimal needs no parentheses (``0.5^{3}``)."""
+        if isinstance(item, sp.Number) and item.is_positive:
+            text = self._print(item)
+            if text.replace(".", "").isdigit():
+                return text
+        return super().parenthesize(item, level, is_neg=is_neg, strict=strict)
+
+    def _print_Relational(self, expr: sp.core.relational.Relational) -> str:
+        """Each side in its own context: ``d^m + 1 = 1.25`` prints its number side as a number."""
+        outer = self._numeric
+        sides = []
+        for side in (expr.lhs, expr.rhs):
+            self._numeric = outer or not side.free_symbols
+            sides.append(self._print(side))
+        self._numeric = outer
+        op = {"==": "=", ">": ">", "<": "<", ">=": r"\geq", "<=": r"\leq", "!=": r"\neq"}[expr.rel_op]
+        return f"{sides[0]} {op} {sides[1]}"
+
+    def _print(self, expr: Any, **kwargs: Any) -> str:
+        if isinstance(expr, sp.Expr) and not self._settings["exact"] and self._as_decimal(expr):
+            return self._shown(self.policy.approximate(expr))
+        return super()._print(expr, **kwargs)
+
+    def _as_decimal(self, expr: sp.Expr) -> bool:
+        """A number SymPy has evaluated (nothing left unevaluated in it) and that is long (or
+        any such number, with ``all_decimal``): printed as its decimal. Memoised: the printer
+        asks at every node."""
+        if expr.is_Atom or isinstance(expr, (sp.MatrixExpr, AppliedUndef, sp.UnevaluatedExpr)):
+            return False
+        known = self._long.get(expr)
+        if known is None:
+            known = self._long[expr] = (_evaluated_number(expr) and expr.is_real is True and (
+                self._settings["all_decimal"] or node_count(expr, SHORT_FORM) > SHORT_FORM))
+        return known
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
         if expr.name in self.notation:
@@ -85,7 +165,19 @@ class SheetPrinter(LatexPrinter):
             return "- " + self._print(sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0])
         if _numbers_left_unevaluated(expr):
             return r" \cdot ".join(self._factor(a) for a in expr.args)
+        if isinstance(expr, sp.Mul) and expr.is_commutative is not False and any(_number(a) for a in expr.args[1:]):
+            return self._written_product(expr.args)
         return super()._print_Mul(expr)
+
+    def _written_product(self, args: tuple) -> str:
+        """A product as it was written (a number after a symbol only in an unevaluated
+        substitution): a dot before a factor that starts with a digit (``g \\cdot 0.038``)."""
+        factors = [rf"\frac{{1}}{{{self._print(a.base)}}}" if a.is_Pow and a.exp == -1 else self._factor(a)
+                   for a in args]
+        out = factors[0]
+        for factor in factors[1:]:
+            out += (r" \cdot " if factor[:1].isdigit() else " ") + factor
+        return out
 
     def _print_TensorShape(self, expr) -> str:
         """A tensor shape: ``34 \\times 34 \\times 1``."""
@@ -109,6 +201,24 @@ class SheetPrinter(LatexPrinter):
 
     def _print_Heaviside(self, expr, exp=None) -> str:
         return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
+
+
+def _number(arg: sp.Basic) -> bool:
+    """A plain number, or one kept unevaluated (``UnevaluatedExpr(0.038)``)."""
+    return isinstance(arg, sp.Number) or (isinstance(arg, sp.UnevaluatedExpr) and isinstance(arg.args[0], sp.Number))
+
+
+def _evaluated_number(expr: sp.Basic) -> bool:
+    """Whether ``expr`` is a number as SymPy evaluates it: no symbols, and rebuilding any
+    node changes nothing (a substitution written out, ``1 - \\frac{19}{20}``, is not)."""
+    if expr.is_Atom:
+        return expr.is_number
+    if isinstance(expr, (sp.UnevaluatedExpr, AppliedUndef)) or not isinstance(expr, sp.Expr):
+        return False
+    if not all(_evaluated_number(a) for a in expr.args):
+        return False
+    with sp.evaluate(True):
+        return expr.func(*expr.args) == expr
 
 
 def _numbers_left_unevaluated(expr: sp.Mul) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import latexcodec  # noqa: F401  (registers the "ulatex" codec)
 import sympy as sp
@@ -37,9 +37,25 @@ _KNOWN = frozenset(
 
 _COMMAND = re.compile(r"\\([A-Za-z]+|.)")
 
+#: Math symbols latexcodec has no spelling for, as amssymb math in ``$...$`` (as latexcodec
+#: spells ``×``): prose may write ``window ⊙ kernel`` or ``x ≠ 0``.
+_MATH_CHARS = {
+    "⊙": r"\odot", "⊗": r"\otimes", "∘": r"\circ", "≠": r"\neq", "≈": r"\approx", "≡": r"\equiv",
+    "∈": r"\in", "∉": r"\notin", "⊂": r"\subset", "⊆": r"\subseteq", "∑": r"\sum", "∏": r"\prod",
+    "∫": r"\int", "∂": r"\partial", "∇": r"\nabla", "√": r"\surd", "↔": r"\leftrightarrow",
+    "⇔": r"\Leftrightarrow", "∀": r"\forall", "∃": r"\exists", "∧": r"\wedge", "∨": r"\vee",
+    "∩": r"\cap", "∪": r"\cup", "∅": r"\emptyset", "′": r"\prime", "‖": r"\Vert", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "⌈": r"\lceil", "⌉": r"\rceil", "⟨": r"\langle", "⟩": r"\rangle", "∓": r"\mp",
+    "≪": r"\ll", "≫": r"\gg", "∝": r"\propto", "⊤": r"\top", "↦": r"\mapsto",
+    **{chr(0x2080 + d): f"_{d}" for d in range(10)},
+}
+
 
 def _unicode(ch: str) -> str:
-    """latexcodec's spelling of one non-ASCII character, or ``?`` when it has none we trust."""
+    """latexcodec's spelling of one non-ASCII character (or ours, for math symbols it does not
+    know), or ``?`` when neither has one we trust."""
+    if ch in _MATH_CHARS:
+        return f"${_MATH_CHARS[ch]}$"
     try:
         encoded = str(codecs.encode(ch, "ulatex"))  # the "ulatex" codec encodes str to str
     except (UnicodeEncodeError, LookupError):
@@ -92,7 +108,7 @@ _BLOCK_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
 
 #: escape_md in one ``str.translate`` pass: tab and newline become spaces, the other
 #: control characters are dropped, markup characters get a backslash.
-_MD_TABLE = {**{code: None for code in (*range(32), *range(127, 160))}, ord("\n"): " ", ord("\t"): " ",
+_MD_TABLE = {**dict.fromkeys((*range(32), *range(127, 160))), ord("\n"): " ", ord("\t"): " ",
              **{ord(ch): "\\" + ch for ch in _MARKDOWN}}
 
 

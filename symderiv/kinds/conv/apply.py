@@ -12,8 +12,8 @@ kept as its list of products so the sheet can print the sum before evaluating it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeAlias
 from functools import cached_property
+from typing import TypeAlias
 
 import sympy as sp
 
@@ -212,13 +212,31 @@ def _window_step(spec: ApplySpec, out: Matrix, f: int, i: int, j: int) -> Step:
                 value=out[i, j])
 
 
-def window_figure(spec: ApplySpec, outputs: tuple[Matrix, ...]) -> Figure:
-    """Data for the 'sliding_window' drawing: first channel, first filter."""
-    caption = (f"The {spec.height.k} × {spec.width.k} kernel sliding over the input with stride "
-               f"{spec.height.s}; each position gives one output entry.")
-    return Figure("sliding_window", caption, (("input", spec.input[0]), ("kernel", spec.kernel[0][0]),
-                                           ("output", outputs[0]), ("stride", spec.height.s),
-                                           ("padding", spec.height.before), ("dilation", spec.height.d)))
+def channel_sum(spec: ApplySpec, f: int, channel: int) -> Matrix:
+    """What one input channel adds to filter f's output: its windows times kernel ``channel``."""
+    rows, cols = len(spec.height.starts), len(spec.width.starts)
+    kernel = spec.kernel[f][channel]
+    return Matrix([[sum(window(spec, channel, i, j).multiply_elementwise(kernel)) for j in range(cols)]
+                   for i in range(rows)])
+
+
+def window_figures(spec: ApplySpec, outputs: tuple[Matrix, ...]) -> tuple[Figure, ...]:
+    """Data for the 'sliding_window' drawings of the first filter: one per input channel, each
+    with what that channel adds to the output (with one channel, the output itself), so the
+    numbers drawn add up to the entries printed."""
+    geometry = (("stride", spec.height.s), ("padding", spec.height.before), ("dilation", spec.height.d))
+    kernel = f"{spec.height.k} × {spec.width.k} kernel"
+    if spec.channels == 1:
+        caption = (f"The {kernel} sliding over the input with stride {spec.height.s}; each position gives one "
+                   "output entry.")
+        return (Figure("sliding_window", caption, (("input", spec.input[0]), ("kernel", spec.kernel[0][0]),
+                                                   ("output", outputs[0])) + geometry),)
+    return tuple(Figure("sliding_window", (
+        f"Channel {c + 1} of filter 1: the {kernel} of that channel sliding over input channel {c + 1} "
+        f"(stride {spec.height.s}); each position gives that channel's share of an output entry, and the "
+        f"{spec.channels} shares add up to it."),
+        (("input", spec.input[c]), ("kernel", spec.kernel[0][c]), ("output", channel_sum(spec, 0, c)),
+         ("channel", c + 1)) + geometry) for c in range(spec.channels))
 
 
 def _prompt(spec: ApplySpec) -> str:
@@ -241,4 +259,4 @@ def apply_question(spec: ApplySpec, qid: str, general_qid: str) -> Question:
     answers = tuple(Answer(answer_id(spec, qid, f), sp.MatrixSymbol(output_name(spec, f), *out.shape), out)
                     for f, out in enumerate(outputs))
     return Question(qid, "A 2-D convolution, window by window", (_prompt(spec),), tuple(_givens(spec)),
-                    tuple(steps), answers, figures=(window_figure(spec, outputs),))
+                    tuple(steps), answers, figures=window_figures(spec, outputs))
