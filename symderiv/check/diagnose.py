@@ -309,7 +309,7 @@ def numeric_answers(problem: Problem) -> dict[str, sp.Basic]:
 def _reproduces(recompute: Recompute, problem: Problem, pinned: dict[str, sp.Basic]) -> bool:
     try:
         values = recompute(pinned)
-    except Exception:  # noqa: BLE001 - a kind's steps that cannot be re-evaluated are simply not used
+    except Exception:
         return False
     return all(canonical(values.get(i, v)) == v for i, v in numeric_answers(problem).items())
 
@@ -359,7 +359,7 @@ class _Cache:
         if key not in self.seen:
             try:
                 self.seen[key] = {k: canonical(v) for k, v in self.recompute(dict(pinned)).items()}
-            except Exception:  # noqa: BLE001 - a student's value the rules cannot take: nothing carried
+            except Exception:
                 self.seen[key] = {}
         return self.seen[key]
 
@@ -431,7 +431,7 @@ def _question_env(question, carried: dict, own: dict) -> tuple[dict, set]:
 def _evaluated(rule: sp.Basic, env: dict) -> sp.Basic | None:
     try:
         value = canonical(rule.xreplace(env).doit())
-    except Exception:  # noqa: BLE001 - a rule that cannot take these values is not recomputed
+    except Exception:
         return None
     if is_matrix_expression(value) or variables(value) or not isinstance(value, sp.Basic):
         return None

@@ -52,7 +52,7 @@ from symderiv.check.verdicts import (
     VERDICTS,  # noqa: F401 - grade.VERDICTS is the shared tuple, kept importable
     Verdict,
 )
-from symderiv.errors import AnswerError, SymderivError
+from symderiv.errors import AnswerError
 from symderiv.model import Answer, Problem, Question, Sheet
 from symderiv.spec import read_toml
 

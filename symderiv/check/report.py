@@ -266,7 +266,8 @@ def to_latex(report: Report) -> str:
     if report.unknown:
         body += [r"\subsection*{Ids not in the spec (not graded)}",
                  ", ".join(r"\texttt{" + escape(g.id) + "}" for g in report.unknown)]
-    return PREAMBLE.replace("%(extra)s", "\\usepackage{longtable}\n") + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
+    preamble = PREAMBLE.replace("%(extra)s", "\\usepackage{longtable}\n")
+    return preamble + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
 
 
 def _latex_summary(report: Report) -> str:
