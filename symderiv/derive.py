@@ -23,7 +23,7 @@ def load_spec(path: str | Path) -> SheetSpec:
 
 def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     """Validate the top-level table: ``[sheet]`` and ``[[problem]]``."""
-    top.check_known({"sheet", "problem"})
+    top.check_known({"sheet", "problem", "grading"})
     head = top.sub("sheet") if top.has("sheet") else Fields({}, top.source, "sheet")
     head.check_known({"name", "title", "author"})
     name = head.str("name", default_name)
@@ -36,14 +36,24 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
         rest = Fields({k: v for k, v in fields.table.items() if k not in ("kind", "title")},
                       fields.source, fields.path)
         problems.append(ProblemSpec(kind.name, title, kind.parse(rest)))
-    return SheetSpec(name, head.str("title", name), head.str("author", ""), tuple(problems), top.source)
+    return SheetSpec(name, head.str("title", name), head.str("author", ""), tuple(problems), top.source,
+                     _grading(top))
+
+
+def _grading(top: Fields) -> Any:
+    """The ``[grading]`` table (points, credit, tolerances), read by the checker."""
+    if not top.has("grading"):
+        return None
+    from symderiv.check.policy import parse_grading
+
+    return parse_grading(top.sub("grading"))
 
 
 def derive_sheet(spec: SheetSpec) -> Sheet:
     """Derive every problem of a validated spec, numbered from 1 in file order."""
     registry = kinds()
     problems = tuple(registry[p.kind].derive(p.spec, i, p.title) for i, p in enumerate(spec.problems, start=1))
-    return Sheet(spec.name, spec.title, problems, spec.source, spec.author)
+    return Sheet(spec.name, spec.title, problems, spec.source, spec.author, spec.grading)
 
 
 def derive_file(path: str | Path) -> Sheet:

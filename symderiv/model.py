@@ -155,6 +155,7 @@ class Sheet(Displayable):
     problems: tuple[Problem, ...]
     source: str = ""
     author: str = ""
+    grading: Any = field(default=None, compare=False)  # the [grading] policy (symderiv.check.policy)
 
     def answers(self) -> tuple[Answer, ...]:
         """Every answer of every question, in sheet order."""

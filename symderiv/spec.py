@@ -189,6 +189,7 @@ class SheetSpec:
     author: str
     problems: tuple[ProblemSpec, ...]
     source: str
+    grading: Any = None
 
 
 def read_toml(path: str | Path, error: type = SpecError) -> dict:
