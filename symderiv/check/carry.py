@@ -108,7 +108,8 @@ Predicted = Mapping[str, tuple[sp.Basic, tuple[str, ...]]]
 
 
 def carry_forward(problem: Problem, submitted: Mapping[str, sp.Basic], wrong: Iterable[str], same: Same, *,
-                  predicted: Predicted | None = None, found: Recomputer | None = None) -> dict[str, Carried]:
+                  predicted: Predicted | None = None, found: Recomputer | None = None,
+                  keys: Mapping[str, sp.Basic] | None = None) -> dict[str, Carried]:
     """Error-carried-forward marking of one problem.
 
     Walk the wrong answers in sheet order. Each is compared first with what the
@@ -116,12 +117,14 @@ def carry_forward(problem: Problem, submitted: Mapping[str, sp.Basic], wrong: It
     with what the correct rules give from the student's earlier wrong numbers (the
     *pinned* ones that change it); if equal, it was carried forward. Otherwise it is a
     slip of its own, and its value is pinned for the answers after it. ``found`` is
-    the problem's :class:`Recomputer` (a grader passes one it caches, see
-    :func:`cached_recomputer`; by default :func:`recomputer`).
+    the problem's :class:`Recomputer` and ``keys`` its :func:`numeric_answers` (a grader
+    passes ones it keeps, see :func:`cached_recomputer`).
     """
     predicted = predicted or {}
     found = found if found is not None else cached_recomputer(problem)
-    keys, pinned, out = numeric_answers(problem), {}, {}
+    keys = keys if keys is not None else numeric_answers(problem)
+    pinned: dict[str, sp.Basic] = {}
+    out: dict[str, Carried] = {}
     for answer_id in _in_sheet_order(problem, set(wrong) & set(submitted)):
         value = submitted[answer_id]
         if answer_id in predicted and same(answer_id, value, predicted[answer_id][0]):
@@ -313,16 +316,17 @@ class _Prediction:
         return {k: v for k, (v, _) in self.values.items() if v is not None}
 
 
-def predict_from_rules(problem: Problem, rules: Mapping[str, sp.Basic],
-                       steps: tuple[NumericStep, ...] | None = None) -> dict[str, tuple[sp.Basic, tuple[str, ...]]]:
+def predict_from_rules(problem: Problem, rules: Mapping[str, sp.Basic], steps: tuple[NumericStep, ...] | None = None,
+                       memo: dict | None = None) -> dict[str, tuple[sp.Basic, tuple[str, ...]]]:
     """Numeric answers recomputed with the student's rules: answer id -> (value, the ids of
-    the rules it depends on), for the answers those rules change."""
+    the rules it depends on), for the answers those rules change. ``memo`` (a dict kept
+    by the caller for the problem) remembers each step evaluated at changed values."""
     answers = {a.id: a for q in problem.questions for a in q.answers}
     own = {i: rule for i, rule in rules.items() if i in answers}
     steps = numeric_steps(problem) if steps is None else steps
     prediction = _Prediction()
-    for step in steps:
-        _predict_step(step, _rule_for(step, own, answers), prediction)
+    for index, step in enumerate(steps):
+        _predict_step(step, _rule_for(step, own, answers), prediction, memo if memo is not None else {}, index)
     out = {}
     for question in problem.questions:
         for answer in question.answers:
@@ -342,7 +346,8 @@ def _rule_for(step: NumericStep, rules: Mapping[str, sp.Basic], answers: Mapping
     return "", None
 
 
-def _predict_step(step: NumericStep, own: tuple[str, Any], prediction: _Prediction) -> None:
+def _predict_step(step: NumericStep, own: tuple[str, Any], prediction: _Prediction, memo: dict,
+                  index: int) -> None:
     rule_id, rule = own
     changed = [s for s in _quantities(step.rule if rule is None else rule) if s in prediction.values]
     if rule is None and not changed:
@@ -351,10 +356,13 @@ def _predict_step(step: NumericStep, own: tuple[str, Any], prediction: _Predicti
     if rule is None and not step.reliable:
         prediction.values[step.lhs] = (None, sources)
         return
-    value = evaluated(step.rule if rule is None else rule, {**step.env, **prediction.env()})
-    if value is not None and isinstance(step.lhs, sp.MatrixSymbol) and shape_of(value) is None:
-        value = sp.ImmutableMatrix([[value]])
-    prediction.values[step.lhs] = (value, sources)
+    key = (index, rule, tuple((s, prediction.values[s][0]) for s in sorted(changed, key=sp.default_sort_key)))
+    if key not in memo:
+        value = evaluated(step.rule if rule is None else rule, {**step.env, **prediction.env()})
+        if value is not None and isinstance(step.lhs, sp.MatrixSymbol) and shape_of(value) is None:
+            value = sp.ImmutableMatrix([[value]])
+        memo[key] = value
+    prediction.values[step.lhs] = (memo[key], sources)
 
 
 def _quantities(expr: sp.Basic) -> set[sp.Basic]:

@@ -51,6 +51,9 @@ KINDS = ("transposed", "reshaped", "missing_dimension", "sign", "reciprocal", "p
          "wrong_quantity", "off_by_one", "not_rounded", "rounded", "wrong_shape", "carried_forward")
 """Every ``Diagnosis.kind``, most specific first."""
 
+CANDIDATE_SAMPLES = 8
+"""Random points at which a formula is compared with each candidate (a slip explains an
+answer only if it agrees everywhere; 8 points tell candidates apart)."""
 ROUNDED = sp.Rational(1, 100)
 """A number within this relative distance of the key is diagnosed as rounded."""
 
@@ -88,7 +91,9 @@ def _diagnose(answer: object, reference: object, result: Result | None, givens: 
     if result.equivalent or result.parsed is None or result.expected is None:
         return ()
     is_tuple = isinstance(reference, (TensorShape, tuple)) or settings.orientation == "any"
-    check = _Checker(givens, replace(settings, orientation="strict"), deadline, dict(result.typed), is_tuple)
+    candidates = replace(settings, orientation="strict", simplify=False,
+                         samples=min(settings.samples, CANDIDATE_SAMPLES))
+    check = _Checker(givens, candidates, deadline, dict(result.typed), is_tuple)
     found = check.explain(result.parsed, result.expected)
     if not found and result.verdict == "wrong_shape":
         return (Diagnosis("wrong_shape", result.reason),)

@@ -144,6 +144,9 @@ class Settings:
     notation: tuple[tuple[str, str], ...] = ()
     unit: str | None = None
     givens: tuple[tuple[str, sp.Basic], ...] = ()
+    simplify: bool = True
+    """Try to show two formulas equal by simplification before sampling them (diagnoses,
+    which compare with many candidates, only sample)."""
 
 
 @dataclass(frozen=True)
@@ -237,11 +240,24 @@ def reference_symbols(expected: sp.Basic) -> dict[str, sp.Basic]:
     names: dict[str, sp.Basic] = {}
     for atom in sorted(variables(expected), key=sp.default_sort_key):
         if isinstance(atom, MatrixElement):
-            names[str(atom)] = atom
-            if isinstance(atom.parent, sp.MatrixSymbol) and atom.parent.shape == (1, 1):
-                names[atom.parent.name] = atom
+            names.update(dict.fromkeys(_entry_names(atom), atom))
         else:
             names[atom.name] = atom
+    if "E" not in names and expected.has(sp.E):
+        names["E"] = sp.E  # SymPy's spelling of Euler's number, where E names nothing else
+    return names
+
+
+def _entry_names(entry: MatrixElement) -> list[str]:
+    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``) as the sheet does, and ``y_hat``
+    for the only entry of a 1x1 matrix."""
+    parent, i, j = entry.args
+    names = [str(entry)]
+    if isinstance(parent, sp.MatrixSymbol):
+        index = f"{max(i, j) + 1}" if 1 in parent.shape else f"{i + 1},{j + 1}"
+        names.append(f"{parent.name}_{index}")
+        if parent.shape == (1, 1):
+            names.append(parent.name)
     return names
 
 
@@ -415,7 +431,7 @@ def _scalars_equal(answer: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[boo
         return True, "identical"
     if not variables(answer) and not variables(expected):
         return _numbers_equal(answer, expected, run)
-    if not _tolerant(answer, expected, run) and _difference_vanishes(answer - expected, run):
+    if run.settings.simplify and not _tolerant(answer, expected, run) and _difference_vanishes(answer - expected, run):
         return True, "the difference simplifies to 0"
     return _sample(answer, expected, run)
 

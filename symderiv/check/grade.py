@@ -49,6 +49,7 @@ from symderiv.check.carry import (
     Recomputer,
     cached_recomputer,
     carry_forward,
+    numeric_answers,
     numeric_steps,
     predict_from_rules,
 )
@@ -307,7 +308,7 @@ def scalar_givens(question: Question) -> dict[str, sp.Basic]:
 
 @dataclass(frozen=True)
 class _Context:
-    """One answer of the sheet, with everything needed to grade it."""
+    """One answer of the sheet, with everything needed to grade it, worked out once."""
 
     problem: Problem
     question: Question
@@ -315,6 +316,10 @@ class _Context:
     policy: AnswerPolicy
     settings: Settings
     givens: Mapping[str, sp.Basic]
+    expected: sp.Basic
+    gradable: bool
+    symbolic: bool
+    tuple_like: bool
 
 
 class Grader:
@@ -338,6 +343,9 @@ class Grader:
         self._same: dict[tuple, bool] = {}
         self._recompute: dict[int, Recomputer | None] = {}
         self._steps: dict[int, tuple] = {}
+        self._keys: dict[int, dict[str, sp.Basic]] = {}
+        self._step_memo: dict[int, dict] = {}
+        self._tuples: dict[sp.Basic, sp.Basic] = {}
         self._predictions: dict[tuple, dict] = {}
 
     def _context(self, problem: Problem, question: Question, answer: Answer) -> _Context:
@@ -345,7 +353,11 @@ class Grader:
         givens = scalar_givens(question)
         settings = Settings(tolerance=policy.tolerance, notation=tuple(problem.notation),
                             unit=policy.unit or unit_word(answer.id), givens=tuple(givens.items()))
-        return _Context(problem, question, answer, policy, settings, givens)
+        ok = gradable(answer)
+        expected = canonical(answer.value)
+        symbolic = ok and (is_matrix_expression(expected) or bool(variables(expected)))
+        return _Context(problem, question, answer, policy, settings, givens, expected, ok, symbolic,
+                        isinstance(answer.value, TensorShape))
 
     # ---- one answer ----------------------------------------------------------------
 
@@ -392,7 +404,7 @@ class Grader:
         for problem in self.sheet.problems:
             answers = [a for q in problem.questions for a in q.answers]
             results = {a.id: self.compare(a.id, submitted[a.id]) for a in answers
-                       if a.id in submitted and gradable(a)}
+                       if a.id in submitted and self.contexts[a.id].gradable}
             carried = self._carried(problem, results)
             graded += [self._grade(a, submitted.get(a.id), results.get(a.id), carried.get(a.id)) for a in answers]
         unknown = tuple(Graded(i, "unknown_id", Fraction(0), 0, given=raw, reason="the spec has no answer with this id")
@@ -404,41 +416,58 @@ class Grader:
         wrong = [i for i, r in results.items() if r.verdict in ("incorrect", "wrong_shape") and r.parsed is not None]
         if not wrong:
             return {}
-        rules = {i: results[i].parsed for i in wrong if _symbolic(self.contexts[i].answer)}
+        rules = {i: results[i].parsed for i in wrong if self.contexts[i].symbolic}
         if problem.number not in self._recompute:
             self._recompute[problem.number] = cached_recomputer(problem)
             self._steps[problem.number] = numeric_steps(problem)
+            self._keys[problem.number] = numeric_answers(problem)
+        numbers = [i for i in wrong if i in self._keys[problem.number]]
+        if not numbers:
+            return {}
         return carry_forward(problem, {i: results[i].parsed for i in wrong}, wrong, self.same,
-                             predicted=self._predicted(problem, rules), found=self._recompute[problem.number])
+                             predicted=self._predicted(problem, rules), found=self._recompute[problem.number],
+                             keys=self._keys[problem.number])
 
     def _predicted(self, problem: Problem, rules: dict[str, sp.Basic]) -> dict:
         key = (problem.number, tuple(sorted(rules.items(), key=lambda item: item[0])))
         if key not in self._predictions:
-            self._predictions[key] = (predict_from_rules(problem, rules, self._steps[problem.number])
+            memo = self._step_memo.setdefault(problem.number, {})
+            self._predictions[key] = (predict_from_rules(problem, rules, self._steps[problem.number], memo)
                                       if rules else {})
         return self._predictions[key]
 
     def _grade(self, answer: Answer, raw: Any, result: Result | None, carried: Carried | None) -> Graded:
         context = self.contexts[answer.id]
-        if not gradable(answer):
-            return Graded(answer.id, "not_gradable", Fraction(0), 0, given=raw, problem=context.problem.number,
+        number = context.problem.number
+        if not context.gradable:
+            return Graded(answer.id, "not_gradable", Fraction(0), 0, given=raw, problem=number,
                           reason="the key's answer is not something the checker can compare; not counted")
         points = context.policy.points
-        base = Graded(answer.id, "missing", Fraction(0), points, expected=canonical(answer.value),
-                      problem=context.problem.number, reason="no answer given")
         if result is None:
-            return base
-        base = replace(base, verdict=result.verdict, given=raw, parsed=_as_key(result.parsed, answer.value),
-                       reason=result.reason, notes=result.notes)
+            return Graded(answer.id, "missing", Fraction(0), points, expected=context.expected, problem=number,
+                          reason="no answer given")
+        parsed = self._as_tuple(result.parsed) if context.tuple_like else result.parsed
+        verdict, earned, diagnoses = result.verdict, Fraction(0), ()
         if result.equivalent:
-            return replace(base, points=Fraction(points))
-        if carried is not None and carried.consistent:
-            note = Diagnosis("carried_forward", f"error carried forward: this is what the correct rules give from "
-                                                f"your {', '.join(carried.sources)}")
-            return replace(base, verdict="carried_forward", diagnoses=(note,),
-                           points=points * context.policy.credit.get("carried_forward", Fraction(0)))
-        diagnoses = self._explain(answer, raw, result, carried)
-        return replace(base, diagnoses=diagnoses, points=points * _credit(diagnoses, context.policy))
+            earned = Fraction(points)
+        elif carried is not None and carried.consistent:
+            verdict = "carried_forward"
+            diagnoses = (Diagnosis("carried_forward", f"error carried forward: this is what the correct rules give "
+                                                      f"from your {', '.join(carried.sources)}"),)
+            earned = points * context.policy.credit.get("carried_forward", Fraction(0))
+        else:
+            diagnoses = self._explain(answer, raw, result, carried)
+            earned = points * _credit(diagnoses, context.policy)
+        return Graded(answer.id, verdict, earned, points, raw, parsed, context.expected, result.reason, diagnoses,
+                      number, result.notes)
+
+    def _as_tuple(self, parsed: sp.Basic | None) -> sp.Basic | None:
+        """A tuple answer shown as the key shows tuples (``20 x 20 x 3``), made once per value."""
+        if not (isinstance(parsed, MatrixBase) and 1 in parsed.shape):
+            return parsed
+        if parsed not in self._tuples:
+            self._tuples[parsed] = TensorShape([list(parsed)])
+        return self._tuples[parsed]
 
     def _explain(self, answer: Answer, raw: Any, result: Result, carried: Carried | None) -> tuple[Diagnosis, ...]:
         """Explain against the value the student's own earlier answers lead to first, then the key."""
@@ -450,18 +479,6 @@ class Grader:
                 where = f" (relative to what your {', '.join(carried.sources)} gives)"
                 return tuple(replace(d, message=d.message + where) for d in own)
         return self._diagnose(answer.id, raw, result, None)
-
-
-def _as_key(parsed: sp.Basic | None, key: sp.Basic) -> sp.Basic | None:
-    """A tuple answer shown as the key shows tuples (``20 x 20 x 3``)."""
-    if isinstance(key, TensorShape) and isinstance(parsed, MatrixBase) and 1 in parsed.shape:
-        return TensorShape([list(parsed)])
-    return parsed
-
-
-def _symbolic(answer: Answer) -> bool:
-    value = canonical(answer.value)
-    return is_matrix_expression(value) or bool(variables(value))
 
 
 def _credit(diagnoses: tuple[Diagnosis, ...], policy: AnswerPolicy) -> Fraction:

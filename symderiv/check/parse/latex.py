@@ -205,7 +205,7 @@ class _LatexParser:
 
     def postfix(self) -> Value:
         """A name with optional subscript and ``^{(k)}`` label, or any other atom."""
-        name = self.name_token()
+        name = self.name_token() or self.braced_name()
         if name is None:
             return self.atom()
         if self.b.is_function(name) and self.at("char", "("):
@@ -231,17 +231,29 @@ class _LatexParser:
     def accented(self) -> str:
         """``\\hat{y}`` is the name ``y_hat`` (also ``\\bar``, ``\\tilde``), as the key names it."""
         accent = _ACCENTS[self.advance().text]
-        braced = self.at("char", "{")
-        if braced:
-            self.advance()
-        else:
+        if not self.at("char", "{"):
             self.split_first()
-        name = self.name_token()
+        name = self.name_token() or self.braced_name(subscripted=False)
         if name is None:
             raise unparseable_at(self.where(self.tok), f"expected a letter under the {accent}")
-        if braced:
-            self.expect("char", "}", "}")
         return f"{name}_{accent}"
+
+    def braced_name(self, subscripted: bool = True) -> str | None:
+        """A name in braces, ``{y}`` or ``{\\hat{{y}}}``, as the sheet prints an entry's name
+        (``{y}_{1}``): only when a subscript or label follows (unless ``subscripted`` is
+        False), else None and nothing is consumed (the braces are a group)."""
+        start, depth = self.index, 0
+        while self.at("char", "{"):
+            self.advance()
+            depth += 1
+        name = self.name_token() if depth else None
+        while name is not None and depth and self.at("char", "}"):
+            self.advance()
+            depth -= 1
+        if name is None or depth or (subscripted and not self.at("char", "_") and not self.at("char", "^")):
+            self.index = start
+            return None
+        return name
 
     def subscript(self) -> str:
         """``_1``, ``_i`` or ``_{out}`` as text: it becomes part of a symbol's name."""
@@ -263,6 +275,8 @@ class _LatexParser:
         token = self.advance()
         if token.kind in ("letter", "word", "text") or token.kind == "num" and token.text.isdigit():
             return token.text
+        if token.kind == "char" and token.text == ",":  # an entry (i, j): ``W_{1,2}``
+            return ","
         if token.kind == "cmd" and token.text in GREEK:
             return GREEK_ALIASES.get(token.text, token.text)
         raise unparseable_at(self.where(token),
