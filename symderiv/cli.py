@@ -67,18 +67,115 @@ def _verify(args: argparse.Namespace) -> int:
 
 @command("grade")
 def _grade(args: argparse.Namespace) -> int:
-    """Grade one submission against a spec and print the report in the chosen format."""
-    from symderiv.check.grade import grade_submission, load_submission
-    from symderiv.check.report import render
-    from symderiv.derive import derive_file
+    """Grade one submission (a feedback report) or a class (a gradebook), as asked."""
+    from symderiv.check.policy import load_policy
 
     if args.json and args.report != "text":
         raise SymderivError(f"--json and --report {args.report}: choose one output format")
+    if args.workers is not None and args.workers < 1:
+        raise SymderivError(f"--workers: must be at least 1, got {args.workers}")
     spec = args.spec or _only_spec()
-    submission = load_submission(args.submission)
-    report = grade_submission(derive_file(spec), submission, spec=str(spec))
-    sys.stdout.write(render(report, "json" if args.json else args.report))
+    policy = load_policy(args.policy) if args.policy else None
+    form = "json" if args.json else args.report
+    if len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir():
+        return _grade_one(Path(args.submissions[0]), spec, policy, form, args)
+    return _grade_class(spec, policy, form, args)
+
+
+def _grade_one(path: Path, spec: Path, policy, form: str, args: argparse.Namespace) -> int:
+    from symderiv.check.grade import Grader, load_submission
+    from symderiv.check.gradebook import report_row
+    from symderiv.check.report import render
+    from symderiv.derive import derive_file
+
+    submission = load_submission(path)
+    report = Grader(derive_file(spec), policy, spec=str(spec)).grade(submission)
+    _write_gradebook([report_row(report)], report.sheet, args)
+    _write_out(render(report, form))
     return 0
+
+
+def _grade_class(spec: Path, policy, form: str, args: argparse.Namespace) -> int:
+    from symderiv.check.batch import find_submissions, grade_class
+    from symderiv.check.gradebook import render_class
+
+    if form == "tex":
+        raise SymderivError("--report tex: a LaTeX feedback sheet is for one submission; for a class use "
+                            "text, md or --json")
+    if not find_submissions(args.submissions):
+        raise SymderivError(f"{', '.join(args.submissions)}: no submissions (*.toml files) found")
+    progress = _progress_bar() if sys.stderr.isatty() else None
+    sheet, rows = grade_class(args.submissions, spec, policy=policy, workers=args.workers,
+                              scheduler=args.scheduler, progress=progress)
+    _write_gradebook(rows, sheet, args)
+    _write_out(render_class(rows, sheet, str(spec), form))
+    failed = sum(1 for row in rows if row.report is None)
+    if failed:
+        print(f"symderiv: {failed} of {len(rows)} submissions could not be graded (see their rows)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _write_gradebook(rows, sheet, args: argparse.Namespace) -> None:
+    """The CSV gradebook and the Gradescope results, each written whole or not at all."""
+    import json
+
+    from symderiv.check.gradebook import gradescope_results, to_csv
+
+    files: dict[Path, str] = {}
+    if args.csv:
+        files[Path(args.csv)] = to_csv(rows, sheet)
+    if args.gradescope:
+        folder = Path(args.gradescope)
+        names = _result_names([row.source for row in rows])
+        for row, name in zip(rows, names):
+            files[folder / name] = json.dumps(gradescope_results(row), indent=2, ensure_ascii=True) + "\n"
+    for path, text in files.items():
+        _write_file(path, text)
+
+
+def _result_names(sources: list[str]) -> list[str]:
+    """``results.json`` for one submission; ``<name>/results.json`` for each of several."""
+    if len(sources) == 1:
+        return ["results.json"]
+    stems = [Path(source).with_suffix("").as_posix().strip("/").replace("/", "_").lstrip(".") for source in sources]
+    seen: dict[str, int] = {}
+    names = []
+    for stem in stems:
+        seen[stem] = seen.get(stem, 0) + 1
+        names.append(f"{stem or 'submission'}{'' if seen[stem] == 1 else '_' + str(seen[stem])}/results.json")
+    return names
+
+
+def _write_file(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise SymderivError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def _write_out(text: str) -> None:
+    """Print a report; a terminal that cannot show a character gets an escape instead."""
+    encoding = sys.stdout.encoding or "utf-8"
+    sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _progress_bar():
+    """A progress bar on stderr (shown only on a terminal)."""
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} submissions")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return show
 
 
 def _only_spec() -> Path:
@@ -107,12 +204,19 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("spec")
     v = sub.add_parser("verify", help="check every derived gradient against independent methods")
     v.add_argument("spec")
-    g = sub.add_parser("grade", help="grade a submission against a spec's answers")
-    g.add_argument("submission", help="TOML file mapping answer ids to answers")
+    g = sub.add_parser("grade", help="grade a submission, or a class, against a spec's answers")
+    g.add_argument("submissions", nargs="+", metavar="SUBMISSION_OR_DIR",
+                   help="TOML files mapping answer ids to answers, or directories of them")
     g.add_argument("--spec", default=None,
                    help="the problem set's spec file (default: the only spec in derivations/, if there is one)")
     g.add_argument("--json", action="store_true", help="print the report as JSON")
-    g.add_argument("--report", choices=["text", "md", "tex"], default="text", help="feedback sheet format")
+    g.add_argument("--report", choices=["text", "md", "tex"], default="text", help="report format")
+    g.add_argument("--csv", metavar="FILE", help="write a CSV gradebook (one row per submission)")
+    g.add_argument("--gradescope", metavar="DIR", help="write Gradescope's results.json per submission")
+    g.add_argument("--workers", type=int, default=None,
+                   help="processes grading a class (default: one per core; 1 grades here)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask distributed cluster at ADDRESS")
+    g.add_argument("--policy", metavar="FILE", help="a TOML file with a [grading] table (instead of the spec's)")
     return p
 
 

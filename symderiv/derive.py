@@ -30,7 +30,7 @@ def load_spec(path: str | Path) -> SheetSpec:
 
 def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     """Validate the top-level table: ``[sheet]`` and ``[[problem]]``."""
-    top.check_known({"sheet", "problem"})
+    top.check_known({"sheet", "problem", "grading"})
     head = top.sub("sheet") if top.has("sheet") else Fields({}, top.source, "sheet")
     head.check_known({"name", "title", "author", "digits", "paper"})
     name = head.str("name", default_name)
@@ -39,7 +39,7 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     problems = tuple(parse_problem(fields) for fields in top.subs("problem"))
     return SheetSpec(name, head.str("title", name), head.str("author", ""), problems, top.source,
                      head.integer("digits", 4, low=DIGITS[0], high=DIGITS[1]),
-                     head.str("paper", "letter", choices=PAPERS))
+                     head.str("paper", "letter", choices=PAPERS), _grading(top))
 
 
 def parse_problem(fields: Fields) -> ProblemSpec:
@@ -52,13 +52,22 @@ def parse_problem(fields: Fields) -> ProblemSpec:
     return ProblemSpec(kind.name, title, spec, digits, writes_decimals(own))
 
 
+def _grading(top: Fields) -> Any:
+    """The ``[grading]`` table (points, credit, tolerances), read by the checker."""
+    if not top.has("grading"):
+        return None
+    from symderiv.check.policy import parse_grading
+
+    return parse_grading(top.sub("grading"))
+
+
 def derive_sheet(spec: SheetSpec) -> Sheet:
     """Derive every problem of a validated spec, numbered from 1 in file order, with the
     number policy's settings (digits, decimals) the spec gave."""
     registry = kinds()
     problems = tuple(replace(registry[p.kind].derive(p.spec, i, p.title), digits=p.digits, decimals=p.decimals)
                      for i, p in enumerate(spec.problems, start=1))
-    return Sheet(spec.name, spec.title, problems, spec.source, spec.author, spec.digits, spec.paper)
+    return Sheet(spec.name, spec.title, problems, spec.source, spec.author, spec.digits, spec.paper, spec.grading)
 
 
 def derive_file(path: str | Path) -> Sheet:

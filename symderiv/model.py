@@ -189,6 +189,7 @@ class Sheet(Displayable):
     author: str = ""
     digits: int = 4
     paper: str = "letter"
+    grading: Any = field(default=None, compare=False)  # the [grading] policy (symderiv.check.policy)
 
     def answers(self) -> tuple[Answer, ...]:
         """Every answer of every question, in sheet order."""

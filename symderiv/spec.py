@@ -276,6 +276,7 @@ class SheetSpec:
     source: str
     digits: int = 4
     paper: str = "letter"
+    grading: Any = None
 
 
 #: Largest spec file read (bytes): a problem set is a page of TOML, not a data set.

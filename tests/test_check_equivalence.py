@@ -32,7 +32,9 @@ N_OUT = sp.floor((n + 2 * p - k) / s) + 1
 @pytest.mark.parametrize("answer, reference, verdict", [
     ("1/3", sp.Rational(1, 3), "correct"),
     ("2/6", Fraction(1, 3), "correct"),
-    ("0.3333", sp.Rational(1, 3), "incorrect"),       # exact against exact: no tolerance
+    ("0.3333", sp.Rational(1, 3), "correct"),         # a decimal to the digits given (4 figures)
+    ("0.33", sp.Rational(1, 3), "incorrect"),         # only 2 figures
+    ("0.3334", sp.Rational(1, 3), "incorrect"),       # not 1/3 to the digits given
     ("5e-6", sp.Rational(1, 200000), "correct"),       # decimals are exact
     ("sqrt(2)/2", 1 / sp.sqrt(2), "correct"),
     ("sqrt(8)", 2 * sp.sqrt(2), "correct"),

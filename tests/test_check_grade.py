@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sympy as sp
 from reference_network import naive_network
-from test_check_diagnose import as_sympy
+from test_check_carry import as_sympy
 
 from symderiv.check.equivalence import canonical, equivalent
 from symderiv.check.grade import (
@@ -80,15 +80,15 @@ def example_slips(sheet) -> dict[str, tuple[sp.Basic, str, str]]:
     flipped[0] = -flipped[0]
     return {
         "1.1.a2": (as_sympy(a2), "incorrect", None),
-        **{f"1.1.{n}": (own[n], "incorrect", "carried_forward") for n in ("z2", "a3", "y_hat", "loss")},
+        **{f"1.1.{n}": (own[n], "carried_forward", "carried_forward") for n in ("z2", "a3", "y_hat", "loss")},
         "1.2.dL_dy_hat": (2 * key["1.2.dL_dy_hat"], "incorrect", "factor"),
         "1.2.dL_dW1": (sp.Transpose(key["1.2.dL_dW1"]), "wrong_shape", "transposed"),
         "1.3.dL_dW3": (own["dL_dW3"].T, "wrong_shape", "transposed"),
         "1.3.dL_db3": (2 * own["dL_db3"], "incorrect", "factor"),
         "1.3.dL_dW2": (10 * own["dL_dW2"], "incorrect", "power_of_ten"),
         "1.3.dL_db2": (sp.ImmutableMatrix(flipped), "incorrect", "sign"),
-        "1.3.dL_dW1": (own["dL_dW1"], "incorrect", "carried_forward"),
-        "1.3.dL_db1": (own["dL_db1"], "incorrect", "carried_forward"),
+        "1.3.dL_dW1": (own["dL_dW1"], "carried_forward", "carried_forward"),
+        "1.3.dL_db1": (own["dL_db1"], "carried_forward", "carried_forward"),
         "1.3.dL_dx": (own["dL_dx"] + sp.ImmutableMatrix([0, 1]), "incorrect", "off_by_one"),
         "2.1.minutes": (key["2.1.minutes"] / 10, "incorrect", "power_of_ten"),
         "2.2.trials_95": (key["2.2.trials_95"] - 1, "incorrect", "off_by_one"),

@@ -7,49 +7,50 @@
 'correct'
 >>> equivalent("floor((n + 2p - k)/s)", ref).reason              # doctest: +ELLIPSIS
 'at k=..., n=..., p=..., s=...: expected ..., got ...'
+>>> equivalent("N = 3.33", sp.Rational(10, 3)).verdict           # a decimal to the digits given
+'correct'
 
 How an answer is compared with its reference (which is trusted: a SymPy object from the
-answer key, a number, a list or a string):
+answer key, a number, a list, a tuple or a string):
 
-1. **Parse.** Strings go through :func:`symderiv.check.parse.parse_answer` (never
+1. **Read.** Strings go through :func:`symderiv.check.parse.read_answer` (never
    ``eval``/``sympify``), with the reference's symbols passed by name so that ``n`` in
-   the answer *is* the key's ``n`` with its assumptions (integer, positive...).
-   SymPy answers have their symbols renamed the same way.
+   the answer *is* the key's ``n`` with its assumptions (integer, positive...), and
+   with the sheet's ``notation`` so that ``\\hat{y}`` or ``\\frac{\\partial L}{\\partial z_n}``
+   name the key's quantities. An ``=`` chain is read side by side: a first side that
+   only names the quantity (``L =``, ``N_out =``) is a label; every other side is
+   checked, the last is the answer, and a wrong earlier side is reported in ``notes``.
+   The quantity's ``unit`` lets ``6000 min`` or ``100 h`` stand for 6000 minutes; a
+   scalar may have thousands separators (``6,000``), a shape ``x`` separators.
 2. **Shape.** A 1x1 matrix and a scalar are the same thing. Otherwise the shapes must
-   match (verdict ``"wrong_shape"``); with ``orientation="any"`` a row vector and a
-   column vector of the same entries are accepted for each other (tuples such as an
-   output shape ``34 x 34 x 1``, where orientation means nothing).
-3. **Numbers** compare exactly when both are exact (Integer, Rational, or exact algebraic
-   values such as ``sqrt(2)/2``), with a tolerance when either is a float or when the
-   caller passes ``rtol``/``atol`` (default ``rtol=1e-9`` for floats).
+   match (verdict ``"wrong_shape"``). A tuple (a :class:`~symderiv.model.TensorShape`
+   such as an output shape, or a Python tuple) has no orientation: a row and a column
+   of its entries are both accepted (``orientation="any"``, the default for tuples).
+3. **Numbers** follow the :class:`~symderiv.check.numbers.Tolerance` policy: by
+   default a decimal is correct when it agrees with the exact value to the digits
+   given, with at least 3 significant figures (``3.33`` for 10/3, ``0.8808`` for
+   sigmoid(2)); integers, fractions and exact forms (``sqrt(2)/2``) compare exactly.
 4. **Formulas**: first cheap symbolic steps on the difference (``expand``, ``cancel``,
    ``together``; ``simplify`` only for small expressions); if they do not reach 0, the
-   two sides are evaluated at seeded random points, as STACK's algebraic-equivalence
-   test does. Points respect the symbols' assumptions (positive integers for
-   ``n, k, p, s`` when the key declares them so), so ``floor``, ``ceiling``, ``Max`` and
-   ``Piecewise`` forms compare robustly; a counterexample is reported in the reason.
-   Points where the reference is undefined or not real are skipped.
-5. **Matrix expressions** (answers of a symbolic chain rule such as ``dL_da2*z1.T``)
-   are read by :func:`symderiv.check.parse.read_matrix_expression` (names of the
-   reference's matrix symbols, ``@``/``*`` products, ``.T`` transposes,
-   ``hadamard(A, B)``, ``relu'(a2)`` or ``relu_prime(a2)`` for local-derivative
-   symbols) and compared by evaluating both sides with random integer matrices in
-   place of every symbol.
+   two sides are evaluated at seeded random points inside the question's domain
+   (:mod:`symderiv.check.sampling`), as STACK's algebraic-equivalence test does; a
+   counterexample is reported in the reason.
+5. **Matrix expressions** (answers of a symbolic chain rule such as ``dL_da2 z1^T``)
+   are read by :func:`symderiv.check.parse.read_matrix_expression` and compared by
+   evaluating both sides with random integer matrices in place of every symbol.
 
-Every check has a time budget (``max_seconds``); an answer that cannot be checked in
-time gets the verdict ``"too_large"``, never a hang.
+Every check has a time budget (``max_seconds``) that holds in any thread
+(:mod:`symderiv.check.budget`); an answer that cannot be checked in time gets the
+verdict ``"too_large"``, never a hang.
 """
 from __future__ import annotations
 
 import math
 import random
-import signal
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
-from types import FrameType
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from typing import Literal
 
 import sympy as sp
@@ -57,9 +58,33 @@ from sympy.matrices import MatrixBase
 from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.check.parse import ParseError, parse_answer, read_matrix_expression
+from symderiv.check import budget
+from symderiv.check.numbers import (
+    DEFAULT_RTOL,
+    DIGITS,
+    DIGITS_RULE,
+    Tolerance,
+    digits_verdict,
+    numeric,
+    within,
+)
+from symderiv.check.parse import (
+    Names,
+    ParseError,
+    Precision,
+    Side,
+    parse_answer,
+    read_answer,
+    read_matrix_expression,
+    unit_of,
+)
+from symderiv.check.parse.forms import split_sides
+from symderiv.check.parse.source import SourceText
+from symderiv.check.sampling import draw, sample_points, variables
 from symderiv.check.shapes import describe_shape, shape_of
+from symderiv.check.show import show
 from symderiv.check.verdicts import Verdict
+from symderiv.model import TensorShape
 
 Orientation = Literal["strict", "any"]
 
@@ -67,8 +92,6 @@ MAX_SECONDS = 2.0
 """Wall-clock budget of one comparison, parsing included."""
 DEFAULT_SAMPLES = 16
 """Random points a formula must agree at (when simplification does not decide)."""
-DEFAULT_RTOL = 1e-9
-"""Relative tolerance when a float is involved and the caller gave none."""
 SIMPLIFY_OPS = 40
 """``simplify`` runs only on differences with at most this many operations."""
 EXPAND_OPS = 300
@@ -77,10 +100,11 @@ EXPAND_POWER = 12
 """...and no power of a sum above this exponent (``(a+b+c)^1000`` would explode)..."""
 EXPAND_TERMS = 5_000
 """...and no more than this many terms once expanded (a product of 150 binomials)."""
-DIGITS = 30
-"""Working precision (decimal digits) of numeric evaluation."""
 MATRIX_TRIALS = 3
 """Random integer matrices per symbol when comparing matrix expressions."""
+
+__all__ = ["DEFAULT_RTOL", "DIGITS", "MAX_SECONDS", "Result", "Settings", "Tolerance", "equivalent", "draw",
+           "variables"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +115,9 @@ class Result:
     ``not_finite``, ``wrong_shape``; ``equivalent`` is ``verdict == "correct"``;
     ``reason`` is a sentence for a person; ``parsed`` is the answer as a SymPy object
     (None when it could not be read) and ``expected`` the reference, normalised the
-    same way (1x1 matrices as scalars).
+    same way (1x1 matrices as scalars). ``notes`` are remarks that do not change the
+    verdict (a wrong earlier side of an ``=`` chain); ``typed`` says how precisely each
+    decimal of the answer was typed (value -> :class:`~symderiv.check.parse.Precision`).
     """
 
     equivalent: bool
@@ -99,31 +125,44 @@ class Result:
     parsed: sp.Basic | None
     verdict: Verdict
     expected: sp.Basic | None = None
+    notes: tuple[str, ...] = ()
+    typed: tuple[tuple[sp.Rational, Precision], ...] = ()
 
     def __bool__(self) -> bool:
         return self.equivalent
 
 
-class _OutOfTime(BaseException):
-    """The comparison used up its budget (a BaseException, so that no ``except Exception``
-    inside SymPy or the parser can swallow it)."""
+@dataclass(frozen=True)
+class Settings:
+    """Everything a comparison needs besides the two values (see :func:`equivalent`)."""
+
+    tolerance: Tolerance = DIGITS_RULE
+    samples: int = DEFAULT_SAMPLES
+    seed: int = 0
+    orientation: Orientation | None = None
+    symbols: tuple[tuple[str, sp.Basic], ...] = ()
+    notation: tuple[tuple[str, str], ...] = ()
+    unit: str | None = None
+    givens: tuple[tuple[str, sp.Basic], ...] = ()
+    simplify: bool = True
+    """Try to show two formulas equal by simplification before sampling them (diagnoses,
+    which compare with many candidates, only sample)."""
 
 
 @dataclass(frozen=True)
-class _Options:
-    rtol: float | None
-    atol: float | None
-    samples: int
-    seed: int
-    deadline: float
+class _Run:
+    """One comparison in progress: the settings, the deadline, the decimals as typed."""
 
-    @property
-    def explicit_tolerance(self) -> bool:
-        return self.rtol is not None or self.atol is not None
+    settings: Settings
+    deadline: float
+    decimals: Mapping[sp.Rational, Precision] = field(default_factory=dict)
 
     def check_time(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise _OutOfTime
+        budget.check(self.deadline)
+
+    @property
+    def tolerance(self) -> Tolerance:
+        return self.settings.tolerance
 
 
 # --------------------------------------------------------------------------
@@ -132,27 +171,55 @@ class _Options:
 
 
 def equivalent(answer: object, reference: object, *, rtol: float | None = None, atol: float | None = None,
-               symbols: Mapping[str, sp.Basic] | None = None, samples: int = DEFAULT_SAMPLES, seed: int = 0,
-               orientation: Orientation = "strict", max_seconds: float = MAX_SECONDS) -> Result:
+               tolerance: Tolerance | str | None = None, symbols: Mapping[str, sp.Basic] | None = None,
+               samples: int = DEFAULT_SAMPLES, seed: int = 0, orientation: Orientation | None = None,
+               notation: Mapping[str, str] | None = None, unit: str | None = None,
+               givens: Mapping[str, sp.Basic] | None = None, max_seconds: float = MAX_SECONDS) -> Result:
     """Compare ``answer`` (untrusted: a string, number, list or SymPy object) with ``reference``.
 
+    ``tolerance`` is a :class:`~symderiv.check.numbers.Tolerance` (or ``"digits"``, the
+    default, or ``"exact"``); ``rtol``/``atol`` set a fixed tolerance instead.
     ``symbols`` maps extra names to SymPy objects (the reference's own symbols are
-    matched by name automatically). ``rtol``/``atol`` switch on tolerant comparison of
-    numbers; ``samples`` and ``seed`` control the random-point test; ``orientation="any"``
-    accepts a row vector for a column vector and vice versa.
+    matched by name automatically); ``notation`` maps symbol names to the sheet's LaTeX
+    for them; ``unit`` names the quantity's unit (``"minutes"``); ``givens`` maps names
+    to the question's values (counterexamples are drawn where those values lie).
+    ``samples`` and ``seed`` control the random-point test; ``orientation="any"``
+    accepts a row vector for a column vector and vice versa (the default for tuples).
     """
-    options = _Options(rtol, atol, max(int(samples), 1), seed, time.monotonic() + max_seconds)
+    settings = make_settings(rtol=rtol, atol=atol, tolerance=tolerance, symbols=symbols, samples=samples,
+                             seed=seed, orientation=orientation, notation=notation, unit=unit, givens=givens)
+    return compare(answer, reference, settings, max_seconds)
+
+
+def make_settings(*, rtol: float | None = None, atol: float | None = None, tolerance: Tolerance | str | None = None,
+                  symbols: Mapping[str, sp.Basic] | None = None, samples: int = DEFAULT_SAMPLES, seed: int = 0,
+                  orientation: Orientation | None = None, notation: Mapping[str, str] | None = None,
+                  unit: str | None = None, givens: Mapping[str, sp.Basic] | None = None) -> Settings:
+    """The :class:`Settings` of :func:`equivalent`'s keyword arguments."""
+    if rtol is not None or atol is not None:
+        tolerance = Tolerance.of(rtol, atol)
+    elif isinstance(tolerance, str):
+        tolerance = Tolerance(tolerance)  # type: ignore[arg-type]
+    return Settings(tolerance or DIGITS_RULE, max(int(samples), 1), seed, orientation, tuple((symbols or {}).items()),
+                    tuple((notation or {}).items()), unit, tuple((givens or {}).items()))
+
+
+def compare(answer: object, reference: object, settings: Settings, max_seconds: float = MAX_SECONDS) -> Result:
+    """:func:`equivalent` with its options as :class:`Settings`, within ``max_seconds``."""
     expected = canonical(as_reference(reference))
-    try:
-        with _hard_limit(options.deadline):
-            if is_matrix_expression(expected):
-                return _matrix_expression_result(answer, expected, options, orientation)
-            parsed = _parse(answer, expected, symbols, max_seconds)
-            return _compare(parsed, expected, options, orientation)
-    except ParseError as exc:
-        return Result(False, exc.reason, None, exc.verdict, expected)
-    except _OutOfTime:
-        return Result(False, f"the answer could not be checked within {max_seconds:g} s", None, "too_large", expected)
+    orientation = settings.orientation or orientation_of(reference)
+    late = partial(_late, expected, max_seconds)
+    return budget.within(max_seconds, _compare_answer, answer, expected, orientation, settings, max_seconds,
+                         on_timeout=late)
+
+
+def _late(expected: sp.Basic, max_seconds: float) -> Result:
+    return Result(False, f"the answer could not be checked within {max_seconds:g} s", None, "too_large", expected)
+
+
+def orientation_of(reference: object) -> Orientation:
+    """A tuple (an output shape, a Python tuple) has no orientation; vectors and matrices do."""
+    return "any" if isinstance(reference, (TensorShape, tuple)) else "strict"
 
 
 def canonical(value: sp.Basic) -> sp.Basic:
@@ -168,70 +235,145 @@ def is_matrix_expression(value: object) -> bool:
 
 
 def reference_symbols(expected: sp.Basic) -> dict[str, sp.Basic]:
-    """Names a student may use for the reference's symbols: ``n`` for ``n``, and ``y_hat``
-    for the entry of a 1x1 matrix symbol ``y_hat[0, 0]``."""
+    """Names a student may use for the reference's symbols: ``n`` for ``n``, ``y_hat``
+    for the entry of a 1x1 matrix symbol ``y_hat[0, 0]`` (also spelled so)."""
     names: dict[str, sp.Basic] = {}
     for atom in sorted(variables(expected), key=sp.default_sort_key):
         if isinstance(atom, MatrixElement):
-            if isinstance(atom.parent, sp.MatrixSymbol) and atom.parent.shape == (1, 1):
-                names[atom.parent.name] = atom
+            names.update(dict.fromkeys(_entry_names(atom), atom))
         else:
             names[atom.name] = atom
+    if "E" not in names and expected.has(sp.E):
+        names["E"] = sp.E  # SymPy's spelling of Euler's number, where E names nothing else
     return names
 
 
-def variables(expr: sp.Basic) -> set[sp.Basic]:
-    """The scalar unknowns of an expression: free Symbols and matrix entries ``W[i, j]``."""
-    if not isinstance(expr, sp.Basic):
-        return set()
-    found = {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-    return found | set(expr.atoms(MatrixElement))
+def _entry_names(entry: MatrixElement) -> list[str]:
+    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``) as the sheet does, and ``y_hat``
+    for the only entry of a 1x1 matrix."""
+    parent, i, j = entry.args
+    names = [str(entry)]
+    if isinstance(parent, sp.MatrixSymbol):
+        index = f"{max(i, j) + 1}" if 1 in parent.shape else f"{i + 1},{j + 1}"
+        names.append(f"{parent.name}_{index}")
+        if parent.shape == (1, 1):
+            names.append(parent.name)
+    return names
 
 
 def as_reference(reference: object) -> sp.Basic:
     """The trusted reference as a SymPy object (strings and plain values go through the
-    parser); raises ParseError when even that fails."""
+    parser; a tuple is a row); raises ParseError when even that fails."""
     if isinstance(reference, (sp.Basic, MatrixBase)):
         return reference
+    if isinstance(reference, tuple):
+        return sp.ImmutableMatrix([[parse_answer(item) for item in reference]])
     return parse_answer(reference)
 
 
-def _parse(answer: object, expected: sp.Basic, symbols: Mapping[str, sp.Basic] | None,
-           max_seconds: float) -> sp.Basic:
-    names = {**reference_symbols(expected), **dict(symbols or {})}
-    if isinstance(answer, str):
-        return canonical(parse_answer(answer, symbols=names, max_seconds=max_seconds))
-    if is_matrix_expression(answer):
-        return answer
-    parsed = canonical(parse_answer(answer, max_seconds=max_seconds))
-    renames = {s: names[s.name] for s in parsed.free_symbols if isinstance(s, sp.Symbol) and s.name in names}
-    return parsed.xreplace(renames) if renames else parsed
+# --------------------------------------------------------------------------
+# Reading the answer: sides, labels, notes
+# --------------------------------------------------------------------------
 
 
-@contextmanager
-def _hard_limit(deadline: float) -> Iterator[None]:
-    """Interrupt a single SymPy call that runs past the deadline (a backstop only).
-
-    Uses SIGALRM, so it works only in the main thread of a Unix process and only when
-    nobody else uses the alarm; elsewhere the cooperative checks between steps remain.
-    """
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-              and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
-              and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
-    if not usable:
-        yield
-        return
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise _OutOfTime
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001) + 0.25)
+def _compare_answer(answer: object, expected: sp.Basic, orientation: Orientation, settings: Settings,
+                    max_seconds: float) -> Result:
+    run = _Run(settings, time.monotonic() + max_seconds)
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        if is_matrix_expression(expected):
+            return _matrix_expression_result(answer, expected, run, orientation)
+        sides = _value_sides(_read(answer, expected, settings, orientation, max_seconds), expected)
+        last = sides[-1]
+        if last.error is not None:
+            return Result(False, last.error.reason, None, last.error.verdict, expected)
+        assert last.value is not None
+        result = _compare(canonical(last.value), expected, replace(run, decimals=last.decimals), orientation)
+        notes = tuple(_side_note(side, expected, run, orientation) for side in sides[:-1])
+        return replace(result, notes=tuple(n for n in notes if n), typed=tuple(last.decimals.items()))
+    except ParseError as exc:
+        return Result(False, exc.reason, None, exc.verdict, expected)
+
+
+def expectation(expected: sp.Basic, orientation: Orientation) -> Literal["any", "scalar", "shape"]:
+    """What the reader should expect: a scalar, a tuple (shape), or anything."""
+    shape = shape_of(expected)
+    if shape is None:
+        return "scalar"
+    return "shape" if orientation == "any" and 1 in shape else "any"
+
+
+def _read(answer: object, expected: sp.Basic, settings: Settings, orientation: Orientation,
+          max_seconds: float) -> list[Side]:
+    names = {**reference_symbols(expected), **dict(settings.symbols)}
+    if isinstance(answer, float):
+        answer = repr(answer)  # a float is the decimal it prints as, with that many digits
+    if isinstance(answer, str):
+        reading = read_answer(answer, symbols=names, names=notation_names(settings.notation, tuple(sorted(names))),
+                              expect=expectation(expected, orientation), unit=unit_of(settings.unit),
+                              sigmoid="sigma" not in names, max_seconds=max_seconds)
+        return list(reading.sides)
+    if isinstance(answer, (list, tuple)):
+        return [_read_list(answer, names, max_seconds)]
+    side = read_answer(answer, max_seconds=max_seconds).answer
+    if side.value is None:
+        return [side]
+    renames = {s: names[s.name] for s in side.value.free_symbols if isinstance(s, sp.Symbol) and s.name in names}
+    return [replace(side, value=side.value.xreplace(renames)) if renames else side]
+
+
+def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_seconds: float) -> Side:
+    """A list answer whose entries may be strings or floats: each read as a decimal or
+    formula (one budget for all), the decimals' precision kept."""
+    decimals: dict[sp.Rational, Precision] = {}
+
+    def entry(item: object) -> object:
+        if isinstance(item, (list, tuple)):
+            return [entry(x) for x in item]
+        if not isinstance(item, (str, float)):
+            return item
+        side = read_answer(repr(item) if isinstance(item, float) else item, symbols=names, expect="scalar",
+                           max_seconds=max_seconds).answer
+        if side.error is not None:
+            raise side.error
+        decimals.update(side.decimals)
+        return side.value
+
+    side = read_answer([entry(item) for item in items], max_seconds=max_seconds).answer
+    return replace(side, decimals=decimals)
+
+
+@lru_cache(maxsize=128)
+def notation_names(notation: tuple[tuple[str, str], ...], allowed: tuple[str, ...]) -> Names | None:
+    """The sheet's spellings of the reference's symbols (only names a reader can mark)."""
+    spelled = {name: [latex] for name, latex in notation
+               if name in allowed and name.isascii() and name.isidentifier() and name[0] != "_"}
+    return Names.of(spelled) if spelled else None
+
+
+def _value_sides(sides: list[Side], expected: sp.Basic) -> list[Side]:
+    """The sides to check: a first side that only names the quantity is a label."""
+    if len(sides) > 1 and _is_label(sides[0], expected):
+        return sides[1:]
+    return sides
+
+
+def _is_label(side: Side, expected: sp.Basic) -> bool:
+    """``L`` in ``L = 4``, ``N_out`` in ``N_out = floor(...)``, ``dL/dW3`` in ``dL/dW3 = [...]``:
+    a side that cannot be read as a value, or that uses names the reference does not."""
+    if side.error is not None:
+        return True
+    return side.value is not None and bool(variables(side.value) - variables(expected))
+
+
+def _side_note(side: Side, expected: sp.Basic, run: _Run, orientation: Orientation) -> str:
+    """A remark on an earlier side of an ``=`` chain that is not equal to the reference."""
+    if side.error is not None:
+        return f"the side {side.text!r} could not be read: {side.error.reason}"
+    assert side.value is not None
+    result = _compare(canonical(side.value), expected, replace(run, decimals=side.decimals), orientation)
+    if result.equivalent:
+        return ""
+    return f"the side {side.text!r} is not equal to the answer ({result.reason})"
 
 
 # --------------------------------------------------------------------------
@@ -239,7 +381,7 @@ def _hard_limit(deadline: float) -> Iterator[None]:
 # --------------------------------------------------------------------------
 
 
-def _reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) -> sp.Basic:
+def reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) -> sp.Basic:
     """With ``orientation="any"``, a vector turned to the reference's orientation."""
     a, e = shape_of(parsed), shape_of(expected)
     if orientation == "any" and a is not None and e is not None and a == e[::-1] and 1 in e:
@@ -247,15 +389,15 @@ def _reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) 
     return parsed
 
 
-def _compare(parsed: sp.Basic, expected: sp.Basic, options: _Options, orientation: Orientation) -> Result:
-    parsed = _reoriented(parsed, expected, orientation)
+def _compare(parsed: sp.Basic, expected: sp.Basic, run: _Run, orientation: Orientation) -> Result:
+    parsed = reoriented(parsed, expected, orientation)
     if shape_of(parsed) != shape_of(expected):
         reason = f"expected {describe_shape(shape_of(expected))}, got {describe_shape(shape_of(parsed))}"
         return Result(False, reason, parsed, "wrong_shape", expected)
     if shape_of(expected) is None:
-        same, reason = _scalars_equal(parsed, expected, options)
+        same, reason = _scalars_equal(parsed, expected, run)
     else:
-        same, reason = _matrices_equal(parsed, expected, options)
+        same, reason = _matrices_equal(parsed, expected, run)
     return Result(same, reason, parsed, "correct" if same else "incorrect", expected)
 
 
@@ -266,11 +408,11 @@ def entry_label(shape: tuple[int, int], i: int, j: int) -> str:
     return f"entry ({i + 1}, {j + 1})"
 
 
-def _matrices_equal(parsed: sp.ImmutableMatrix, expected: sp.ImmutableMatrix, options: _Options) -> tuple[bool, str]:
+def _matrices_equal(parsed: sp.ImmutableMatrix, expected: sp.ImmutableMatrix, run: _Run) -> tuple[bool, str]:
     reasons = []
     for i in range(expected.rows):
         for j in range(expected.cols):
-            same, reason = _scalars_equal(parsed[i, j], expected[i, j], options)
+            same, reason = _scalars_equal(parsed[i, j], expected[i, j], run)
             if not same:
                 return False, f"{entry_label(expected.shape, i, j)}: {reason}"
             reasons.append(reason)
@@ -283,32 +425,50 @@ def _matrices_equal(parsed: sp.ImmutableMatrix, expected: sp.ImmutableMatrix, op
 # --------------------------------------------------------------------------
 
 
-def _scalars_equal(answer: sp.Basic, expected: sp.Basic, options: _Options) -> tuple[bool, str]:
-    options.check_time()
+def _scalars_equal(answer: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
+    run.check_time()
     if answer == expected:
         return True, "identical"
     if not variables(answer) and not variables(expected):
-        return _numbers_equal(answer, expected, options)
-    if not _tolerant(answer, expected, options) and _difference_vanishes(answer - expected, options):
+        return _numbers_equal(answer, expected, run)
+    if run.settings.simplify and not _tolerant(answer, expected, run) and _difference_vanishes(answer - expected, run):
         return True, "the difference simplifies to 0"
-    return _sample(answer, expected, options)
+    return _sample(answer, expected, run)
 
 
-def _numbers_equal(answer: sp.Basic, expected: sp.Basic, options: _Options) -> tuple[bool, str]:
+def _numbers_equal(answer: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
     mismatch = f"expected {show(expected)}, got {show(answer)}"
-    if _tolerant(answer, expected, options):
-        same = _close(_numeric(answer), _numeric(expected), options, tolerant=True)
+    tolerance = run.tolerance
+    if tolerance.mode == "tolerance":
+        same = within(answer, expected, tolerance)
+        return same, "equal within the tolerance" if same else mismatch
+    precision = run.decimals.get(abs(answer)) if answer.is_Rational else None
+    if tolerance.mode == "digits" and precision is not None:
+        verdict = digits_verdict(answer, expected, precision, tolerance)
+        if verdict is not None:
+            return verdict
+    if answer.has(sp.Float) or expected.has(sp.Float):
+        same = within(answer, expected, Tolerance.of(DEFAULT_RTOL))
         return same, "equal within the tolerance" if same else mismatch
     if answer.is_Rational and expected.is_Rational:
-        return answer == expected, mismatch
-    if _difference_vanishes(answer - expected, options):
+        return False, mismatch
+    if _difference_vanishes(answer - expected, run):
         return True, "the difference simplifies to 0"
-    same = _close(_numeric(answer), _numeric(expected), options, tolerant=False)
+    same = _close(numeric(answer), numeric(expected))
     return same, f"equal to {DIGITS - 8} digits" if same else mismatch
 
 
-def _tolerant(answer: sp.Basic, expected: sp.Basic, options: _Options) -> bool:
-    return options.explicit_tolerance or answer.has(sp.Float) or expected.has(sp.Float)
+def _tolerant(answer: sp.Basic, expected: sp.Basic, run: _Run) -> bool:
+    return run.tolerance.mode == "tolerance" or answer.has(sp.Float) or expected.has(sp.Float)
+
+
+def _close(answer: sp.Basic | None, expected: sp.Basic | None) -> bool:
+    """Equal to the working precision (two exact Rationals: exactly)."""
+    if answer is None or expected is None:
+        return False
+    if answer.is_Rational and expected.is_Rational:
+        return answer == expected
+    return bool(abs(answer - expected) <= sp.Float(10) ** (8 - DIGITS) * max(1, abs(expected)))
 
 
 def _expandable(expr: sp.Basic) -> bool:
@@ -336,18 +496,18 @@ _PIECEWISE_LIKE = (sp.floor, sp.ceiling, sp.Max, sp.Min, sp.Piecewise, sp.Abs, s
 _CHEAP_STEPS = (sp.expand, sp.cancel, lambda d: sp.cancel(sp.together(d)))
 
 
-def _difference_vanishes(difference: sp.Basic, options: _Options) -> bool:
+def _difference_vanishes(difference: sp.Basic, run: _Run) -> bool:
     """Cheap steps first, ``simplify`` only for small differences; False means "not shown"."""
     if difference == 0:
         return True
     if not _expandable(difference):
         return False
     for step in _CHEAP_STEPS:
-        options.check_time()
+        run.check_time()
         if step(difference) == 0:
             return True
     if sp.count_ops(difference) <= SIMPLIFY_OPS and not difference.has(*_PIECEWISE_LIKE):
-        options.check_time()
+        run.check_time()
         return sp.simplify(difference) == 0
     return False
 
@@ -362,131 +522,43 @@ def display_form(value: sp.Basic) -> sp.Basic:
     return value.xreplace(names) if names else value
 
 
-def show(value: sp.Basic) -> str:
-    """A short plain-text form of a value for reasons and reports."""
-    value = display_form(value)
-    if isinstance(value, sp.Float):
-        return str(sp.Float(value, 12))
-    if isinstance(value, sp.Rational) and max(abs(value.p).bit_length(), value.q.bit_length()) > 100:
-        return f"{sp.Float(value, 15)} (approx.)"
-    try:
-        text = sp.sstr(value)
-    except ValueError:  # Python refuses str() of integers over 4300 digits
-        return "(a number too long to show)"
-    return text if len(text) <= 120 else text[:117] + "..."
-
-
 # --------------------------------------------------------------------------
 # Random points (the STACK-style test)
 # --------------------------------------------------------------------------
 
 
-def draw(variable: sp.Basic, rng: random.Random) -> sp.Rational:
-    """A random exact value for one unknown, within its assumptions.
-
-    Integer symbols get integers (1..30 when positive, 0..30 when nonnegative,
-    -30..30 otherwise); other symbols get rationals spread over (0, 1), (1, 10) and,
-    unless declared positive or nonnegative, the negatives.
-    """
-    if isinstance(variable, sp.Symbol) and variable.is_integer:
-        low = 1 if variable.is_positive else 0 if variable.is_nonnegative else -30
-        high = -1 if variable.is_negative else 0 if variable.is_nonpositive else 30
-        return sp.Integer(rng.randint(low, high))
-    band = rng.randrange(3)
-    magnitude = (sp.Rational(rng.randint(1, 999), 1000) if band == 0
-                 else sp.Rational(rng.randint(1001, 10_000), 1000))
-    if isinstance(variable, sp.Symbol) and (variable.is_positive or variable.is_nonnegative):
-        return magnitude
-    if isinstance(variable, sp.Symbol) and (variable.is_negative or variable.is_nonpositive):
-        return -magnitude
-    return -magnitude if band == 2 else magnitude
-
-
-def _numeric(value: sp.Basic) -> sp.Basic | None:
-    """An exact Rational, or a number evaluated to ``DIGITS`` digits; None if undefined."""
-    try:
-        if value.is_Rational:
-            return value
-        number = value.evalf(DIGITS)
-    except (ArithmeticError, TypeError, ValueError, AttributeError):
-        return None
-    if not number.is_number or number.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        return None
-    return number
-
-
-def _evaluate(expr: sp.Basic, point: dict) -> sp.Basic | None:
-    try:
-        return _numeric(expr.xreplace(point))
-    except (ArithmeticError, TypeError, ValueError, RecursionError):
-        return None
-
-
-def _is_real(number: sp.Basic) -> bool:
-    return number.is_Rational or abs(sp.im(number)) <= sp.Float(10) ** (8 - DIGITS) * max(1, abs(number))
-
-
-def _close(answer: sp.Basic, expected: sp.Basic, options: _Options, *, tolerant: bool) -> bool:
-    """Equal numbers: exact for two Rationals, else within the tolerance (or the working precision)."""
-    if answer is None or expected is None:
-        return False
-    if answer.is_Rational and expected.is_Rational and not tolerant:
-        return answer == expected
-    size = abs(expected)
-    if tolerant:
-        rtol = options.rtol if options.rtol is not None else (DEFAULT_RTOL if options.atol is None else 0)
-        bound = max(options.atol or 0, rtol * size)
-    else:
-        bound = sp.Float(10) ** (8 - DIGITS) * max(1, size)
-    return bool(abs(answer - expected) <= bound)
-
-
-def _sample(answer: sp.Basic, expected: sp.Basic, options: _Options) -> tuple[bool, str]:
+def _sample(answer: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
     """Evaluate both sides at seeded random points; the first disagreement is the reason."""
-    unknowns = sorted(variables(answer) | variables(expected), key=sp.default_sort_key)
-    extra = sorted(str(v) for v in variables(answer) - variables(expected))
+    extra = sorted(show(v) for v in variables(answer) - variables(expected))
     prefix = f"the answer uses {', '.join(extra)}, which the expected answer does not; " if extra else ""
-    rng, agreed, tolerant = random.Random(options.seed), 0, _tolerant(answer, expected, options)
-    conditions = domain_conditions(expected)
-    for _ in range(options.samples * 8):
-        if agreed >= options.samples:
-            break
-        options.check_time()
-        point = {v: draw(v, rng) for v in unknowns}
-        if not _in_domain(conditions, point):
-            continue
-        e = _evaluate(expected, point)
-        if e is None or not _is_real(e):
-            continue
-        a = _evaluate(answer, point)
-        if a is None or not _close(a, e, options, tolerant=tolerant):
-            got = "an undefined value" if a is None else show(a)
-            return False, f"{prefix}at {_show_point(point)}: expected {show(e)}, got {got}"
+    settings, tolerant, agreed = run.settings, _tolerant(answer, expected, run), 0
+    for point in sample_points(answer, expected, samples=settings.samples, seed=settings.seed,
+                               givens=dict(settings.givens), check=run.check_time):
+        if point.answer is None or not _point_close(point.answer, point.expected, run, tolerant):
+            got = "an undefined value" if point.answer is None else show(point.answer)
+            return False, f"{prefix}at {_show_point(point.values)}: expected {show(point.expected)}, got {got}"
         agreed += 1
     if agreed == 0:
         return False, "could not be compared: the expected answer is undefined at every sample point"
     return True, f"agrees at {agreed} random points"
 
 
-def domain_conditions(expr: sp.Basic) -> tuple[sp.Basic, ...]:
-    """Expressions that must be positive for ``expr`` to be a real function: the arguments
-    of logarithms and the bases of fractional powers (0 is allowed for a power's base)."""
-    logs = [f.args[0] for f in expr.atoms(sp.log)]
-    roots = [p.base + sp.Rational(1, 10**12) for p in expr.atoms(sp.Pow)
-             if not p.exp.is_integer and variables(p.base)]
-    return tuple(logs + roots)
+def _point_close(answer: sp.Basic, expected: sp.Basic, run: _Run, tolerant: bool) -> bool:
+    if tolerant:
+        tolerance = run.tolerance if run.tolerance.mode == "tolerance" else Tolerance.of(DEFAULT_RTOL)
+        return within(answer, expected, tolerance)
+    return _close(answer, expected)
 
 
-def _in_domain(conditions: tuple[sp.Basic, ...], point: dict) -> bool:
-    for condition in conditions:
-        value = _evaluate(condition, point)
-        if value is None or not _is_real(value) or not sp.re(value) > 0:
-            return False
-    return True
+def _show_point(point: Mapping[sp.Basic, sp.Basic]) -> str:
+    return ", ".join(f"{show(display_form(k))}={_decimal(v)}" for k, v in point.items())
 
 
-def _show_point(point: dict) -> str:
-    return ", ".join(f"{show(k)}={show(v)}" for k, v in point.items())
+def _decimal(value: sp.Basic) -> str:
+    """A sample value as a person writes it: ``0.562`` rather than ``281/500``."""
+    if value.is_Rational and not value.is_Integer and 1000 % value.q == 0:
+        return str(sp.Float(value, 4)).rstrip("0")
+    return show(value)
 
 
 # --------------------------------------------------------------------------
@@ -494,19 +566,47 @@ def _show_point(point: dict) -> str:
 # --------------------------------------------------------------------------
 
 
-def _matrix_expression_result(answer: object, expected: sp.MatrixExpr, options: _Options,
+def _matrix_expression_result(answer: object, expected: sp.MatrixExpr, run: _Run,
                               orientation: Orientation) -> Result:
+    sides = _matrix_sides(answer, expected, dict(run.settings.notation))
+    if len(sides) > 1 and isinstance(sides[0][1], Exception):
+        sides = sides[1:]  # a label: dL_dW2 = ...
+    results = [_matrix_side_result(value, expected, run, orientation) for _, value in sides]
+    notes = tuple(f"the side {text!r} is not equal to the answer ({r.reason})"
+                  for (text, _), r in zip(sides[:-1], results[:-1]) if not r.equivalent)
+    return replace(results[-1], notes=notes)
+
+
+def _matrix_sides(answer: object, expected: sp.MatrixExpr,
+                  notation: Mapping[str, str]) -> list[tuple[str, sp.Basic | Exception]]:
+    if is_matrix_expression(answer) or not isinstance(answer, str):
+        return [("", answer if is_matrix_expression(answer) else _read_matrix(answer, expected, notation))]
+    return [(side.text.strip(), _read_matrix(side.text, expected, notation))
+            for side in split_sides(SourceText.of(answer))]
+
+
+def _read_matrix(text: object, expected: sp.MatrixExpr, notation: Mapping[str, str]) -> sp.Basic | Exception:
     try:
-        parsed = answer if is_matrix_expression(answer) else read_matrix_expression(answer, matrix_names(expected))
-    except ShapeError as exc:
-        return Result(False, f"the shapes in the answer do not fit together: {exc}", None, "wrong_shape", expected)
+        return read_matrix_expression(text, matrix_names(expected), notation)
+    except (ParseError, ShapeError) as exc:
+        return exc
     except (TypeError, ValueError, AttributeError) as exc:  # SymPy refusing an odd combination
-        return Result(False, f"the formula cannot be built ({type(exc).__name__})", None, "unparseable", expected)
-    parsed = _reoriented(parsed, expected, orientation)
+        return ParseError("unparseable", f"the formula cannot be built ({type(exc).__name__})")
+
+
+def _matrix_side_result(value: sp.Basic | Exception, expected: sp.MatrixExpr, run: _Run,
+                        orientation: Orientation) -> Result:
+    if isinstance(value, ShapeError):
+        return Result(False, f"the shapes in the answer do not fit together: {value}", None, "wrong_shape", expected)
+    if isinstance(value, ParseError):
+        return Result(False, value.reason, None, value.verdict, expected)
+    if isinstance(value, Exception):
+        return Result(False, f"the formula cannot be built ({type(value).__name__})", None, "unparseable", expected)
+    parsed = reoriented(value, expected, orientation)
     if shape_of(parsed) != shape_of(expected):
         reason = f"expected {describe_shape(shape_of(expected))}, got {describe_shape(shape_of(parsed))}"
         return Result(False, reason, parsed, "wrong_shape", expected)
-    same, reason = _same_matrix_expression(parsed, expected, options)
+    same, reason = _same_matrix_expression(parsed, expected, run)
     return Result(same, reason, parsed, "correct" if same else "incorrect", expected)
 
 
@@ -515,15 +615,15 @@ def matrix_names(expected: sp.Basic) -> dict[str, sp.MatrixSymbol]:
     return {s.name: s for s in expected.free_symbols if isinstance(s, sp.MatrixSymbol)}
 
 
-def _same_matrix_expression(answer: sp.Basic, expected: sp.Basic, options: _Options) -> tuple[bool, str]:
+def _same_matrix_expression(answer: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
     symbols = sorted(set(matrix_names(answer)) | set(matrix_names(expected)))
     lookup = {**matrix_names(answer), **matrix_names(expected)}
-    rng = random.Random(options.seed)
+    rng = random.Random(run.settings.seed)
     for _ in range(MATRIX_TRIALS):
-        options.check_time()
+        run.check_time()
         values = {lookup[n]: sp.ImmutableMatrix(*lookup[n].shape, lambda i, j: rng.randint(-9, 9)) for n in symbols}
         if explicit(answer, values) != explicit(expected, values):
-            return False, f"differs from {sp.sstr(expected)} when random matrices are put in for {', '.join(symbols)}"
+            return False, f"differs from {show(expected)} when random matrices are put in for {', '.join(symbols)}"
     return True, f"agrees for {MATRIX_TRIALS} sets of random matrices"
 
 

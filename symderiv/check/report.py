@@ -16,16 +16,14 @@ from typing import Any, Literal
 
 import sympy as sp
 
-from symderiv.check.equivalence import display_form, is_matrix_expression
+from symderiv.check.equivalence import is_matrix_expression
 from symderiv.check.grade import Graded, Report
 from symderiv.check.shapes import describe_shape, shape_of
-from symderiv.render.key import exact
+from symderiv.check.show import MAX_SHOWN, plain, printable
 from symderiv.render.latex import PREAMBLE
 from symderiv.render.printer import SheetPrinter
 from symderiv.render.text import escape, escape_md, paragraph_md
 
-MAX_SHOWN = 200
-"""Characters of a submitted answer shown in a report (the rest is elided)."""
 MAX_MATH = 3000
 """Longest LaTeX of one value typeset in a report; longer values are described instead."""
 MAX_MATRIX_SIDE = 40
@@ -38,9 +36,11 @@ MAX_MATRIX_SIDE = 40
 
 
 def given_text(raw: Any) -> str:
-    """What the student submitted, as text (TOML spelling for numbers and arrays), shortened."""
+    """What the student submitted, as text (TOML spelling for numbers and arrays), shortened,
+    control characters escaped."""
     text = _spell(raw)
-    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+    short = text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+    return printable(short)
 
 
 def _spell(raw: Any) -> str:
@@ -51,16 +51,8 @@ def _spell(raw: Any) -> str:
     return repr(raw)
 
 
-def plain(value: sp.Basic | None) -> str:
-    """A value in plain text: numbers, nested lists of rows for matrices, formulas as SymPy writes them."""
-    if value is None:
-        return ""
-    text = exact(display_form(value))
-    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}..."
-
-
-def points_text(points: Fraction, most: int) -> str:
-    return f"{_number(points)}/{most}"
+def points_text(points: Fraction, most: Fraction | int) -> str:
+    return f"{_number(points)}/{_number(Fraction(most))}"
 
 
 def _number(points: Fraction) -> str:
@@ -73,7 +65,8 @@ def percent(report: Report) -> str:
     return f"{100 * float(report.points) / report.max_points:.1f}%"
 
 
-def _json_number(points: Fraction) -> int | float:
+def _json_number(points: Fraction | int) -> int | float:
+    points = Fraction(points)
     return points.numerator if points.denominator == 1 else float(points)
 
 
@@ -84,7 +77,7 @@ def _read_differently(g: Graded) -> bool:
 
 def details(g: Graded) -> bool:
     """Whether a graded answer needs more than its one-line summary."""
-    return g.verdict != "correct"
+    return g.verdict != "correct" or bool(g.notes)
 
 
 @dataclass(frozen=True)
@@ -116,8 +109,9 @@ def detail_rows(g: Graded) -> list[Detail]:
         rows.append(Detail("given", g.given, "typed"))
     if _read_differently(g):
         rows.append(Detail("read as", g.parsed, "math"))
-    if g.reason and g.verdict != "missing":
+    if g.reason and g.verdict not in ("missing", "correct"):
         rows.append(Detail("why", g.reason, "text"))
+    rows += [Detail("note", note, "text") for note in g.notes]
     return rows + [Detail("diagnosis", d.message, "text") for d in g.diagnoses]
 
 
@@ -143,11 +137,11 @@ def to_text(report: Report) -> str:
         lines += ["", "ids not in the spec (not graded):"]
         lines += [f"  {g.id}  = {given_text(g.given)}" for g in report.unknown]
     lines += ["", f"score: {points_text(report.points, report.max_points)} ({percent(report)})"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _text_answer(g: Graded) -> list[str]:
-    lines = [f"{g.id:<22} {g.verdict:<12} {points_text(g.points, g.max_points)}"]
+    lines = [f"{g.id:<22} {g.verdict:<15} {points_text(g.points, g.max_points)}"]
     if not details(g):
         return lines
     shown = {"math": plain, "typed": given_text, "text": str}
@@ -164,17 +158,19 @@ def to_dict(report: Report) -> dict[str, Any]:
     return {
         "submission": report.submission, "spec": report.spec, "title": report.title,
         "student": dict(report.student),
-        "score": {"points": _json_number(report.points), "max_points": report.max_points,
+        "score": {"points": _json_number(report.points), "max_points": _json_number(report.max_points),
                   "percent": round(100 * float(report.points) / report.max_points, 2) if report.max_points else 0.0},
-        "answers": [_graded_dict(g) for g in report.answers],
-        "unknown": [_graded_dict(g) for g in report.unknown],
+        "answers": [_graded_dict(g, report) for g in report.answers],
+        "unknown": [_graded_dict(g, report) for g in report.unknown],
     }
 
 
-def _graded_dict(g: Graded) -> dict[str, Any]:
-    return {"id": g.id, "verdict": g.verdict, "points": _json_number(g.points), "max_points": g.max_points,
-            "given": None if g.given is None else given_text(g.given), "parsed": plain(g.parsed) or None,
-            "expected": plain(g.expected) or None, "reason": g.reason,
+def _graded_dict(g: Graded, report: Report) -> dict[str, Any]:
+    latex = math_of(g.expected, SheetPrinter(report.notation(g.problem)))
+    return {"id": g.id, "verdict": g.verdict, "points": _json_number(g.points),
+            "max_points": _json_number(g.max_points), "given": None if g.given is None else given_text(g.given),
+            "parsed": plain(g.parsed) or None, "expected": plain(g.expected) or None, "expected_latex": latex,
+            "reason": g.reason, "notes": list(g.notes),
             "diagnoses": [{"kind": d.kind, "message": d.message} for d in g.diagnoses]}
 
 
@@ -211,8 +207,8 @@ def _describe(value: sp.Basic) -> str:
 def to_markdown(report: Report) -> str:
     """A feedback sheet in Markdown with ``$...$`` math (GitHub, Jupyter)."""
     out = [f"# Feedback: {escape_md(report.title)}", ""]
-    out += [paragraph_md(escape_md(f"{k}: {v}")) + "  " for k, v in report.student]
-    out += [paragraph_md(escape_md(f"Submission {report.submission}, graded against {report.spec}.")), "",
+    out += [paragraph_md(escape_md(printable(f"{k}: {v}"))) + "  " for k, v in report.student]
+    out += [paragraph_md(escape_md(printable(f"Submission {report.submission}, graded against {report.spec}."))), "",
             f"**Score: {points_text(report.points, report.max_points)} ({escape_md(percent(report))})**", "",
             "| Answer | Verdict | Points |", "| --- | --- | --- |"]
     out += [f"| {escape_md(g.id)} | {escape_md(g.verdict)} | {points_text(g.points, g.max_points)} |"
@@ -224,14 +220,14 @@ def to_markdown(report: Report) -> str:
         out += ["", f"### {escape_md(g.id)}: {escape_md(g.verdict)}", ""] + _md_items(g, report)
     if report.unknown:
         out += ["", "## Ids not in the spec (not graded)", ""]
-        out += [f"- {escape_md(g.id)}" for g in report.unknown]
+        out += [f"- {escape_md(printable(g.id))}" for g in report.unknown]
     return "\n".join(out) + "\n"
 
 
 def _md_items(g: Graded, report: Report) -> list[str]:
     printer = SheetPrinter(report.notation(g.problem))
     shown = {"math": lambda value: _md_value(value, printer), "typed": lambda raw: escape_md(given_text(raw)),
-             "text": escape_md}
+             "text": lambda text: escape_md(printable(text))}
     return [f"- {row.title}: {text}" for row, text in shown_rows(g, shown)]
 
 
@@ -254,7 +250,7 @@ def _md_math(text: str) -> str:
 def to_latex(report: Report) -> str:
     """A standalone LaTeX feedback sheet (the solution sheet's preamble)."""
     body = [r"\section*{Feedback: " + escape(report.title) + "}"]
-    body += [escape(f"{k}: {v}") + r"\\" for k, v in report.student]
+    body += [escape(printable(f"{k}: {v}")) + r"\\" for k, v in report.student]
     body += [escape(f"Submission {report.submission}, graded against {report.spec}.") + r"\\",
              r"\textbf{Score: " + escape(f"{points_text(report.points, report.max_points)} ({percent(report)})") + "}",
              "", _latex_summary(report)]
@@ -266,7 +262,8 @@ def to_latex(report: Report) -> str:
     if report.unknown:
         body += [r"\subsection*{Ids not in the spec (not graded)}",
                  ", ".join(r"\texttt{" + escape(g.id) + "}" for g in report.unknown)]
-    return PREAMBLE.replace("%(extra)s", "\\usepackage{longtable}\n") + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
+    preamble = PREAMBLE.replace("%(extra)s", "\\usepackage{longtable}\n")
+    return preamble + "\\begin{document}\n" + "\n".join(body) + "\n\\end{document}\n"
 
 
 def _latex_summary(report: Report) -> str:

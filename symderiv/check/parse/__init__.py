@@ -49,9 +49,17 @@ Conventions (decided here, relied on by the graders):
 Limits are module constants (``MAX_*``) and keyword overrides of
 :func:`parse_answer`; exceeding one gives the verdict ``"too_large"``.
 """
+from symderiv.check.parse.answer import Expect as Expect
+from symderiv.check.parse.answer import Reading as Reading
+from symderiv.check.parse.answer import Side as Side
 from symderiv.check.parse.answer import parse_answer as parse_answer
+from symderiv.check.parse.answer import read_answer as read_answer
+from symderiv.check.parse.builder import Precision as Precision
 from symderiv.check.parse.clean import Syntax as Syntax
 from symderiv.check.parse.errors import ParseError as ParseError
+from symderiv.check.parse.forms import UNITS as UNITS
+from symderiv.check.parse.forms import Unit as Unit
+from symderiv.check.parse.forms import unit_of as unit_of
 from symderiv.check.parse.functions import FUNCTIONS as FUNCTIONS
 from symderiv.check.parse.limits import MAX_CALL_ARGS as MAX_CALL_ARGS
 from symderiv.check.parse.limits import MAX_DEPTH as MAX_DEPTH
@@ -65,4 +73,5 @@ from symderiv.check.parse.matexpr import MAX_NODES as MAX_NODES
 from symderiv.check.parse.matexpr import (
     read_matrix_expression as read_matrix_expression,
 )
+from symderiv.check.parse.names import Names as Names
 from symderiv.check.verdicts import ParseVerdict as ParseVerdict

@@ -33,12 +33,21 @@ GREEK_ALIASES = {"varepsilon": "epsilon", "vartheta": "theta", "varrho": "rho",
                  "varsigma": "sigma", "varphi": "phi"}
 """``var`` forms of Greek letters fold to the plain letter."""
 
-_DECIMAL = re.compile(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_DECIMAL = re.compile(r"(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", re.ASCII)
 _RUN_KIND = {"+": "sum", "-": "sum", "*": "product", "/": "product"}
 _ARITHMETIC: dict[str, Callable[[sympy.Basic, sympy.Basic], sympy.Basic]] = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "//": lambda a, b: sympy.floor(a / b),
 }
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How precisely a decimal was typed: the place value of its last digit (``0.001`` for
+    ``0.977``, ``10`` for ``1.20e2``) and its significant figures (3 for both)."""
+
+    last: sympy.Rational
+    figures: int
 
 
 @dataclass
@@ -53,8 +62,10 @@ class Builder:
 
     limits: Limits
     symbols: dict[str, sympy.Basic]
+    sigmoid_names: frozenset[str] = frozenset()
     deadline: float = field(init=False)
     size: Sizes = field(default_factory=Sizes, repr=False)
+    decimals: dict[sympy.Rational, Precision] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + self.limits.seconds
@@ -102,7 +113,16 @@ class Builder:
         if max(len(significant) + max(shift, 0), -shift) > self.limits.digits:
             raise too_large(f"the number {text[:40]} needs more than {self.limits.digits} digits")
         mantissa = int(whole + fraction or "0")
-        return sympy.Rational(mantissa * 10 ** max(shift, 0), 10 ** max(-shift, 0))
+        value = sympy.Rational(mantissa * 10 ** max(shift, 0), 10 ** max(-shift, 0))
+        if "." in text or "e" in text.lower():
+            self._mark(value, Precision(sympy.Integer(10) ** shift, len(significant)))
+        return value
+
+    def _mark(self, value: sympy.Rational, precision: Precision) -> None:
+        """Remember how precisely ``value`` was typed (the coarsest, if typed twice)."""
+        known = self.decimals.get(value)
+        if known is None or known.last < precision.last:
+            self.decimals[value] = precision
 
     def name(self, name: str) -> sympy.Basic:
         """A name: the caller's symbol, a constant, or a new assumption-free Symbol."""
@@ -180,8 +200,24 @@ class Builder:
             raise not_finite("division by zero")
         return self.done(sympy.Pow(base, exponent))
 
+    def transpose(self, value: Value) -> sympy.ImmutableMatrix:
+        """``v^T``: a flat list is read as a row, so ``(2, 8, 9)^T`` is a column, as written
+        on paper; rows of lists and matrices are transposed."""
+        if isinstance(value, MatrixBase):
+            return sympy.ImmutableMatrix(value).T
+        if isinstance(value, (tuple, list)):
+            rows = value if any(isinstance(v, (tuple, list)) for v in value) else (tuple(value),)
+            return rows_to_matrix(rows).T
+        raise unparseable("only a vector or a matrix can be transposed here")
+
+    def is_function(self, name: str) -> bool:
+        """Whether ``name(...)`` is a call: a whitelisted function, or ``sigma`` where it
+        means the sigmoid."""
+        return name in FUNCTIONS or name in self.sigmoid_names
+
     def call(self, name: str, args: list[Value]) -> sympy.Basic:
         """A whitelisted function of checked arguments."""
+        name = "sigmoid" if name in self.sigmoid_names else name
         function = FUNCTIONS.get(name)
         if function is None:
             raise unparseable(f"{name} is not an allowed function")
@@ -197,3 +233,19 @@ def _run_end(steps: list[tuple[str, Value]], start: int) -> int:
     while kind is not None and end < len(steps) and _RUN_KIND.get(steps[end][0]) == kind:
         end += 1
     return end
+
+
+def is_sequence(value: object) -> bool:
+    return isinstance(value, (tuple, list, MatrixBase))
+
+
+def rows_to_matrix(rows: tuple | list) -> sympy.ImmutableMatrix:
+    """A rectangular matrix from its rows, refusing ragged or deeper nesting."""
+    lengths = [len(row) for row in rows]
+    if not rows or 0 in lengths:
+        raise unparseable("a matrix needs at least one entry in every row")
+    if len(set(lengths)) > 1:
+        raise unparseable(f"ragged matrix: the rows have {', '.join(map(str, lengths))} entries")
+    if any(is_sequence(entry) for row in rows for entry in row):
+        raise unparseable("lists may be nested at most two deep (a matrix)")
+    return sympy.ImmutableMatrix([list(row) for row in rows])

@@ -27,6 +27,8 @@ SYMBOL_UNICODE = {  # character: (plain spelling, LaTeX spelling)
     "÷": ("/", "\\div "), "∞": (" oo ", "\\infty "), "²": ("^2", "^2"), "³": ("^3", "^3"),
     "⌊": (" floor(", "\\lfloor "), "⌋": (")", "\\rfloor "),
     "⌈": (" ceiling(", "\\lceil "), "⌉": (")", "\\rceil "),
+    "⊙": (" \\odot ", "\\odot "), "∘": (" \\odot ", "\\circ "), "⊤": ("T", "\\top "), "′": ("'", "'"),
+    "\u2009": (" ", "\\,"), "\u202f": (" ", "\\,"), "\u00a0": (" ", "~"),
 }
 SPELLINGS: dict[str, dict[str, str]] = {
     "plain": {**{k: f" {v} " for k, v in GREEK_UNICODE.items()},
@@ -45,10 +47,11 @@ def choose_syntax(text: str) -> Syntax:
     return "latex" if any(c in text for c in "\\{}&$|") else "plain"
 
 
-def checked_text(text: str, syntax: Syntax, limits: Limits) -> SourceText:
+def checked_text(text: str | SourceText, syntax: Syntax, limits: Limits) -> SourceText:
     """The raw answer held to the length bound, cleaned, then held to the depth bound."""
-    if len(text) > limits.length:
-        raise too_large(f"the answer has {len(text)} characters; the limit is {limits.length}")
+    length = len(text.text if isinstance(text, SourceText) else text)
+    if length > limits.length:
+        raise too_large(f"the answer has {length} characters; the limit is {limits.length}")
     source = clean_characters(text, syntax)
     depth = bracket_depth(source.text)
     if depth > limits.depth:
@@ -56,7 +59,7 @@ def checked_text(text: str, syntax: Syntax, limits: Limits) -> SourceText:
     return source
 
 
-def clean_characters(text: str, syntax: Syntax) -> SourceText:
+def clean_characters(text: str | SourceText, syntax: Syntax) -> SourceText:
     """Spell common Unicode math (Greek letters, ×, −, ⌊⌋) in ASCII, refuse the rest.
 
     Only printable ASCII and ordinary whitespace remain afterwards.  Characters
@@ -64,10 +67,11 @@ def clean_characters(text: str, syntax: Syntax) -> SourceText:
     the student typed it.
     """
     spellings = SPELLINGS["plain" if syntax == "plain" else "latex"]
-    for index, char in enumerate(text):
+    source = text if isinstance(text, SourceText) else SourceText.of(text)
+    for index, char in enumerate(source.text):
         if not (" " <= char <= "~" or char in "\t\n\r" or char in spellings):
-            raise unparseable_at(index, repr(char), " is not allowed")
-    return SourceText.of(text).translate(spellings)
+            raise unparseable_at(source.origin(index), repr(char), " is not allowed")
+    return source.translate(spellings)
 
 
 def bracket_depth(text: str) -> int:

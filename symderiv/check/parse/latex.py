@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import sympy
 
-from symderiv.check.parse.builder import GREEK_ALIASES, Builder, Value
+from symderiv.check.parse.builder import GREEK_ALIASES, Builder, Value, is_sequence, rows_to_matrix
 from symderiv.check.parse.errors import (
     at_character,
     not_finite,
@@ -30,7 +30,6 @@ from symderiv.check.parse.latex_lexer import (
     word_tokens,
 )
 from symderiv.check.parse.source import SourceText
-from symderiv.check.parse.values import rows_to_matrix
 
 _MATH_DELIMITERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"))
 _LATEX_FUNCTIONS = {"ln": "ln", "log": "log", "exp": "exp", "sin": "sin", "cos": "cos",
@@ -41,6 +40,7 @@ _DELIMITED = {"lfloor": ("rfloor", "floor"), "lceil": ("rceil", "ceiling"), "lve
 _FRACTIONS = frozenset({"frac", "dfrac", "tfrac", "cfrac"})
 _MATRIX_ENVIRONMENTS = frozenset({"matrix", "pmatrix", "bmatrix", "Bmatrix", "smallmatrix"})
 _GROUP_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde", "widetilde": "tilde"}
 
 
 def read_latex(source: SourceText, builder: Builder) -> Value:
@@ -170,19 +170,46 @@ class _LatexParser:
 
     def power(self) -> Value:
         with self.deeper():
-            value = self.postfix()
+            value = self.primes(self.postfix())
             if self.at("char", "^"):
-                self.advance()
-                value = self.b.power(value, self.argument())
+                marker = self.transpose_marker(is_sequence(value))
+                if marker:
+                    self.index += marker
+                    value = self.b.transpose(value) if is_sequence(value) else value
+                else:
+                    self.advance()
+                    value = self.b.power(value, self.argument())
                 if self.at("char", "^"):
                     raise unparseable_at(self.where(self.tok), "double superscript", "; use braces")
             return value
 
+    def primes(self, value: Value) -> Value:
+        """``v'``: a transposed vector or matrix (as in MATLAB)."""
+        while self.at("char", "'"):
+            if not is_sequence(value):
+                raise unparseable_at(self.where(self.tok), "a prime '", " is only a transpose of a vector or matrix")
+            self.advance()
+            value = self.b.transpose(value)
+        return value
+
+    def transpose_marker(self, of_sequence: bool) -> int:
+        """How many tokens after ``^`` say "transposed" (0 if none): ``^\\top``, ``^{\\top}``,
+        ``^\\intercal``; ``^T`` and ``^{T}`` only after a vector or matrix (else T is a power)."""
+        window = [(t.kind, t.text) for t in self.tokens[self.index + 1:self.index + 4]]
+        marks = {("cmd", "top"), ("cmd", "intercal")} | ({("letter", "T"), ("text", "T")} if of_sequence else set())
+        if window[:1] and window[0] in marks:
+            return 2
+        if len(window) == 3 and window[0] == ("char", "{") and window[1] in marks and window[2] == ("char", "}"):
+            return 4
+        return 0
+
     def postfix(self) -> Value:
         """A name with optional subscript and ``^{(k)}`` label, or any other atom."""
-        name = self.name_token()
+        name = self.name_token() or self.braced_name()
         if name is None:
             return self.atom()
+        if self.b.is_function(name) and self.at("char", "("):
+            return self.b.call(name, self.function_arguments())
         if self.at("char", "_"):
             self.advance()
             name += "_" + self.subscript()
@@ -191,6 +218,8 @@ class _LatexParser:
 
     def name_token(self) -> str | None:
         token = self.tok
+        if token.kind == "cmd" and token.text in _ACCENTS:
+            return self.accented()
         is_name = (token.kind == "letter"
                    or token.kind in ("word", "cmd") and token.text in GREEK
                    or token.kind == "text" and token.text not in FUNCTIONS)
@@ -198,6 +227,33 @@ class _LatexParser:
             return None
         self.advance()
         return token.text
+
+    def accented(self) -> str:
+        """``\\hat{y}`` is the name ``y_hat`` (also ``\\bar``, ``\\tilde``), as the key names it."""
+        accent = _ACCENTS[self.advance().text]
+        if not self.at("char", "{"):
+            self.split_first()
+        name = self.name_token() or self.braced_name(subscripted=False)
+        if name is None:
+            raise unparseable_at(self.where(self.tok), f"expected a letter under the {accent}")
+        return f"{name}_{accent}"
+
+    def braced_name(self, subscripted: bool = True) -> str | None:
+        """A name in braces, ``{y}`` or ``{\\hat{{y}}}``, as the sheet prints an entry's name
+        (``{y}_{1}``): only when a subscript or label follows (unless ``subscripted`` is
+        False), else None and nothing is consumed (the braces are a group)."""
+        start, depth = self.index, 0
+        while self.at("char", "{"):
+            self.advance()
+            depth += 1
+        name = self.name_token() if depth else None
+        while name is not None and depth and self.at("char", "}"):
+            self.advance()
+            depth -= 1
+        if name is None or depth or (subscripted and not self.at("char", "_") and not self.at("char", "^")):
+            self.index = start
+            return None
+        return name
 
     def subscript(self) -> str:
         """``_1``, ``_i`` or ``_{out}`` as text: it becomes part of a symbol's name."""
@@ -219,6 +275,8 @@ class _LatexParser:
         token = self.advance()
         if token.kind in ("letter", "word", "text") or token.kind == "num" and token.text.isdigit():
             return token.text
+        if token.kind == "char" and token.text == ",":  # an entry (i, j): ``W_{1,2}``
+            return ","
         if token.kind == "cmd" and token.text in GREEK:
             return GREEK_ALIASES.get(token.text, token.text)
         raise unparseable_at(self.where(token),

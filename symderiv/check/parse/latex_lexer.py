@@ -26,17 +26,18 @@ WORDS = frozenset(FUNCTIONS) | GREEK
 _IGNORED_COMMANDS = frozenset({
     "left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
     "biggl", "biggr", "Biggl", "Biggr", ",", ";", ":", "!", " ", "quad", "qquad",
-    "displaystyle", "textstyle",
+    "displaystyle", "textstyle", "mathbf", "boldsymbol", "bm", "vec",
 })
 _LATEX_LEXEME = re.compile(r"""
     (?P<space>\s+|~)
   | (?P<num>\d+(?:\.\d+)?|\.\d+)
   | (?P<word>[A-Za-z]+)
   | \\(?P<env>begin|end)\s*\{\s*(?P<envname>[A-Za-z]+\*?)\s*\}
-  | \\(?:text|textrm|mathrm|mathit|operatorname|mbox)\s*\{\s*(?P<text>[A-Za-z][A-Za-z0-9]*)\s*\}
+  | \\(?:text|textrm|mathrm|mathit|operatorname|mbox|mathbf|boldsymbol|bm|mathsf|vec)
+      \s*\{\s*(?P<text>[A-Za-z][A-Za-z0-9_]*)\s*\}
   | \\(?P<cmd>[A-Za-z]+|.)
-  | (?P<char>[-+*/^_()\[\]{}&,|])
-""", re.VERBOSE | re.DOTALL)
+  | (?P<char>[-+*/^_()\[\]{}&,|'])
+""", re.VERBOSE | re.DOTALL | re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from itertools import pairwise
 
 import sympy
 
-from symderiv.check.parse.builder import Builder, Value
+from symderiv.check.parse.builder import Builder, Value, is_sequence
 from symderiv.check.parse.errors import (
     ParseError,
     not_finite,
@@ -41,6 +41,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SPACES = re.compile(r"\s+")
 _LAMBDA = re.compile(r"\blambda\b")
 _CARET = re.compile(r"\^")
+_TRANSPOSE_PRIME = re.compile(r"(?<=[\])])'")
+_SPACED_ROW = re.compile(r"\s*[+-]?[0-9.]+(?:\s+[+-]?[0-9.]+)+\s*", re.ASCII)
+_INNER_SPACE = re.compile(r"\s+")
 _LAMBDA_PLACEHOLDER = "_kw_lambda"  # 'lambda' is a Python keyword but a common symbol
 _SKIPPED_TOKENS = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER,
                              tokenize.INDENT, tokenize.DEDENT})
@@ -48,21 +51,56 @@ _SKIPPED_TOKENS = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER,
 
 def read_plain(source: SourceText, builder: Builder) -> Value:
     """Read plain math such as ``floor((n+2*p-k)/s)+1`` or ``[[1,2],[3,4]]``."""
-    python = plain_source(source)
+    python = plain_source(source, builder.is_function)
     tree = _ast_parse(python)
     return _PlainWalker(python, builder).top(tree.body)
 
 
-def plain_source(source: SourceText) -> SourceText:
-    """Rewrite student habits into Python syntax: ``^`` is a power, ``2p`` is ``2*p``."""
+def plain_source(source: SourceText, is_function: Callable[[str], bool] = FUNCTIONS.__contains__) -> SourceText:
+    """Rewrite student habits into Python syntax: ``^`` is a power, ``2p`` is ``2*p``,
+    ``[1, 2; 3, 4]`` is a list of rows, a final ``'`` after a bracket is a transpose."""
     source = source.sub(_SPACES, " ").strip()
     if "#" in source.text:
         raise unparseable_at(source.origin(source.text.index("#")), "'#'", " is not allowed in an answer")
+    source = semicolon_rows(source).sub(_TRANSPOSE_PRIME, "**T")
     source = source.sub(_LAMBDA, _LAMBDA_PLACEHOLDER).sub(_CARET, "**")
-    return _insert_implicit_products(source)
+    return _insert_implicit_products(source, is_function)
 
 
-def _insert_implicit_products(source: SourceText) -> SourceText:
+def semicolon_rows(source: SourceText) -> SourceText:
+    """``[2; 8; 9]`` (MATLAB's rows) as ``[[2], [8], [9]]``; ``[1 2; 3 4]`` as ``[[1, 2], [3, 4]]``.
+
+    Only a whole answer in one pair of brackets with ``;`` directly inside is rewritten.
+    """
+    text = source.text
+    if len(text) < 2 or text[0] not in "([" or text[-1] != {"(": ")", "[": "]"}[text[0]]:
+        return source
+    depth, cuts = 0, []
+    for index, char in enumerate(text[1:-1], start=1):
+        depth += (char in "([{") - (char in ")]}")
+        if depth < 0:
+            return source  # the first bracket closes before the end: not one pair around the whole
+        if depth == 0 and char == ";":
+            cuts.append(index)
+    if not cuts:
+        return source
+    bounds = [0, *cuts, len(text) - 1]
+    edits = [(0, 1, "[[")] + [(c, c + 1, "], [") for c in cuts] + [(len(text) - 1, len(text), "]]")]
+    spaced = [e for start, end in pairwise(bounds) for e in _spaced_numbers(text, start + 1, end)]
+    return source.edit(sorted(edits + spaced))
+
+
+def _spaced_numbers(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    """In a row of numbers separated only by spaces (``1 2 -3``), commas for those spaces."""
+    row = text[start:end]
+    if not _SPACED_ROW.fullmatch(row):
+        return []
+    inner = row.strip()
+    offset = start + row.index(inner)
+    return [(offset + m.start(), offset + m.end(), ", ") for m in _INNER_SPACE.finditer(inner)]
+
+
+def _insert_implicit_products(source: SourceText, is_function: Callable[[str], bool]) -> SourceText:
     """Insert ``*`` where a student wrote a product by juxtaposition.
 
     ``2p``, ``2 (n+1)``, ``(a+b)(c+d)``, ``alpha g`` and ``p(1-p)`` become
@@ -75,7 +113,7 @@ def _insert_implicit_products(source: SourceText) -> SourceText:
                   if token.type not in _SKIPPED_TOKENS]
     except (tokenize.TokenError, SyntaxError):
         return source
-    cuts = [cur.start[1] for prev, cur in pairwise(tokens) if _is_juxtaposition(prev, cur)]
+    cuts = [cur.start[1] for prev, cur in pairwise(tokens) if _is_juxtaposition(prev, cur, is_function)]
     return source.edit((column, column, "*") for column in cuts)
 
 
@@ -83,14 +121,14 @@ def _is_name_token(token: tokenize.TokenInfo) -> bool:
     return token.type == tokenize.NAME and not keyword.iskeyword(token.string)
 
 
-def _is_juxtaposition(prev: tokenize.TokenInfo, cur: tokenize.TokenInfo) -> bool:
+def _is_juxtaposition(prev: tokenize.TokenInfo, cur: tokenize.TokenInfo, is_function: Callable[[str], bool]) -> bool:
     if cur.type == tokenize.NUMBER:
         return prev.string == ")"
     if not (_is_name_token(cur) or cur.string == "("):
         return False
     if prev.type == tokenize.NUMBER or prev.string == ")":
         return True
-    return _is_name_token(prev) and not (cur.string == "(" and prev.string in FUNCTIONS)
+    return _is_name_token(prev) and not (cur.string == "(" and is_function(prev.string))
 
 
 def _ast_parse(source: SourceText) -> ast.Expression:
@@ -135,9 +173,16 @@ class _PlainWalker:
     builder: Builder
 
     def top(self, node: ast.AST) -> Value:
-        """The whole answer: a list/tuple (vector or matrix) or one expression."""
+        """The whole answer: a list/tuple (vector or matrix), possibly transposed
+        (``[2, 8, 9]^T``, ``[[1, 2]].T``), or one expression."""
         if isinstance(node, (ast.List, ast.Tuple)):
             return self.sequence(node, 1)
+        transposed = _transposed_operand(node)
+        if transposed is not None:
+            inner = self.top(transposed)
+            if not isinstance(inner, (tuple, list)) and not is_sequence(inner):
+                raise unparseable_at(self.where(node), "a transpose", " needs a vector or a matrix")
+            return self.builder.transpose(inner)
         return self.visit(node, 1)
 
     def sequence(self, node: ast.List | ast.Tuple, depth: int) -> tuple:
@@ -212,8 +257,15 @@ class _PlainWalker:
                                  " is not allowed (use letters, digits and _)")
         return self.builder.name(name)
 
+    def subscript(self, node: ast.Subscript, depth: int) -> sympy.Basic:
+        """``y_hat[0, 0]``, an entry of a matrix quantity, only where the caller names it."""
+        name = _indexed_name(node)
+        if name is None or name not in self.builder.symbols:
+            raise unparseable_at(self.where(node), _REFUSED_NODES[ast.Subscript], " is not allowed in an answer")
+        return self.builder.name(name)
+
     def call(self, node: ast.Call, depth: int) -> sympy.Basic:
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+        if not isinstance(node.func, ast.Name) or not self.builder.is_function(node.func.id):
             raise unparseable_at(self.where(node), "a call", " is not allowed; only these functions may be "
                                  "called: " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
@@ -225,5 +277,26 @@ class _PlainWalker:
 _PLAIN_HANDLERS: dict[type, Callable[..., sympy.Basic]] = {
     ast.BinOp: _PlainWalker.binop, ast.UnaryOp: _PlainWalker.unary,
     ast.Constant: _PlainWalker.constant, ast.Name: _PlainWalker.name, ast.Call: _PlainWalker.call,
+    ast.Subscript: _PlainWalker.subscript,
 }
 """The only node types a plain answer may contain (besides a top-level list/tuple)."""
+
+
+def _transposed_operand(node: ast.AST) -> ast.AST | None:
+    """The operand of ``v**T`` (``v^T``, ``v'``) or ``v.T`` at the top of an answer, else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and isinstance(node.right, ast.Name) \
+            and node.right.id == "T" and isinstance(node.left, (ast.List, ast.Tuple)):
+        return node.left
+    if isinstance(node, ast.Attribute) and node.attr == "T" and isinstance(node.value, (ast.List, ast.Tuple)):
+        return node.value
+    return None
+
+
+def _indexed_name(node: ast.Subscript) -> str | None:
+    """``name[i, j]`` with integer indices, spelled as SymPy prints a matrix entry."""
+    index = node.slice
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not isinstance(node.value, ast.Name) or not all(
+            isinstance(i, ast.Constant) and type(i.value) is int for i in items):
+        return None
+    return f"{node.value.id}[{', '.join(str(i.value) for i in items)}]"  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sympy
 from sympy.matrices import MatrixBase
 
-from symderiv.check.parse.builder import NON_FINITE_VALUES, Builder, Value
+from symderiv.check.parse.builder import NON_FINITE_VALUES, Builder, Value, is_sequence, rows_to_matrix
 from symderiv.check.parse.errors import not_finite, too_large, unparseable
 
 
@@ -80,31 +80,15 @@ def _as_matrix_or_scalar(value: Value) -> sympy.Basic:
     return value
 
 
-def _is_sequence(value: object) -> bool:
-    return isinstance(value, (tuple, list, MatrixBase))
-
-
 def _sequence_to_matrix(items: tuple | list) -> sympy.ImmutableMatrix:
     """A flat sequence is a column vector; a sequence of sequences lists rows."""
     if not items:
         raise unparseable("an empty list is not an answer")
-    if not any(_is_sequence(item) for item in items):
+    if not any(is_sequence(item) for item in items):
         return sympy.ImmutableMatrix([[item] for item in items])
     if all(isinstance(item, (tuple, list)) for item in items):
         return rows_to_matrix(items)
     raise unparseable("a list mixes numbers with lists; write a matrix as a list of rows")
-
-
-def rows_to_matrix(rows: tuple | list) -> sympy.ImmutableMatrix:
-    """A rectangular matrix from its rows, refusing ragged or deeper nesting."""
-    lengths = [len(row) for row in rows]
-    if not rows or 0 in lengths:
-        raise unparseable("a matrix needs at least one entry in every row")
-    if len(set(lengths)) > 1:
-        raise unparseable(f"ragged matrix: the rows have {', '.join(map(str, lengths))} entries")
-    if any(_is_sequence(entry) for row in rows for entry in row):
-        raise unparseable("lists may be nested at most two deep (a matrix)")
-    return sympy.ImmutableMatrix([list(row) for row in rows])
 
 
 def check_finite(value: sympy.Basic) -> sympy.Basic:

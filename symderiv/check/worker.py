@@ -1,0 +1,240 @@
+"""Killable worker processes: run a function in a child process that can be killed on time.
+
+A time budget inside one process can only be cooperative (checks between steps) or an
+alarm signal, and Python delivers signals to the main thread only, between bytecodes:
+a SymPy call that runs in C, or any call from another thread, cannot be interrupted.
+PrairieLearn's answer is the one used here: do the risky work in a child process, and
+kill the child when it is late. The child is a fresh interpreter started with
+:mod:`subprocess` (not :mod:`multiprocessing`, whose children cannot be started from a
+daemonic process such as a Dask worker), imports symderiv once, and then serves calls
+one after another, so the start-up (about 0.7 s) is paid once per worker, not per call.
+
+Calls and results travel as pickles over the child's stdin and stdout: both ends are
+ours (nothing a student typed is ever unpickled by a process that did not make it), and
+the function is pickled by reference (module and name), so it must be importable in the
+child, which runs with the parent's ``sys.path``. The child's address space is limited
+(:data:`MEMORY_LIMIT`), so a memory bomb ends as a MemoryError, not as swapping.
+
+>>> import math
+>>> with Worker() as worker:
+...     worker.call(math.factorial, 5, timeout=30)
+120
+"""
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import pickle
+import select
+import struct
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, BinaryIO
+
+MEMORY_LIMIT = 3 * 1024**3
+"""Address space of a worker, in bytes (3 GiB): beyond it allocations fail with MemoryError."""
+START_SECONDS = 120.0
+"""How long a new worker may take to import symderiv before it is given up."""
+
+_HEADER = struct.Struct("!Q")
+
+
+class WorkerTimeout(Exception):
+    """The call did not return in time; the worker was killed (the next call starts a new one)."""
+
+
+class WorkerCrashed(Exception):
+    """The worker died during the call (killed from outside, or out of memory in C code)."""
+
+
+class Worker:
+    """One child process serving calls in turn; safe to share between threads (calls queue).
+
+    ``call(fn, *args, timeout=s)`` returns ``fn(*args)`` computed in the child, re-raises
+    the child's exception, or kills the child and raises :class:`WorkerTimeout` after
+    ``timeout`` seconds. A killed or crashed child is replaced on the next call.
+    """
+
+    def __init__(self, memory_limit: int | None = MEMORY_LIMIT) -> None:
+        self.memory_limit = memory_limit
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
+        with self._lock:
+            process = self._started()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                _write(process.stdin, (fn, args, kwargs))
+                status, value = _read(process.stdout, time.monotonic() + timeout)
+            except TimeoutError:
+                self._kill()
+                raise WorkerTimeout(f"no answer within {timeout:g} s; the worker was stopped") from None
+            except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                self._kill()
+                raise WorkerCrashed(f"the worker stopped during the call ({type(exc).__name__})") from None
+        if status == "error":
+            raise value
+        return value
+
+    def start(self) -> None:
+        """Start the child now (it is otherwise started by the first call)."""
+        with self._lock:
+            self._started()
+
+    def close(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def __del__(self) -> None:  # a thread's worker goes when the thread goes
+        process = getattr(self, "_process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._process = _spawn(self.memory_limit)
+        assert self._process.stdout is not None
+        try:
+            _read(self._process.stdout, time.monotonic() + START_SECONDS)
+        except (TimeoutError, EOFError, OSError, pickle.UnpicklingError) as exc:
+            self._kill()
+            raise WorkerCrashed(f"the worker did not start ({type(exc).__name__})") from None
+        return self._process
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _spawn(memory_limit: int | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    code = f"from symderiv.check.worker import serve; serve({memory_limit!r})"
+    return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=env, close_fds=True)
+
+
+# --------------------------------------------------------------------------
+# Messages: a length, then a pickle
+# --------------------------------------------------------------------------
+
+
+def _write(stream: BinaryIO, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _read(stream: BinaryIO, deadline: float) -> Any:
+    """One message, or TimeoutError when it has not fully arrived by ``deadline``."""
+    size = _HEADER.unpack(_read_exactly(stream, _HEADER.size, deadline))[0]
+    return pickle.loads(_read_exactly(stream, size, deadline))
+
+
+def _read_exactly(stream: BinaryIO, size: int, deadline: float) -> bytes:
+    fd, chunks, missing = stream.fileno(), [], size
+    while missing:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(missing, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+# --------------------------------------------------------------------------
+# The child
+# --------------------------------------------------------------------------
+
+
+def serve(memory_limit: int | None = MEMORY_LIMIT) -> None:
+    """The child's loop: announce readiness, then answer calls until stdin closes."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # stray prints of imported code must not corrupt the message stream
+    _limit_memory(memory_limit)
+    # Import the checker once, before the first call is timed. This runs in the child
+    # process only, so it is not an import of this module's importers by this module.
+    importlib.import_module("symderiv.check")
+
+    _write(out, ("ready", None))
+    stdin = sys.stdin.buffer
+    while True:
+        header = stdin.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return
+        fn, args, kwargs = pickle.loads(stdin.read(_HEADER.unpack(header)[0]))
+        _write(out, _run(fn, args, kwargs))
+
+
+def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
+    try:
+        return "ok", fn(*args, **kwargs)
+    except BaseException as exc:
+        try:
+            pickle.dumps(exc)
+        except Exception:
+            exc = RuntimeError(f"{type(exc).__name__}: {str(exc)[:500]}")
+        return "error", exc
+
+
+def _limit_memory(limit: int | None) -> None:
+    if limit is None:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit
+        pass
+
+
+# --------------------------------------------------------------------------
+# One worker per thread, for callers that cannot use an alarm
+# --------------------------------------------------------------------------
+
+_LOCAL = threading.local()
+_ALL: weakref.WeakSet[Worker] = weakref.WeakSet()
+_ALL_LOCK = threading.Lock()
+
+
+def thread_worker() -> Worker:
+    """The calling thread's own worker (started on first use, stopped at exit)."""
+    worker = getattr(_LOCAL, "worker", None)
+    if worker is None:
+        worker = _LOCAL.worker = Worker()
+        with _ALL_LOCK:
+            _ALL.add(worker)
+    return worker
+
+
+@atexit.register
+def _close_all() -> None:
+    with _ALL_LOCK:
+        for worker in list(_ALL):
+            worker.close()
