@@ -12,6 +12,7 @@ from fractions import Fraction
 import pytest
 import reference_optimizer_steps as ref
 import sympy as sp
+from spec_cases import assert_names_the_field, cases
 
 from symderiv.cli import main
 from symderiv.derive import derive_table
@@ -338,12 +339,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("problem,field,message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(**cases(BAD))
 def test_bad_spec_names_the_field(problem, field, message):
-    with pytest.raises(SpecError) as info:
-        derive_table({"problem": [problem]}, source="hw.toml")
-    assert info.value.field == f"problem[1].{field}", str(info.value)
-    assert message in info.value.problem, str(info.value)
+    assert_names_the_field(problem, field, message)
 
 
 def test_bad_spec_is_one_line_and_exit_2(tmp_path, capsys):

@@ -25,6 +25,8 @@ def shown(expr: sp.Basic, numbers: Mapping[sp.Basic, sp.Basic], wrap: bool = Tru
         return expr
     if isinstance(expr, sp.Mul) and any(_divisor(a) for a in expr.args):
         return _fraction(expr, numbers, wrap)
+    if _divisor(expr):
+        return _fraction(sp.Mul(sp.S.One, expr, evaluate=False), numbers, wrap)
     args = [shown(a, numbers, wrap) for a in expr.args]
     if isinstance(expr, sp.Add):
         args = args[:1] + [_minus(a) for a in args[1:]]
@@ -50,9 +52,9 @@ def _product(factors: list[sp.Basic]) -> sp.Basic:
 def _fraction(expr: sp.Mul, numbers: Mapping[sp.Basic, sp.Basic], wrap: bool) -> sp.Basic:
     """``numerator / denominator`` with the numbers in, printed as a fraction."""
     sign = sp.S.NegativeOne in expr.args
-    top = [a for a in expr.args if not _divisor(a) and a is not sp.S.NegativeOne]
+    top = [a for a in expr.args if not _divisor(a) and a not in (sp.S.NegativeOne, sp.S.One)]
     bottom = [a.base if a.exp == -1 else sp.Pow(a.base, -a.exp, evaluate=False) for a in expr.args if _divisor(a)]
-    upper = shown(_product(top), numbers, wrap) if top else sp.S.One
+    upper = shown(_product(top), numbers, wrap) if top else U(sp.S.One)
     lower = shown(_product(bottom), numbers, wrap=False)
     frac = sp.Mul(U(upper) if isinstance(upper, sp.Mul) else upper, sp.Pow(lower, -1, evaluate=False),
                   evaluate=False)
