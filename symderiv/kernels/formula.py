@@ -51,7 +51,8 @@ def prose(text) -> str:
 
 def is_formula(value) -> bool:
     """A value with free (scalar) symbols, and nothing matrix-symbolic in it."""
-    if not isinstance(value, (sp.Expr, sp.MatrixBase)) or isinstance(value, sp.MatrixExpr):
+    if not isinstance(value, (sp.Expr, sp.MatrixBase)) or (isinstance(value, sp.MatrixExpr)
+                                                             and not isinstance(value, sp.MatrixBase)):
         return False
     if value.atoms(sp.MatrixSymbol, sp.Indexed):
         return False

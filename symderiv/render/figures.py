@@ -512,3 +512,130 @@ def describe(figure: Figure, math: Math, handout: bool = False) -> str:
     if not handout:
         return f"*Figure: {escape_md(figure.caption)}*\n\n{kind(figure).markdown(figure, math)}"
     return f"*Figure: {escape_md(drawing[2])}*\n\n{drawing[1](figure, math)}" if drawing else ""
+
+
+# --- contour paths: an optimizer's path on the contour lines of a 2-D objective ----------
+#
+# ``contour_path`` data: xlabel, ylabel (SymPy symbols, printed as math); xs, ys (the grid's
+# coordinates, increasing); values (rows by y: f at (xs[i], ys[j]), None where f is not a
+# finite real number); levels (the contour values); paths ((label, ((x, y), ...)), ...).
+# The contour lines are traced here by marching squares: they are how the figure looks,
+# not numbers of the derivation.
+
+Point = tuple[float, float]
+
+
+def _crossing(a: tuple[float, float, float], b: tuple[float, float, float], level: float) -> Point:
+    """Where f = level on the grid edge from ``a`` to ``b`` (x, y, value), interpolated linearly;
+    the same point bit for bit from either of the two cells that share the edge."""
+    a, b = min(a, b), max(a, b)
+    share = (level - a[2]) / (b[2] - a[2])
+    return a[0] + share * (b[0] - a[0]), a[1] + share * (b[1] - a[1])
+
+
+def _cell_segments(corners: list[tuple[float, float, float]], level: float) -> list[tuple[Point, Point]]:
+    """The contour's pieces in one grid cell; ``corners`` go round it (bottom-left first)."""
+    above = [c[2] >= level for c in corners]
+    cut = {k: _crossing(corners[k], corners[(k + 1) % 4], level) for k in range(4) if above[k] != above[(k + 1) % 4]}
+    if len(cut) == 2:
+        first, second = cut.values()
+        return [(first, second)]
+    if len(cut) == 4:  # a saddle: the centre decides which corners are cut off
+        centre = sum(c[2] for c in corners) / 4 >= level
+        return [(cut[(k - 1) % 4], cut[k]) for k in range(4) if above[k] != centre]
+    return []
+
+
+def contour_segments(xs: Sequence[float], ys: Sequence[float], values: Sequence[Sequence[float | None]],
+                     level: float) -> list[tuple[Point, Point]]:
+    """Marching squares: every piece of the contour line f = level (cells with a missing value are skipped)."""
+    out = []
+    for j in range(len(ys) - 1):
+        for i in range(len(xs) - 1):
+            corners = [(xs[a], ys[b], values[b][a]) for a, b in ((i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1))]
+            if all(v is not None for _, _, v in corners):
+                out += _cell_segments([(x, y, float(v)) for x, y, v in corners if v is not None], level)
+    return out
+
+
+def join_segments(segments: list[tuple[Point, Point]]) -> list[list[Point]]:
+    """The pieces joined into polylines where they share an end point."""
+    ends: dict[Point, list[int]] = {}
+    for index, (a, b) in enumerate(segments):
+        ends.setdefault(a, []).append(index)
+        ends.setdefault(b, []).append(index)
+    used, lines = set(), []
+    for index in range(len(segments)):
+        if index in used:
+            continue
+        used.add(index)
+        line = list(segments[index])
+        for forward in (True, False):
+            while True:
+                tip = line[-1] if forward else line[0]
+                nxt = next((k for k in ends[tip] if k not in used), None)
+                if nxt is None:
+                    break
+                used.add(nxt)
+                a, b = segments[nxt]
+                point = b if a == tip else a
+                line = line + [point] if forward else [point] + line
+        lines.append(line)
+    return lines
+
+
+def _contour_plots(fig: Figure) -> list[str]:
+    xs, ys, values = fig.get("xs"), fig.get("ys"), fig.get("values")
+    out = []
+    for level in fig.get("levels"):
+        lines = join_segments(contour_segments(xs, ys, values, float(level)))
+        if lines:
+            coords = " (nan,nan) ".join(" ".join(f"({x:.5g},{y:.5g})" for x, y in line) for line in lines)
+            out.append(f"\\addplot[black!30, thin, forget plot, unbounded coords=jump] coordinates {{{coords}}};")
+    return out
+
+
+def _path_plots(fig: Figure, math: Math) -> list[str]:
+    out = []
+    for label, points in fig.get("paths"):
+        coords = " ".join(f"({x:.6g},{y:.6g})" for x, y in points)
+        out.append(f"\\addplot+[thick, mark=*, mark size=1.4pt] coordinates {{{coords}}};\n"
+                   f"\\addlegendentry{{{escape(str(label))}}}")
+    x0, y0 = fig.get("paths")[0][1][0]
+    out.append(f"\\node[anchor=south west, font=\\footnotesize] at (axis cs:{x0:.6g},{y0:.6g}) "
+               f"{{${math(sp.Symbol('w_0'))}$}};")
+    return out
+
+
+def tikz_contour_path(fig: Figure, math: Math) -> str:
+    """A pgfplots axis over the grid: grey contour lines, each path a line with a dot per point."""
+    xs, ys = fig.get("xs"), fig.get("ys")
+    ratio = (ys[-1] - ys[0]) / (xs[-1] - xs[0])
+    labels = [f"xlabel={{${math(fig.get('xlabel'))}$}}", f"ylabel={{${math(fig.get('ylabel'))}$}}"]
+    options = ["width=0.75\\linewidth", "height=7cm", "clip mode=individual", f"xmin={xs[0]:.6g}",
+               f"xmax={xs[-1]:.6g}", f"ymin={ys[0]:.6g}", f"ymax={ys[-1]:.6g}", *labels,
+               "tick label style={font=\\footnotesize}",
+               "legend style={at={(0.5,1.03)}, anchor=south, legend columns=-1, font=\\footnotesize,"
+               " /tikz/every even column/.append style={column sep=0.8em}}"]
+    if 1 / 3 <= ratio <= 3:
+        options.append("axis equal image")
+    body = _contour_plots(fig) + _path_plots(fig, math)
+    axis = "\\begin{axis}[" + ",\n  ".join(options) + "]\n" + "\n".join(body) + "\n\\end{axis}"
+    return "\\begin{tikzpicture}\n" + axis + "\n\\end{tikzpicture}"
+
+
+def markdown_contour_path(fig: Figure, math: Math) -> str:
+    """Each path as a table of its points, and the contour levels in a sentence."""
+    x, y = f"${math(fig.get('xlabel'))}$", f"${math(fig.get('ylabel'))}$"
+    parts = []
+    for label, points in fig.get("paths"):
+        rows = [f"| {escape_md(str(label))}, step | {x} | {y} |", "|---|---|---|"]
+        rows += [f"| ${i}$ | ${number(points[i][0], math)}$ | ${number(points[i][1], math)}$ |"
+                 for i in sample(len(points))]
+        parts.append("\n".join(rows))
+    levels = ", ".join(f"${number(v, math)}$" for v in fig.get("levels"))
+    parts.append(f"Contour lines of the typeset figure: f = {levels}.")
+    return "\n\n".join(parts)
+
+
+KINDS["contour_path"] = FigureKind(tikz_contour_path, markdown_contour_path)
