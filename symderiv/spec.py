@@ -216,12 +216,14 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) < 40 else text[:37] + '...'}"
 
 
-def _read_text(path: Path, source: str, error: type) -> str:
+def _read_text(path: Path, source: str, error: type, max_bytes: int) -> str:
     """The file's text (UTF-8, a leading byte-order mark dropped), or an ``error`` naming why not."""
     try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
-            raise error(source, "(file)", f"larger than {MAX_FILE_BYTES:,} bytes")
-        return path.read_text(encoding="utf-8-sig")
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise error(source, "(file)", f"larger than {max_bytes:,} bytes")
+        return data.decode("utf-8-sig")
     except OSError as exc:
         raise error(source, "(file)", exc.strerror or str(exc)) from None
     except UnicodeDecodeError:
@@ -283,14 +285,14 @@ class SheetSpec:
 MAX_FILE_BYTES = 1_000_000
 
 
-def read_toml(path: str | Path, error: type = SpecError) -> dict:
+def read_toml(path: str | Path, error: type = SpecError, max_bytes: int = MAX_FILE_BYTES) -> dict:
     """A TOML file as a dict; every way it can fail is an ``error(source, field, problem)``.
 
     A UTF-8 byte-order mark (as some editors save) is skipped. An integer too long for
     Python to read (over 4,300 digits) is reported with its line and key.
     """
     source = str(path)
-    text = _read_text(Path(path), source, error)
+    text = _read_text(Path(path), source, error, max_bytes)
     try:
         return tomllib.loads(text)
     except ValueError as exc:

@@ -34,7 +34,6 @@ naming the file and the field, exit status 2 from the CLI.
 """
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -73,6 +72,7 @@ from symderiv.check.verdicts import (
 )
 from symderiv.errors import AnswerError
 from symderiv.model import Answer, Problem, Question, Sheet, TensorShape
+from symderiv.spec import read_toml
 
 MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
@@ -155,28 +155,7 @@ class Report:
 def load_submission(path: str | Path) -> Submission:
     """Read and check a submission file; every problem is a :class:`SubmissionError`."""
     source = str(path)
-    return parse_submission(_read_toml(path, source), source)
-
-
-def _read_toml(path: str | Path, source: str) -> dict:
-    """The file as TOML, each way it can fail one line (a byte-order mark is allowed)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SubmissionError(source, "(file)", exc.strerror or str(exc)) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise SubmissionError(source, "(file)", f"larger than {MAX_FILE_BYTES // 1_000_000} MB")
-    try:
-        return tomllib.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise SubmissionError(source, "(file)", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SubmissionError(source, "(syntax)", f"invalid TOML: {exc}") from None
-    except RecursionError:
-        raise SubmissionError(source, "(syntax)", "arrays or tables nested too deeply") from None
-    except ValueError as exc:  # Python's limit on the digits of one integer
-        raise SubmissionError(source, "(syntax)", f"a number is too long ({str(exc)[:80]})") from None
+    return parse_submission(read_toml(path, SubmissionError, MAX_FILE_BYTES), source)
 
 
 def parse_submission(data: Mapping[str, Any], source: str = "<submission>") -> Submission:
