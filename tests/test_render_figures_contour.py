@@ -63,4 +63,4 @@ def test_tikz_draws_every_level_and_path(figure):
 def test_markdown_lists_the_points_and_levels(figure):
     text = figures.describe(figure, to_latex)
     assert "| Adam, step |" in text and "| $2$ | $0.8$ | $0.7$ |" in text
-    assert "f = $1.0$, $2.5$, $5.0$" in text
+    assert "f = $1$, $2.5$, $5$" in text  # floats print by the number policy: 1.0 as 1
