@@ -13,7 +13,6 @@ from collections.abc import Mapping
 import sympy as sp
 
 
-
 class U(sp.UnevaluatedExpr):
     """A number put into a formula as written: kept apart from its neighbours for print (as
     SymPy's UnevaluatedExpr, whose printer it uses), but, unlike it, a commutative number that
