@@ -21,6 +21,7 @@ from symderiv.kernels import compile_kernels
 from symderiv.kinds import ability
 from symderiv.kinds.optimizer_steps.parse import MAX_DIM, MAX_STEPS
 from symderiv.kinds.optimizer_steps.run import DIGITS, settle
+from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
 
 try:
@@ -215,6 +216,18 @@ def test_gradient_formula_matches_autograd_and_is_a_kernel():
         ours = [float(e.subs({w1: point[0], w2: point[1]})) for e in formula]
         assert_close(ours, p.grad.tolist(), 1e-13, f"grad at {point}")
         assert_close(list(kernel(w1=point[0], w2=point[1]).ravel()), p.grad.tolist(), 1e-13, "kernel")
+
+
+@needs_torch
+def test_functions_of_products_derive_print_and_match_torch():
+    """Numbers put into exp(w1 w2) and the like must not trip SymPy's queries while printing."""
+    s = sheet("adam", {"lr": 0.1, "weight_decay": 0.01}, "pytorch", objective="sigmoid(w1*w2) + exp(-w1*w2/2)",
+              steps=2)
+    assert "\\frac" in render_latex(s)
+    loss = lambda p: torch.sigmoid(p[0] * p[1]) + torch.exp(-p[0] * p[1] / 2)  # noqa: E731
+    for t, record in enumerate(ref.torch_steps("adam", {"lr": 0.1, "weight_decay": 0.01}, [1, -0.5], 2, loss=loss),
+                               start=1):
+        assert_close(values(s, "w", t), record["w"], 1e-11, f"w{t}")
 
 
 def test_objective_is_read_by_the_safe_parser_never_evaluated():

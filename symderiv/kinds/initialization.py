@@ -316,6 +316,16 @@ def uniform_variance() -> sp.Expr:
     return sp.integrate(u ** 2 / (2 * a_bound), (u, -a_bound, a_bound))
 
 
+def uniform_step(formula: sp.Expr, bound: sp.Expr) -> Step:
+    """The bound a of U(-a, a) whose variance a^2/3 is the compromise's sigma^2."""
+    return Step(("Drawn from a uniform distribution ", sp.Symbol("U(-a, a)"), " instead, the weights have the "
+                 "variance of the integral below; setting it to ", sigma ** 2, " gives the bound a:"),
+                Var(sp.Symbol("U")), sp.Integral(u ** 2 / (2 * a_bound), (u, -a_bound, a_bound)),
+                value=uniform_variance(),
+                math=(eq(a_bound, sp.Pow(mul(3, s2), sp.Rational(1, 2), evaluate=False)), eq(a_bound, bound)),
+                note=("In general ", eq(a_bound, sp.sqrt(3 * formula)), "."))
+
+
 def compromise_question(spec: InitSpec, qid: str) -> Question:
     fwd, _ = spec.activation.forward()
     back, _ = spec.activation.backward()
@@ -338,11 +348,7 @@ def compromise_question(spec: InitSpec, qid: str) -> Question:
         Step(("Forward and backward, the factors per layer are then no longer 1 but stay near it:"),
              math=(eq(r_fwd, ratios[0]), eq(r_fwd, ratios[0].subs(fans)), eq(r_bwd, ratios[1]),
                    eq(r_bwd, ratios[1].subs(fans)))),
-        Step(("Drawn from a uniform distribution ", sp.Symbol("U(-a, a)"), " instead, the weights have the variance "
-              "of the integral below; setting it to ", sigma ** 2, " gives the bound a:"), Var(sp.Symbol("U")),
-             sp.Integral(u ** 2 / (2 * a_bound), (u, -a_bound, a_bound)), value=uniform_variance(),
-             math=(eq(a_bound, sp.Pow(mul(3, s2), sp.Rational(1, 2), evaluate=False)), eq(a_bound, bound)),
-             note=("In general ", eq(a_bound, sp.sqrt(3 * formula)), ".")))
+        uniform_step(formula, bound))
     answers = (Answer(f"{qid}.sigma2_formula", s2, formula), Answer(f"{qid}.sigma2", s2, value),
                Answer(f"{qid}.bound", a_bound, bound, "The bound of a uniform distribution with this variance."),
                Answer(f"{qid}.forward_factor", r_fwd, ratios[0].subs(fans)),

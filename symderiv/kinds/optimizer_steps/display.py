@@ -12,7 +12,16 @@ from collections.abc import Mapping
 
 import sympy as sp
 
-U = sp.UnevaluatedExpr
+
+class U(sp.UnevaluatedExpr):
+    """A number put into a formula as written: kept apart from its neighbours for print (as
+    SymPy's UnevaluatedExpr, whose printer it uses), but, unlike it, a commutative number that
+    SymPy's own queries can evaluate (they run while unevaluated products are built)."""
+
+    is_commutative = True
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:
+        return self.args[0]._eval_evalf(prec)
 
 
 def shown(expr: sp.Basic, numbers: Mapping[sp.Basic, sp.Basic], wrap: bool = True) -> sp.Basic:

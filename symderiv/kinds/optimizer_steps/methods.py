@@ -145,7 +145,6 @@ def _ratio(num: sp.Expr, den: sp.Expr) -> sp.Expr:
 
 
 _GRADIENT_TEXT = "The gradient at the current parameters."
-_SQUARES = "Squares, square roots and divisions act entry by entry."
 _PER_BUFFER = "Step against the buffer."
 
 SGD = Method("sgd", "SGD", (("lr", 0.001), ("weight_decay", 0)), (), mul(eta, now(g)),
@@ -176,7 +175,7 @@ NESTEROV = Method(
 
 ADAGRAD = Method(
     "adagrad", "AdaGrad", (("lr", 0.01), ("eps", 1e-10), ("weight_decay", 0)),
-    (Update(s, add(prev(s), now(g) ** 2), "Add the squared gradient to the running sum. " + _SQUARES),),
+    (Update(s, add(prev(s), now(g) ** 2), "Add the squared gradient to the running sum."),),
     _ratio(now(g), now(s)), "Divide the step by the root of the sum.",
     ("AdaGrad divides each entry's step by the root of the sum of all its squared gradients so far: the sum "
      "only grows, so the steps shrink."))
@@ -184,7 +183,7 @@ ADAGRAD = Method(
 RMSPROP = Method(
     "rmsprop", "RMSProp", (("lr", 0.01), ("alpha", 0.99), ("eps", 1e-8), ("weight_decay", 0)),
     (Update(v, add(mul(alpha, prev(v)), mul(add(1, -alpha), now(g) ** 2)),
-            ("Average the squared gradient, with decay rate ", alpha, ". " + _SQUARES)),),
+            ("Average the squared gradient, with decay rate ", alpha, ".")),),
     _ratio(now(g), now(v)), "Divide the step by the root of the average.",
     ("RMSProp divides each entry's step by the root of a decaying average of its squared gradients: unlike "
      "AdaGrad's sum, old gradients are forgotten, so the steps do not shrink for good."))
@@ -192,7 +191,7 @@ RMSPROP = Method(
 _MOMENTS = (
     Update(m, add(mul(beta1, prev(m)), mul(add(1, -beta1), now(g))), "First moment: average the gradient."),
     Update(v, add(mul(beta2, prev(v)), mul(add(1, -beta2), now(g) ** 2)),
-           "Second moment: average the squared gradient. " + _SQUARES),
+           "Second moment: average the squared gradient."),
     Update(m_hat, now(m) / add(1, -beta1 ** t),
            ("Bias correction: the averages start at 0, so early on they are too small by the factor ",
             add(1, -beta1 ** t), "; dividing by it corrects the first moment.")),

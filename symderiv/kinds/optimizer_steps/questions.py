@@ -94,10 +94,13 @@ def _line_text(spec: StepsSpec, run: Run, line: Line) -> tuple:
     head = ("Step ", eq(t, line.step), ". ") if line.update.name == "g" else ()
     if line.update.name != "g":
         return head + _prose(line.update.text)
-    where = ("The gradient of f at ", w[line.step - 1]) if spec.objective is not None else \
-        ("The gradient at ", w[line.step - 1], " is given")
-    decay = " plus the weight decay term." if run.optimizer.decay and not run.optimizer.method.decoupled else "."
-    return head + where + (decay,)
+    decay = run.optimizer.decay and not run.optimizer.method.decoupled
+    if spec.objective is not None:
+        where: tuple = ("The gradient of f at ", w[line.step - 1], ", plus the weight decay term." if decay else ".")
+    else:
+        where = ("The gradient at ", w[line.step - 1], " is given; weight decay adds its term." if decay else
+                 " is given.")
+    return head + where
 
 
 def summary_step(spec: StepsSpec, run: Run) -> Step:
