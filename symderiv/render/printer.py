@@ -16,6 +16,7 @@ and ``decimals``): :meth:`SheetPrinter.show` also says whether anything was roun
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -24,7 +25,7 @@ from sympy.printing.latex import LatexPrinter
 
 from symderiv.algebra import decimal_text
 from symderiv.model import GivenDecimal
-from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, node_count
+from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, is_real_number, node_count
 
 #: LaTeX that makes a formula taller than a line: parentheses around it must grow.
 _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
@@ -110,8 +111,8 @@ class SheetPrinter(LatexPrinter):
             return False
         known = self._long.get(expr)
         if known is None:
-            known = self._long[expr] = (_evaluated_number(expr) and expr.is_real is True and (
-                self._settings["all_decimal"] or node_count(expr, SHORT_FORM) > SHORT_FORM))
+            known = self._long[expr] = ((self._settings["all_decimal"] or node_count(expr, SHORT_FORM) > SHORT_FORM)
+                                        and _evaluated_number(expr) and is_real_number(expr))
         return known
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
@@ -208,6 +209,7 @@ def _number(arg: sp.Basic) -> bool:
     return isinstance(arg, sp.Number) or (isinstance(arg, sp.UnevaluatedExpr) and isinstance(arg.args[0], sp.Number))
 
 
+@lru_cache(maxsize=1 << 16)
 def _evaluated_number(expr: sp.Basic) -> bool:
     """Whether ``expr`` is a number as SymPy evaluates it: no symbols, and rebuilding any
     node changes nothing (a substitution written out, ``1 - \\frac{19}{20}``, is not)."""
