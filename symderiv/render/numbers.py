@@ -121,12 +121,14 @@ def rounded(value: sp.Basic, digits: int) -> Decimal:
         else:
             exact = Decimal(mpmath.nstr(numeric_value(value, digits + GUARD), digits + GUARD))
         ctx.prec, ctx.rounding = digits, decimal.ROUND_HALF_UP
-        return (+exact).normalize()
+        return +exact  # its trailing zeros kept: 58.40 (see latex_decimal)
 
 
-def latex_decimal(value: Decimal) -> str:
-    """A Decimal as LaTeX: ``0.5933``, ``-12.5``, ``2.075 \\cdot 10^{-7}`` (no trailing zeros)."""
-    value = value.normalize()
+def latex_decimal(value: Decimal, keep_zeros: bool = False) -> str:
+    """A Decimal as LaTeX: ``0.5933``, ``-12.5``, ``2.075 \\cdot 10^{-7}``. Trailing zeros are
+    dropped, except, with ``keep_zeros``, those of a rounded value (``58.40``: four digits)."""
+    if not keep_zeros or value == 0 or value.as_tuple().exponent > 0:  # type: ignore[operator]
+        value = value.normalize()
     if value == 0:
         return "0"
     sign, digits, exp = value.as_tuple()
@@ -135,7 +137,8 @@ def latex_decimal(value: Decimal) -> str:
     head = "-" if sign else ""
     if magnitude >= MIN_FIXED and exp <= 0 or 0 < exp and magnitude < 15:
         return head + format(abs(value), "f")
-    mantissa = Decimal((0, digits, -(len(digits) - 1))).normalize()
+    mantissa = Decimal((0, digits, -(len(digits) - 1)))
+    mantissa = mantissa if keep_zeros else mantissa.normalize()
     return rf"{head}{format(mantissa, 'f')} \cdot 10^{{{magnitude}}}"
 
 
@@ -179,16 +182,16 @@ class NumberPolicy:
         """``value`` to :attr:`digits` significant digits, marked rounded unless that is exact."""
         near = rounded(value, self.digits)
         exact = isinstance(value, sp.Rational) and Decimal(int(value.p)) / Decimal(int(value.q)) == near
-        return Shown(latex_decimal(near), rounded=not exact)
+        return Shown(latex_decimal(near, keep_zeros=not exact), rounded=not exact)
 
     def float(self, x: sp.Float) -> Shown:
         """A Float (a measured value or a high-precision numeric one): a short decimal as it is,
         else :attr:`digits` significant digits."""
         digits = max(1, min(15, prec_to_dps(x._prec)))
-        near = rounded(x, digits)
+        near = rounded(x, digits).normalize()
         if len(near.as_tuple().digits) <= min(EXACT_DIGITS, digits):
             return Shown(latex_decimal(near))
-        return Shown(latex_decimal(rounded(x, min(self.digits, digits))), rounded=True)
+        return Shown(latex_decimal(rounded(x, min(self.digits, digits)), keep_zeros=True), rounded=True)
 
 
 def node_count(expr: sp.Basic, limit: int) -> int:
