@@ -576,7 +576,7 @@ class FigureKind:
 
 KINDS: dict[str, FigureKind] = {
     "layered_graph": FigureKind(tikz_layered_graph, markdown_layered_graph,
-                                (handout_layered_graph, handout_markdown_graph, "The network.")),
+                                (handout_layered_graph, handout_markdown_graph, "The layers and their units.")),
     "padded_grid": FigureKind(tikz_padded_grid, markdown_padded_grid),
     "sliding_window": FigureKind(tikz_sliding_window, markdown_sliding_window,
                                  (handout_sliding_window, handout_markdown_window, "Input and kernel.")),
