@@ -142,18 +142,23 @@ class GraphLayout:
         return max((len(v) - 1) * self.dy / 2 for v in self.values)
 
 
-def _drawn(fig: Figure, name: str, math: Math, layer_offset: int = 0) -> tuple[tuple[str | None, ...], ...]:
+def _drawn(fig: Figure, name: str, math: Math) -> tuple[tuple[str | None, ...], ...]:
     """The printed labels of one datum per layer and drawn unit (None for the gap)."""
     return tuple(tuple(None if i is None else number(values[i], math) for i in shown_units(len(values)))
                  for values in fig.get(name))
 
 
+def _pre_label(fig: Figure, math: Math, layer: int, unit: int | None) -> str | None:
+    """``a = ...`` above a unit whose activation changed its value; None elsewhere."""
+    if unit is None or not _clipped(fig, layer, unit):
+        return None
+    return f"a = {number(fig.get('preact')[layer - 1][unit], math)}"
+
+
 def graph_layout(fig: Figure, math: Math, blank: bool = False) -> GraphLayout:
     """The layout of a ``layered_graph`` figure (see :class:`GraphLayout`)."""
     values, grads = _drawn(fig, "forward", math), _drawn(fig, "grads", math)
-    pres = tuple(tuple(None if v is None or l == 0 or not _clipped(fig, l, i) else
-                       f"a = {number(fig.get('preact')[l - 1][i], math)}"
-                       for v, i in zip(values[l], shown_units(len(fig.get("forward")[l]))))
+    pres = tuple(tuple(_pre_label(fig, math, l, i) for i in shown_units(len(fig.get("forward")[l])))
                  for l in range(len(values)))
     if blank:
         values = tuple(tuple(None if v is None else "" for v in layer) for layer in values)
