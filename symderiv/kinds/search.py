@@ -288,7 +288,7 @@ def _hit(rate: sp.Rational, trials: int) -> sp.Expr:
 
 def _minimality_table(rate: sp.Rational, target: sp.Rational, trials: int) -> Table:
     """N - 1 and N trials: the chance of a good combination, exact (as a power) and in decimals."""
-    rows = tuple((sp.Integer(count), _hit(rate, count), _hit(rate, count).evalf(10),
+    rows = tuple((sp.Integer(count), _hit(rate, count), sp.N(_hit(rate, count), 30),
                   "yes" if reaches(rate, target, count) else "no") for count in (trials - 1, trials))
     return Table(("N", "P(at least one good)", "decimal", f"reaches P = {id_suffix(target)[1]}?"), rows)
 
@@ -301,7 +301,7 @@ def _bound_text(rate: sp.Rational, target: sp.Rational, trials: int) -> tuple:
         return ("The bound ", ratio, f" is exactly the whole number {trials}: ", sp.Eq(
             sp.Pow(1 - rate, trials, evaluate=False), 1 - target, evaluate=False),
             " holds with equality, so N is the bound itself.")
-    return ("The bound is ", ratio, ", about ", sp.N(ratio, 8), ", not a whole number, so N is the next whole "
+    return ("The bound is ", ratio, ", about ", sp.N(ratio, 30), ", not a whole number, so N is the next whole "
             "number above it.")
 
 

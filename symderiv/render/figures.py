@@ -21,6 +21,7 @@ Kinds and their data (``Figure.get(name)``):
 from __future__ import annotations
 
 import math as pymath
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +41,6 @@ PREAMBLE = r"""\usepackage{tikz}
 
 #: A layer wider than this is drawn as its first and last few units with a gap between.
 MAX_UNITS = 8
-
-#: Vertical distance between the units of a layer (cm): room for a label above and below.
-DY = 2.1
 
 #: A Markdown table of a long series shows about this many evenly spaced rows.
 MAX_ROWS = 12
@@ -86,23 +84,127 @@ def shown_units(width: int) -> list[int | None]:
     return [0, 1, 2, None, width - 2, width - 1]
 
 
-def _graph_nodes(fig: Figure, math: Math, dx: float, blank: bool = False) -> list[str]:
+#: Estimated widths (cm) of one character of a label: \\small (unit values) and
+#: \\footnotesize (gradients, pre-activations, layer heads); and the height of a label line.
+SMALL_CHAR, FOOT_CHAR, LINE = 0.21, 0.18, 0.42
+
+#: The gap between a unit and the label above or below it (1pt, in cm).
+GAP = 0.035
+
+#: Layer heads name activations as a reader does.
+ACTIVATION_NAMES = {"relu": "ReLU", "leaky_relu": "leaky ReLU"}
+
+
+def label_width(tex: str, per_char: float) -> float:
+    """An estimate of the printed width of a label (cm): its visible characters, a command
+    counting as one (``\\cdot``), ``\\frac`` and grouping as none, exponents at 0.7."""
+    text = re.sub(r"\\frac|\\left|\\right|\\mathbf|[{}]", "", tex)
+    text = re.sub(r"\\[A-Za-z]+\s*", "#", text).replace(" ", "")
+    exponent = sum(len(m) for m in re.findall(r"\^(-?\d+)", text))
+    return per_char * (len(text.replace("^", "")) - 0.3 * exponent) + 0.1
+
+
+@dataclass(frozen=True)
+class Box:
+    """A label's box (cm): centre ``x``, ``y``, width ``w``, height ``h``; ``text`` for messages."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    text: str
+
+    def overlaps(self, other: Box) -> bool:
+        return abs(self.x - other.x) * 2 < self.w + other.w and abs(self.y - other.y) * 2 < self.h + other.h
+
+
+@dataclass(frozen=True)
+class GraphLayout:
+    """Where a layered graph puts everything, computed from the labels it shows: the unit
+    diameter fits the longest value, the columns fit the widest label, the rows fit a unit
+    with a label above and below. :func:`graph_boxes` lists the boxes (the tests check that
+    no two overlap); the drawing uses the same numbers."""
+
+    values: tuple[tuple[str | None, ...], ...]     # per layer, per drawn unit: z (None: the gap)
+    grads: tuple[tuple[str | None, ...], ...]
+    pres: tuple[tuple[str | None, ...], ...]       # a where it differs from z, else None
+    heads: tuple[str, ...]
+    d: float
+    dx: float
+    dy: float
+
+    def at(self, layer: int, row: int) -> tuple[float, float]:
+        rows = len(self.values[layer])
+        return layer * self.dx, ((rows - 1) / 2 - row) * self.dy
+
+    @property
+    def top(self) -> float:
+        return max((len(v) - 1) * self.dy / 2 for v in self.values)
+
+
+def _drawn(fig: Figure, name: str, math: Math) -> tuple[tuple[str | None, ...], ...]:
+    """The printed labels of one datum per layer and drawn unit (None for the gap)."""
+    return tuple(tuple(None if i is None else number(values[i], math) for i in shown_units(len(values)))
+                 for values in fig.get(name))
+
+
+def _pre_label(fig: Figure, math: Math, layer: int, unit: int | None) -> str | None:
+    """``a = ...`` above a unit whose activation changed its value; None elsewhere."""
+    if unit is None or not _clipped(fig, layer, unit):
+        return None
+    return f"a = {number(fig.get('preact')[layer - 1][unit], math)}"
+
+
+def graph_layout(fig: Figure, math: Math, blank: bool = False) -> GraphLayout:
+    """The layout of a ``layered_graph`` figure (see :class:`GraphLayout`)."""
+    values, grads = _drawn(fig, "forward", math), _drawn(fig, "grads", math)
+    pres = tuple(tuple(_pre_label(fig, math, l, i) for i in shown_units(len(fig.get("forward")[l])))
+                 for l in range(len(values)))
+    if blank:
+        values = tuple(tuple(None if v is None else "" for v in layer) for layer in values)
+        grads = pres = tuple(tuple(None for _ in layer) for layer in values)
+    heads = ("input",) + tuple(f"layer {l} ({ACTIVATION_NAMES.get(act, act)})"
+                               for l, act in enumerate(fig.get("activations"), 1))
+    inside = max((label_width(v, SMALL_CHAR) for layer in values for v in layer if v), default=0.0)
+    d = max(0.9, (inside ** 2 + LINE ** 2) ** 0.5 + 0.1)
+    side = max([label_width(t, FOOT_CHAR) for layer in grads + pres for t in layer if t] +
+               [label_width(h, FOOT_CHAR * 1.1) for h in heads] + [d], default=d)
+    return GraphLayout(values, grads, pres, heads, d, side + 0.5, d + 2 * LINE + 0.3)
+
+
+def graph_boxes(layout: GraphLayout) -> list[Box]:
+    """Every unit, value label and head of a layout as a box (the gap's dots included)."""
     out = []
-    for l, values in enumerate(fig.get("forward")):
-        units = shown_units(len(values))
-        for row, i in enumerate(units):
-            y = ((len(units) - 1) / 2 - row) * DY
-            name, at = f"n{l}-{row}", f"({l * dx:.2f},{y:.2f})"
-            if i is None:
+    for l, layer in enumerate(layout.values):
+        for row, value in enumerate(layer):
+            x, y = layout.at(l, row)
+            out.append(Box(x, y, layout.d, layout.d, value or "unit"))
+            below, above = layout.grads[l][row], layout.pres[l][row]
+            offset = layout.d / 2 + LINE / 2 + GAP  # TikZ's below=1pt / above=1pt
+            if below:
+                out.append(Box(x, y - offset, label_width(below, FOOT_CHAR), LINE, below))
+            if above:
+                out.append(Box(x, y + offset, label_width(above, FOOT_CHAR), LINE, above))
+    out += [Box(l * layout.dx, layout.top + layout.d / 2 + LINE * 2, label_width(h, FOOT_CHAR * 1.1), LINE, h)
+            for l, h in enumerate(layout.heads)]
+    return out
+
+
+def _graph_nodes(layout: GraphLayout) -> list[str]:
+    out = []
+    for l, layer in enumerate(layout.values):
+        for row, value in enumerate(layer):
+            x, y = layout.at(l, row)
+            name, at = f"n{l}-{row}", f"({x:.2f},{y:.2f})"
+            if value is None:
                 out.append(f"\\node ({name}) at {at} {{$\\vdots$}};")
                 continue
-            if blank:
-                out.append(f"\\node[unit] ({name}) at {at} {{}};")
-                continue
-            out.append(f"\\node[unit] ({name}) at {at} {{${number(values[i], math)}$}};")
-            out.append(f"\\node[grad] at ({name}.south) {{${number(fig.get('grads')[l][i], math)}$}};")
-            if _clipped(fig, l, i):
-                out.append(f"\\node[pre] at ({name}.north) {{$a = {number(fig.get('preact')[l - 1][i], math)}$}};")
+            out.append(f"\\node[unit] ({name}) at {at} {{${value}$}};" if value else
+                       f"\\node[unit] ({name}) at {at} {{}};")
+            if layout.grads[l][row]:
+                out.append(f"\\node[grad] at ({name}.south) {{${layout.grads[l][row]}$}};")
+            if layout.pres[l][row]:
+                out.append(f"\\node[pre] at ({name}.north) {{${layout.pres[l][row]}$}};")
     return out
 
 
@@ -120,42 +222,40 @@ def _graph_edges(fig: Figure) -> list[str]:
             for l in range(1, len(rows)) for a in rows[l - 1] for b in rows[l]]
 
 
-def _tallest(fig: Figure) -> float:
-    """Half the height of the tallest drawn layer (cm), from its middle to its outer units."""
-    return (max(len(shown_units(len(v))) for v in fig.get("forward")) - 1) * DY / 2
+def _graph_heads(layout: GraphLayout) -> list[str]:
+    y = layout.top + layout.d / 2 + LINE * 2
+    return [f"\\node[head] at ({l * layout.dx:.2f},{y:.2f}) {{{escape(h)}}};" for l, h in enumerate(layout.heads)]
 
 
-def _graph_heads(fig: Figure, dx: float) -> list[str]:
-    heads = ["input"] + [f"layer {l} ({escape(str(act))})" for l, act in enumerate(fig.get("activations"), 1)]
-    return [f"\\node[head] at ({l * dx:.2f},{_tallest(fig) + 1.1:.2f}) {{{h}}};" for l, h in enumerate(heads)]
-
-
-def _graph_legend(fig: Figure, dx: float) -> str:
+def _graph_legend(fig: Figure, layout: GraphLayout) -> str:
     items = ["inside: $z$ (forward)", "{\\color{red!75!black} below: $\\partial L/\\partial z$ "
              "(backward; at the input $\\partial L/\\partial \\mathbf{x}$)}"]
-    if any(_clipped(fig, l, i) for l, v in enumerate(fig.get("forward")) for i in range(len(v))):
+    if any(p for layer in layout.pres for p in layer):
         items.append("{\\color{black!55} above: the pre-activation $a$ where it differs from $z$}")
-    at = f"({(len(fig.get('forward')) - 1) * dx / 2:.2f},{-_tallest(fig) - 1.0:.2f})"
+    at = f"({(len(layout.values) - 1) * layout.dx / 2:.2f},{-layout.top - layout.d / 2 - LINE * 1.5:.2f})"
     text = " \\quad ".join(items[:2]) + "".join(" \\\\ " + item for item in items[2:])
     return f"\\node[font=\\footnotesize, anchor=north, align=center] at {at} {{{text}}};"
 
 
-GRAPH_STYLES = ("[unit/.style={circle, draw, thick, minimum size=9mm, inner sep=1pt, font=\\small},"
-                  "grad/.style={below=1pt, text=red!75!black, font=\\footnotesize},"
-                  "pre/.style={above=1pt, text=black!55, font=\\footnotesize},"
-                  "head/.style={font=\\footnotesize\\bfseries},"
-                  "edge/.style={->, black!30, shorten >=1pt}]")
+def graph_styles(d: float) -> str:
+    """TikZ styles of a layered graph with units of diameter ``d`` cm."""
+    return ("[unit/.style={circle, draw, thick, minimum size=" + f"{d:.2f}" + "cm, inner sep=0pt, font=\\small},"
+            "grad/.style={below=1pt, text=red!75!black, font=\\footnotesize},"
+            "pre/.style={above=1pt, text=black!55, font=\\footnotesize},"
+            "head/.style={font=\\footnotesize\\bfseries},"
+            "edge/.style={->, black!30, shorten >=1pt}]")
 
 
 def tikz_layered_graph(fig: Figure, math: Math, blank: bool = False) -> str:
     """The network as a graph: z inside each unit, dL/dz below it (red), a above it (grey)
-    where the activation changed it; ``blank``: the units only (a handout). Deep networks get
-    narrower columns."""
-    dx = min(3.4, 15.0 / max(len(fig.get("forward")) - 1, 1))
-    body = _graph_nodes(fig, math, dx, blank) + _graph_edges(fig) + _graph_heads(fig, dx)
+    where the activation changed it; ``blank``: the units only (a handout). Sizes and spacing
+    come from the labels (:func:`graph_layout`); a picture wider than the text is scaled down
+    as a whole, so nothing that does not overlap here overlaps on the page."""
+    layout = graph_layout(fig, math, blank)
+    body = _graph_nodes(layout) + _graph_edges(fig) + _graph_heads(layout)
     if not blank:
-        body.append(_graph_legend(fig, dx))
-    return f"\\begin{{tikzpicture}}{GRAPH_STYLES}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+        body.append(_graph_legend(fig, layout))
+    return f"\\begin{{tikzpicture}}{graph_styles(layout.d)}\n" + "\n".join(body) + "\n\\end{tikzpicture}"
 
 
 def handout_layered_graph(fig: Figure, math: Math) -> str:

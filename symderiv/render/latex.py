@@ -40,13 +40,15 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 % \sdshrink{WIDTH}{MATERIAL}: MATERIAL scaled down to WIDTH when wider (never up).
 \newsavebox{\sdbox}
 \newlength{\sdwidth}
+\newlength{\sdtarget}
 \newcommand{\sdafter}[1]{\settowidth{\sdwidth}{$\displaystyle#1{}={}$}%
   \setlength{\sdwidth}{\dimexpr\linewidth-\sdwidth-2em\relax}}
 \newcommand{\sdbreak}[1]{\sbox{\sdbox}{$\displaystyle#1$}%
   \ifdim\wd\sdbox>\sdwidth\parbox[t]{\sdwidth}{\raggedright\hangindent=2em\hangafter=1
     \lineskiplimit=2pt\lineskip=5pt$\displaystyle#1$}\else\usebox{\sdbox}\fi}
 \newcommand{\sdshrink}[2]{\sbox{\sdbox}{#2}%
-  \ifdim\wd\sdbox>#1\relax\resizebox{#1}{!}{\usebox{\sdbox}}\else\usebox{\sdbox}\fi}
+  \ifdim\wd\sdbox>#1\relax\setlength{\sdtarget}{#1}\typeout{sdshrink: \the\wd\sdbox\space to \the\sdtarget}%
+  \resizebox{#1}{!}{\usebox{\sdbox}}\else\usebox{\sdbox}\fi}
 % \sdtable{TABULAR}: centred, rows spaced for fractions, scaled down when too wide.
 \newcommand{\sdtable}[1]{\begin{center}\renewcommand{\arraystretch}{1.3}\sdshrink{\linewidth}{#1}\end{center}}
 """

@@ -16,6 +16,7 @@ and ``decimals``): :meth:`SheetPrinter.show` also says whether anything was roun
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import sympy as sp
@@ -24,7 +25,10 @@ from sympy.printing.latex import LatexPrinter
 
 from symderiv.algebra import decimal_text
 from symderiv.model import GivenDecimal
-from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, node_count
+from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, is_real_number, node_count
+
+#: Printed expressions by (notation and settings, expression): see :meth:`SheetPrinter.show`.
+_SHOWN: dict[tuple, Shown] = {}
 
 #: LaTeX that makes a formula taller than a line: parentheses around it must grow.
 _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
@@ -47,6 +51,7 @@ class SheetPrinter(LatexPrinter):
         self._numeric = False      # the expression being printed has no symbols
         self._rounded = False      # something in it was printed rounded
         self._long: dict[sp.Basic, bool] = {}
+        self._key = (tuple(sorted(self.notation.items())), tuple(sorted(map(repr, self._settings.items()))))
 
     # -- numbers: the policy --------------------------------------------------------
 
@@ -54,7 +59,20 @@ class SheetPrinter(LatexPrinter):
         return self.show(expr).text
 
     def show(self, expr: Any) -> Shown:
-        """``expr`` printed, and whether any number in it was rounded."""
+        """``expr`` printed, and whether any number in it was rounded. Remembered per notation
+        and settings: the sheet, its Markdown, the handout and the key print the same givens
+        and values again."""
+        try:
+            key = (self._key, expr, _given_pattern(expr))
+            if key not in _SHOWN:
+                if len(_SHOWN) > 1 << 16:
+                    _SHOWN.clear()
+                _SHOWN[key] = self._show(expr)
+            return _SHOWN[key]
+        except TypeError:  # not hashable (a mutable matrix): printed every time
+            return self._show(expr)
+
+    def _show(self, expr: Any) -> Shown:
         self._numeric = not getattr(expr, "free_symbols", True)
         self._rounded = False
         text = super().doprint(expr)
@@ -110,8 +128,8 @@ class SheetPrinter(LatexPrinter):
             return False
         known = self._long.get(expr)
         if known is None:
-            known = self._long[expr] = (_evaluated_number(expr) and expr.is_real is True and (
-                self._settings["all_decimal"] or node_count(expr, SHORT_FORM) > SHORT_FORM))
+            known = self._long[expr] = ((self._settings["all_decimal"] or node_count(expr, SHORT_FORM) > SHORT_FORM)
+                                        and _evaluated_number(expr) and is_real_number(expr))
         return known
 
     def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
@@ -208,6 +226,15 @@ def _number(arg: sp.Basic) -> bool:
     return isinstance(arg, sp.Number) or (isinstance(arg, sp.UnevaluatedExpr) and isinstance(arg.args[0], sp.Number))
 
 
+def _given_pattern(expr: Any) -> tuple[bool, ...]:
+    """Which numbers of ``expr`` the spec wrote as decimals: a GivenDecimal equals (and hashes
+    like) its plain Rational, so a cache of printed expressions must tell them apart."""
+    if not isinstance(expr, sp.Basic):
+        return ()
+    return tuple(isinstance(a, GivenDecimal) for a in sp.preorder_traversal(expr) if isinstance(a, sp.Rational))
+
+
+@lru_cache(maxsize=1 << 16)
 def _evaluated_number(expr: sp.Basic) -> bool:
     """Whether ``expr`` is a number as SymPy evaluates it: no symbols, and rebuilding any
     node changes nothing (a substitution written out, ``1 - \\frac{19}{20}``, is not)."""
