@@ -57,11 +57,16 @@ class Worker:
     ``call(fn, *args, timeout=s)`` returns ``fn(*args)`` computed in the child, re-raises
     the child's exception, or kills the child and raises :class:`WorkerTimeout` after
     ``timeout`` seconds. A killed or crashed child is replaced on the next call.
+
+    With ``fork=True`` (where the platform has ``fork``) the child is a copy of this
+    process, made by :meth:`start`: it starts at once and inherits everything already
+    computed (a derived sheet, SymPy's caches). Fork only while this process runs one
+    thread: start such workers before starting threads.
     """
 
-    def __init__(self, memory_limit: int | None = MEMORY_LIMIT) -> None:
-        self.memory_limit = memory_limit
-        self._process: subprocess.Popen[bytes] | None = None
+    def __init__(self, memory_limit: int | None = MEMORY_LIMIT, *, fork: bool = False) -> None:
+        self.memory_limit, self.fork = memory_limit, fork and hasattr(os, "fork")
+        self._process: subprocess.Popen[bytes] | _Forked | None = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> Worker:
@@ -105,10 +110,10 @@ class Worker:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def _started(self) -> subprocess.Popen[bytes]:
+    def _started(self) -> subprocess.Popen[bytes] | _Forked:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        self._process = _spawn(self.memory_limit)
+        self._process = _forked(self.memory_limit) if self.fork else _spawn(self.memory_limit)
         assert self._process.stdout is not None
         try:
             _read(self._process.stdout, time.monotonic() + START_SECONDS)
@@ -127,6 +132,56 @@ class Worker:
         for stream in (process.stdin, process.stdout):
             if stream is not None:
                 stream.close()
+
+
+class _Forked:
+    """A forked child, with the part of :class:`subprocess.Popen`'s interface a worker uses."""
+
+    def __init__(self, pid: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
+        self.pid, self.stdin, self.stdout, self.returncode = pid, stdin, stdout, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, 9)
+
+    def wait(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _forked(memory_limit: int | None) -> _Forked:
+    """A copy of this process serving calls over two pipes."""
+    calls_in, calls_out = os.pipe()
+    results_in, results_out = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: serve, and never return into the parent's code
+        try:
+            _close_all_but(calls_in, results_out)
+            _serve(os.fdopen(calls_in, "rb"), os.fdopen(results_out, "wb"), memory_limit)
+        finally:
+            os._exit(0)
+    os.close(calls_in)
+    os.close(results_out)
+    return _Forked(pid, os.fdopen(calls_out, "wb"), os.fdopen(results_in, "rb"))
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every inherited descriptor but stdin/stdout/stderr and ``keep`` (another
+    worker's pipe held open here would keep that worker from ever seeing its end)."""
+    limit = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
+    start = 3
+    for fd in sorted(keep):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, limit)
 
 
 def _spawn(memory_limit: int | None) -> subprocess.Popen[bytes]:
@@ -173,20 +228,32 @@ def _read_exactly(stream: BinaryIO, size: int, deadline: float) -> bytes:
 
 
 def serve(memory_limit: int | None = MEMORY_LIMIT) -> None:
-    """The child's loop: announce readiness, then answer calls until stdin closes."""
+    """The spawned child's loop: answer calls from stdin on the original stdout."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints of imported code must not corrupt the message stream
-    _limit_memory(memory_limit)
     import symderiv.check  # noqa: F401 - import once, before the first call is timed
 
+    _serve(sys.stdin.buffer, out, memory_limit)
+
+
+def _serve(calls: BinaryIO, out: BinaryIO, memory_limit: int | None) -> None:
+    """Announce readiness, then answer calls until the caller closes its end."""
+    _silence_stdout()
+    _limit_memory(memory_limit)
     _write(out, ("ready", None))
-    stdin = sys.stdin.buffer
     while True:
-        header = stdin.read(_HEADER.size)
+        header = calls.read(_HEADER.size)
         if len(header) < _HEADER.size:
             return
-        fn, args, kwargs = pickle.loads(stdin.read(_HEADER.unpack(header)[0]))
+        fn, args, kwargs = pickle.loads(calls.read(_HEADER.unpack(header)[0]))
         _write(out, _run(fn, args, kwargs))
+
+
+def _silence_stdout() -> None:
+    """Whatever a child prints goes nowhere: the parent's stdout carries its report."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
