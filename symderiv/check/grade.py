@@ -63,6 +63,7 @@ from symderiv.check.equivalence import (
     compare,
     is_matrix_expression,
 )
+from symderiv.check.numbers import numeric
 from symderiv.check.parse import UNITS, ParseError
 from symderiv.check.policy import AnswerPolicy, Policy
 from symderiv.check.sampling import variables
@@ -338,6 +339,8 @@ class Grader:
         self.policy.check_against({a.id for a in sheet.answers()}, {p.number for p in sheet.problems})
         self.contexts = {a.id: self._context(p, q, a) for p in sheet.problems for q in p.questions
                          for a in q.answers}
+        for context in self.contexts.values():  # the key's irrational numbers, evaluated once, outside any budget
+            _evaluate_key(context.expected)
         self._results: dict[tuple, Result] = {}
         self._diagnoses: dict[tuple, tuple[Diagnosis, ...]] = {}
         self._same: dict[tuple, bool] = {}
@@ -479,6 +482,13 @@ class Grader:
                 where = f" (relative to what your {', '.join(carried.sources)} gives)"
                 return tuple(replace(d, message=d.message + where) for d in own)
         return self._diagnose(answer.id, raw, result, None)
+
+
+def _evaluate_key(value: sp.Basic) -> None:
+    entries = list(value) if isinstance(value, MatrixBase) else [value]
+    for entry in entries:
+        if isinstance(entry, sp.Basic) and entry.is_number and not entry.is_Rational:
+            numeric(entry)
 
 
 def _credit(diagnoses: tuple[Diagnosis, ...], policy: AnswerPolicy) -> Fraction:
