@@ -54,6 +54,8 @@ WARM_UP = 40
 then compared once, here, instead of once in every worker."""
 PER_WORKER = 200
 """Fewest submissions that make another worker worth its cache of answers."""
+CONNECT_SECONDS = 20
+"""How long to wait for a Dask scheduler to answer."""
 
 
 @dataclass(frozen=True)
@@ -305,7 +307,7 @@ def _on_dask(address: str, spec: Spec, policy: Policy | None, files: Sequence[Pa
         raise SymderivError("--scheduler: Dask distributed is not installed (pip install 'dask[distributed]')") \
             from None
     try:
-        client = Client(address, timeout=30)
+        client = Client(address, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SymderivError(f"--scheduler: cannot reach the Dask scheduler at {address!r} ({exc})") from None
     try:

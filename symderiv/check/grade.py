@@ -237,14 +237,12 @@ def _type_name(value: Any) -> str:
 
 
 def answer_input(raw: Any) -> object:
-    """A submitted TOML value as input for the comparison: strings and integers as they
-    are, floats as the decimals they print as (``0.05`` -> ``"0.05"``, 1/20 exactly, with
-    its digits), arrays checked for depth and size (their entries are read within the
-    comparison's time budget)."""
-    if isinstance(raw, str) or (isinstance(raw, int) and not isinstance(raw, bool)):
+    """A submitted TOML value as input for the comparison: strings and numbers as they are
+    (the comparison reads a float as the decimal it prints as: ``0.05`` is 1/20 exactly,
+    typed to one figure), arrays checked for depth and size (their entries are read
+    within the comparison's time budget)."""
+    if isinstance(raw, (str, float)) or (isinstance(raw, int) and not isinstance(raw, bool)):
         return raw
-    if isinstance(raw, float):
-        return repr(raw)
     if _depth(raw) > MAX_ARRAY_DEPTH:
         raise ParseError("unparseable", "arrays may be nested at most two deep (a matrix is a list of rows)")
     if _count(raw) > MAX_ENTRIES:

@@ -13,7 +13,8 @@ Calls and results travel as pickles over the child's stdin and stdout: both ends
 ours (nothing a student typed is ever unpickled by a process that did not make it), and
 the function is pickled by reference (module and name), so it must be importable in the
 child, which runs with the parent's ``sys.path``. The child's address space is limited
-(:data:`MEMORY_LIMIT`), so a memory bomb ends as a MemoryError, not as swapping.
+(by :data:`MEMORY_LIMIT` beyond its size when it starts serving), so a memory bomb ends
+as a MemoryError, not as swapping.
 
 >>> import math
 >>> with Worker() as worker:
@@ -36,7 +37,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 MEMORY_LIMIT = 3 * 1024**3
-"""Address space of a worker, in bytes (3 GiB): beyond it allocations fail with MemoryError."""
+"""Address space a worker may add to what it has when it starts serving, in bytes (3 GiB):
+beyond it allocations fail with MemoryError."""
 START_SECONDS = 120.0
 """How long a new worker may take to import symderiv before it is given up."""
 
@@ -267,14 +269,17 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
         return "error", exc
 
 
-def _limit_memory(limit: int | None) -> None:
-    if limit is None:
+def _limit_memory(headroom: int | None) -> None:
+    """Cap the address space at its present size plus ``headroom`` (where the platform can)."""
+    if headroom is None:
         return
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (size + headroom, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (ImportError, OSError, ValueError):  # not on this platform, or a lower hard limit
         pass
 
 

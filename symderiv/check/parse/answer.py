@@ -6,15 +6,17 @@ itself, the last side.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
 
 import sympy
 
 from symderiv.check.parse.builder import Builder, Precision, Value
 from symderiv.check.parse.clean import Syntax, checked_text, choose_syntax
-from symderiv.check.parse.errors import ParseError, too_large, unparseable
+from symderiv.check.parse.errors import ParseError, not_finite, too_large, unparseable
 from symderiv.check.parse.forms import Unit, join_thousands, shape_entries, split_sides, strip_unit
 from symderiv.check.parse.latex import read_latex
 from symderiv.check.parse.limits import (
@@ -107,6 +109,18 @@ def read_answer(
     return Reading(tuple(_read_side(side, options) for side in split_sides(SourceText.of(answer))))
 
 
+def read_float(value: float) -> Side:
+    """A float as the decimal it prints as (``0.1`` is 1/10, typed to one figure), exactly,
+    whatever its size (``1e300`` too: a float cannot hold more than its repr says)."""
+    text = repr(value)
+    if not math.isfinite(value):
+        return Side(text, error=not_finite(f"{text} is not a finite number"))
+    digits, exponent = Decimal(text).as_tuple()[1:]
+    figures = len("".join(map(str, digits)).lstrip("0"))
+    number = sympy.Rational(text)
+    return Side(text, number, None, {abs(number): Precision(sympy.Integer(10) ** int(exponent), figures)})
+
+
 def parse_answer(
     answer: object,
     *,
@@ -167,7 +181,10 @@ def _side(source: SourceText, options: _Options, read: Callable[[Builder], Value
     builder = Builder(options.limits, options.symbols, frozenset({"sigma"}) if options.sigmoid else frozenset())
     try:
         value = as_answer(read(builder))
-        return Side(source.text, value if factor == 1 else value * factor, None, builder.decimals)
+        if factor == 1:
+            return Side(source.text, value, None, builder.decimals)
+        decimals = {k * factor: Precision(p.last * factor, p.figures) for k, p in builder.decimals.items()}
+        return Side(source.text, value * factor, None, decimals)  # 1.5 h: 90 min, to the tenth of an hour
     except ParseError as exc:
         return Side(source.text, error=exc)
     except Exception as exc:
