@@ -76,3 +76,17 @@ def test_every_key_string_grades_as_correct(name: str, source, request: pytest.F
     assert not unexpected, unexpected
     fixed = {k for k in KNOWN if k[0] == name} - set(failures)
     assert not fixed, f"now graded correct, remove from KNOWN: {fixed}"
+
+
+def test_the_key_says_which_answers_are_tuples(homework1) -> None:
+    """An autograder reading only the key JSON gets the grader's semantics for shapes."""
+    from symderiv.check import equivalent
+
+    key = key_entries(homework1)
+    tuples = {i for i, entry in key.items() if entry.get("tuple")}
+    assert tuples == {"4.1.output_shape", "4.2.output_shape"}
+    for answer_id in tuples:
+        value = key[answer_id]["value"]
+        for written in (" x ".join(map(str, value)), str(value), [value]):
+            assert equivalent(written, tuple(value)).verdict == "correct"
+        assert equivalent(str(value), value).verdict == "correct"     # a flat list: a column, as written

@@ -3,7 +3,8 @@
 ``exact`` is SymPy's ``str`` of the exact answer (a formula stays a formula);
 ``value`` is present for numeric answers: an int where the answer is a whole number,
 else a float, and nested lists (rows) for vectors and matrices. A 1x1 matrix is keyed
-as its single number.
+as its single number; a tensor shape as a flat list, with ``"tuple": true`` (a row or
+a column of its entries is the same answer).
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def key_entries(sheet: Sheet) -> dict[str, dict[str, Any]]:
                 value = numeric(a.value)
                 if value is not None:
                     entry["value"] = value
+                if isinstance(a.value, TensorShape):
+                    entry["tuple"] = True  # a shape: its entries have no orientation (symderiv.check)
                 out[a.id] = entry
     return out
 
