@@ -68,9 +68,8 @@ def test_diagnose_keeps_its_own_budget_from_the_first_comparison_on() -> None:
 
 
 def test_an_array_of_slow_entries_is_read_within_the_budget() -> None:
-    from symderiv.check.grade import Grader
-
     import symderiv
+    from symderiv.check.grade import Grader
 
     sheet = symderiv.derive_table({"problem": [{"kind": "gradflow", "chain": {"upstream": 1, "local": [0.5]},
                                                  "residual": {"upstream": 1},

@@ -120,8 +120,8 @@ def two_question_problem(data=None) -> Problem:
                    Step("", T, E_total * t, value=sp.Integer(c * 20))),
                   (Answer("9.1.C", C, sp.Integer(c)), Answer("9.1.E", E_total, sp.Integer(c * 10)),
                    Answer("9.1.T", T, sp.Integer(c * 20))))
-    q2 = Question("9.2", "Ratio", "", ((E_total, sp.Integer(c * 10)),), (Step("", r, E_total / 100, value=sp.Integer(c) / 10),),
-                  (Answer("9.2.r", r, sp.Integer(c) / 10),))
+    q2 = Question("9.2", "Ratio", "", ((E_total, sp.Integer(c * 10)),),
+                  (Step("", r, E_total / 100, value=sp.Integer(c) / 10),), (Answer("9.2.r", r, sp.Integer(c) / 10),))
     return Problem(9, "Steps", "no-such-kind", (q1, q2), data=data)
 
 

@@ -13,6 +13,7 @@ import sympy as sp
 
 from symderiv.check.diagnose import Diagnosis, diagnose
 
+
 def kinds_of(found: tuple[Diagnosis, ...]) -> list[str]:
     return [d.kind for d in found]
 

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symderiv.check import Result, equivalent
-from symderiv.check.numbers import Tolerance
 from symderiv.check.equivalence import MAX_SECONDS
+from symderiv.check.numbers import Tolerance
 
 VERDICTS = {"correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape"}
 n, k, p, s = sp.symbols("n k p s", integer=True, positive=True)

@@ -162,7 +162,8 @@ def test_every_format_prints_the_same_detail_rows(example_report) -> None:
     blocks = [b.splitlines() for b in re.split(r"\n(?=\S)", text) if "\n    " in b]  # an answer and its rows
     assert [[line[4:14].strip() for line in block[1:]] for block in blocks] == rows
     md = [re.findall(r"^- ([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "md").split("\n### ")[1:]]
-    tex = [re.findall(r"^([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "tex").split(r"\item[")[1:]]
+    items = render(example_report, "tex").split(r"\item[")[1:]
+    tex = [re.findall(r"^([A-Z][a-z ]+): ", s, re.MULTILINE) for s in items]
     assert md == tex == [[label.capitalize() for label in labels] for labels in rows]
 
 

@@ -448,7 +448,8 @@ class Grader:
             return Graded(answer.id, "missing", Fraction(0), points, expected=context.expected, problem=number,
                           reason="no answer given")
         parsed = self._as_tuple(result.parsed) if context.tuple_like else result.parsed
-        verdict, earned, diagnoses = result.verdict, Fraction(0), ()
+        verdict, earned = result.verdict, Fraction(0)
+        diagnoses: tuple[Diagnosis, ...] = ()
         if result.equivalent:
             earned = Fraction(points)
         elif carried is not None and carried.consistent:

@@ -34,7 +34,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 MEMORY_LIMIT = 3 * 1024**3
 """Address space a worker may add to what it has when it starts serving, in bytes (3 GiB):
@@ -139,8 +139,9 @@ class Worker:
 class _Forked:
     """A forked child, with the part of :class:`subprocess.Popen`'s interface a worker uses."""
 
-    def __init__(self, pid: int, stdin: BinaryIO, stdout: BinaryIO) -> None:
-        self.pid, self.stdin, self.stdout, self.returncode = pid, stdin, stdout, None
+    def __init__(self, pid: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+        self.returncode: int | None = None
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -198,19 +199,19 @@ def _spawn(memory_limit: int | None) -> subprocess.Popen[bytes]:
 # --------------------------------------------------------------------------
 
 
-def _write(stream: BinaryIO, message: object) -> None:
+def _write(stream: IO[bytes], message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream: BinaryIO, deadline: float) -> Any:
+def _read(stream: IO[bytes], deadline: float) -> Any:
     """One message, or TimeoutError when it has not fully arrived by ``deadline``."""
     size = _HEADER.unpack(_read_exactly(stream, _HEADER.size, deadline))[0]
     return pickle.loads(_read_exactly(stream, size, deadline))
 
 
-def _read_exactly(stream: BinaryIO, size: int, deadline: float) -> bytes:
+def _read_exactly(stream: IO[bytes], size: int, deadline: float) -> bytes:
     fd, chunks, missing = stream.fileno(), [], size
     while missing:
         remaining = deadline - time.monotonic()
@@ -238,7 +239,7 @@ def serve(memory_limit: int | None = MEMORY_LIMIT) -> None:
     _serve(sys.stdin.buffer, out, memory_limit)
 
 
-def _serve(calls: BinaryIO, out: BinaryIO, memory_limit: int | None) -> None:
+def _serve(calls: IO[bytes], out: IO[bytes], memory_limit: int | None) -> None:
     """Announce readiness, then answer calls until the caller closes its end."""
     _silence_stdout()
     _limit_memory(memory_limit)
