@@ -27,7 +27,6 @@ import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_build import environment, seconds  # noqa: E402 - cold runs, timed the way the build's are
 
 TARGET = 4.0
 """Grading the class may take at most this many times grading one submission."""
@@ -153,18 +155,6 @@ def _toml(student: str, answers: dict) -> str:
 # --------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------
-
-
-def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    return env
-
-
-def seconds(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, cwd=ROOT, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def measure(folder: Path, rounds: int) -> dict[str, list[float]]:

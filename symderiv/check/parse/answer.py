@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import sympy
 
@@ -121,19 +121,7 @@ def read_float(value: float) -> Side:
     return Side(text, number, None, {abs(number): Precision(sympy.Integer(10) ** int(exponent), figures)})
 
 
-def parse_answer(
-    answer: object,
-    *,
-    syntax: Syntax = "auto",
-    symbols: Mapping[str, sympy.Basic] | None = None,
-    max_length: int = MAX_LENGTH,
-    max_depth: int = MAX_DEPTH,
-    max_digits: int = MAX_DIGITS,
-    max_exponent: int = MAX_EXPONENT,
-    max_result_digits: int = MAX_RESULT_DIGITS,
-    max_seconds: float = MAX_SECONDS,
-    **reading: object,
-) -> sympy.Basic:
+def parse_answer(answer: object, **options: Any) -> sympy.Basic:
     """Turn one student answer into a SymPy expression or ImmutableMatrix.
 
     ``answer`` is usually a string.  ``syntax="auto"`` reads it as LaTeX when it
@@ -144,19 +132,18 @@ def parse_answer(
     alike: exact numbers stay exact, a ``float`` becomes a ``sympy.Float``.
     In an ``=`` chain (``L = 4``) the answer is the last side.
 
-    ``symbols`` maps a name (as the student writes it, e.g. ``"n"``, ``"alpha"``,
-    ``"x_out"``) to the object to use for it; other names become plain
-    ``Symbol(name)``.  The ``max_*`` arguments override the module's bounds; the
-    other keywords (``names``, ``expect``, ``unit``, ``sigmoid``) are those of
-    :func:`read_answer`.
+    The keywords are those of :func:`read_answer`: ``syntax``; ``symbols`` maps a name
+    (as the student writes it, e.g. ``"n"``, ``"alpha"``, ``"x_out"``) to the object to
+    use for it (other names become plain ``Symbol(name)``); ``max_length``,
+    ``max_depth``, ``max_digits``, ``max_exponent``, ``max_result_digits`` and
+    ``max_seconds`` override the module's bounds; ``names``, ``expect``, ``unit`` and
+    ``sigmoid`` say what the question expects.
 
     Raises :class:`ParseError` (never anything else for bad input) whose
     ``verdict`` is ``"unparseable"``, ``"too_large"`` or ``"not_finite"`` and
     whose ``position`` says where in a string answer reading failed, when known.
     """
-    side = read_answer(answer, syntax=syntax, symbols=symbols, max_length=max_length, max_depth=max_depth,
-                       max_digits=max_digits, max_exponent=max_exponent, max_result_digits=max_result_digits,
-                       max_seconds=max_seconds, **reading).answer  # type: ignore[arg-type]
+    side = read_answer(answer, **options).answer
     if side.error is not None:
         raise side.error
     assert side.value is not None
