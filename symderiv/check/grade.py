@@ -79,6 +79,7 @@ MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
 MAX_ARRAY_DEPTH = 2
 """Deepest nesting of an array answer (a matrix: a list of rows)."""
+_ZERO = Fraction(0)
 MAX_FILE_BYTES = 10_000_000
 """Largest submission file read (10 MB)."""
 
@@ -441,22 +442,22 @@ class Grader:
         context = self.contexts[answer.id]
         number = context.problem.number
         if not context.gradable:
-            return Graded(answer.id, "not_gradable", Fraction(0), 0, given=raw, problem=number,
+            return Graded(answer.id, "not_gradable", _ZERO, 0, given=raw, problem=number,
                           reason="the key's answer is not something the checker can compare; not counted")
         points = context.policy.points
         if result is None:
-            return Graded(answer.id, "missing", Fraction(0), points, expected=context.expected, problem=number,
+            return Graded(answer.id, "missing", _ZERO, points, expected=context.expected, problem=number,
                           reason="no answer given")
         parsed = self._as_tuple(result.parsed) if context.tuple_like else result.parsed
-        verdict, earned = result.verdict, Fraction(0)
+        verdict, earned = result.verdict, _ZERO
         diagnoses: tuple[Diagnosis, ...] = ()
         if result.equivalent:
-            earned = Fraction(points)
+            earned = points
         elif carried is not None and carried.consistent:
             verdict = "carried_forward"
             diagnoses = (Diagnosis("carried_forward", f"error carried forward: this is what the correct rules give "
                                                       f"from your {', '.join(carried.sources)}"),)
-            earned = points * context.policy.credit.get("carried_forward", Fraction(0))
+            earned = points * context.policy.credit.get("carried_forward", _ZERO)
         else:
             diagnoses = self._explain(answer, raw, result, carried)
             earned = points * _credit(diagnoses, context.policy)
@@ -493,8 +494,8 @@ def _evaluate_key(value: sp.Basic) -> None:
 def _credit(diagnoses: tuple[Diagnosis, ...], policy: AnswerPolicy) -> Fraction:
     """The share a diagnosed answer earns: the smallest credit of its slips (0 if any has none)."""
     if not diagnoses:
-        return Fraction(0)
-    return min(policy.credit.get(d.kind, Fraction(0)) for d in diagnoses)
+        return _ZERO
+    return min(policy.credit.get(d.kind, _ZERO) for d in diagnoses)
 
 
 def grade_submission(sheet: Sheet, submission: Submission, *, policy: Policy | None = None,

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Literal
 
 import sympy
@@ -117,7 +118,8 @@ def read_float(value: float) -> Side:
         return Side(text, error=not_finite(f"{text} is not a finite number"))
     digits, exponent = Decimal(text).as_tuple()[1:]
     figures = len("".join(map(str, digits)).lstrip("0"))
-    number = sympy.Rational(text)
+    exact = Fraction(text)  # the float's repr, parsed by the standard library
+    number = sympy.Rational(exact.numerator, exact.denominator)
     return Side(text, number, None, {abs(number): Precision(sympy.Integer(10) ** int(exponent), figures)})
 
 
