@@ -120,8 +120,8 @@ def two_question_problem(data=None) -> Problem:
                    Step("", T, E_total * t, value=sp.Integer(c * 20))),
                   (Answer("9.1.C", C, sp.Integer(c)), Answer("9.1.E", E_total, sp.Integer(c * 10)),
                    Answer("9.1.T", T, sp.Integer(c * 20))))
-    q2 = Question("9.2", "Ratio", "", ((E_total, sp.Integer(c * 10)),), (Step("", r, E_total / 100, value=sp.Integer(c) / 10),),
-                  (Answer("9.2.r", r, sp.Integer(c) / 10),))
+    q2 = Question("9.2", "Ratio", "", ((E_total, sp.Integer(c * 10)),),
+                  (Step("", r, E_total / 100, value=sp.Integer(c) / 10),), (Answer("9.2.r", r, sp.Integer(c) / 10),))
     return Problem(9, "Steps", "no-such-kind", (q1, q2), data=data)
 
 
@@ -165,3 +165,71 @@ def test_a_kinds_own_recompute_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     assert carried["9.1.E"].consistent and carried["9.1.T"].consistent
     generic = carry_forward(two_question_problem(), submitted, list(submitted), same)
     assert not generic["9.1.E"].consistent and generic["9.1.E"].value == 610
+
+
+# ---- errors carried from wrong rules (symbolic answers) into the numbers ---------------
+
+
+def _by_hand_network(problem: Problem) -> dict:
+    return {k: as_sympy(v) for k, v in naive_network().items()}
+
+
+def test_a_doubled_rule_is_carried_into_every_gradient(network_problem: Problem) -> None:
+    """dL/dy_hat doubled: by linearity every gradient doubles (the naive network, times two)."""
+    from symderiv.check.carry import predict_from_rules
+    from symderiv.check.equivalence import as_reference
+
+    yh, y = sp.MatrixSymbol("y_hat", 1, 1), sp.MatrixSymbol("y", 1, 1)
+    wrong = 4 * (yh[0, 0] - y[0, 0])
+    predicted = predict_from_rules(network_problem, {"1.2.dL_dy_hat": wrong})
+    naive = _by_hand_network(network_problem)
+    for answer_id in ("1.3.dL_dW3", "1.3.dL_db3", "1.3.dL_dW2", "1.3.dL_db2", "1.3.dL_dW1", "1.3.dL_db1", "1.3.dL_dx"):
+        value, sources = predicted[answer_id]
+        assert canonical(value) == canonical(2 * as_reference(naive[answer_id.rsplit(".", 1)[1]])), answer_id
+        assert sources == ("1.2.dL_dy_hat",)
+    assert "1.1.loss" not in predicted
+
+
+def test_a_transposed_rule_gives_a_transposed_number(network_problem: Problem) -> None:
+    from symderiv.check.carry import predict_from_rules
+
+    da1, x = sp.MatrixSymbol("dL_da1", 3, 1), sp.MatrixSymbol("x", 2, 1)
+    predicted = predict_from_rules(network_problem, {"1.2.dL_dW1": x * da1.T})
+    naive = _by_hand_network(network_problem)
+    assert predicted["1.3.dL_dW1"][0] == naive["dL_dW1"].T
+    assert set(predicted) == {"1.3.dL_dW1"}
+
+
+def test_a_wrong_formula_is_carried_into_its_instances(homework1) -> None:
+    """2.2: floor instead of ceiling; the trials follow from the student's formula."""
+    import math
+
+    from symderiv.check.carry import predict_from_rules
+
+    problem = next(p for p in homework1.problems if p.number == 2)
+    P, q = sp.symbols("P q")
+    predicted = predict_from_rules(problem, {"2.2.formula": sp.floor(sp.log(1 - P) / sp.log(1 - q))})
+    for answer_id, confidence in (("2.2.trials_95", 0.95), ("2.2.trials_995", 0.995)):
+        by_hand = math.floor(math.log(1 - confidence) / math.log(1 - 0.05))
+        assert predicted[answer_id] == (by_hand, ("2.2.formula",))
+
+
+def test_grading_marks_numbers_from_a_wrong_rule_as_carried(network_spec_sheet) -> None:
+    import tomllib
+
+    from symderiv.check.grade import grade_submission, parse_submission
+
+    naive = _by_hand_network(network_spec_sheet.problems[0])
+    doubled = 2 * naive["dL_db3"]
+    text = f'[answers]\n"1.2.dL_dy_hat" = "4(y_hat - y)"\n"1.3.dL_db3" = {doubled}\n'
+    graded = {g.id: g for g in grade_submission(network_spec_sheet, parse_submission(tomllib.loads(text))).answers}
+    assert graded["1.3.dL_db3"].verdict == "carried_forward"
+    assert "1.2.dL_dy_hat" in graded["1.3.dL_db3"].diagnoses[0].message
+    assert graded["1.2.dL_dy_hat"].verdict == "incorrect"
+
+
+@pytest.fixture(scope="module")
+def network_spec_sheet(network_problem: Problem):
+    from symderiv.model import Sheet
+
+    return Sheet("network", "Network", (network_problem,))

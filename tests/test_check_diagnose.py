@@ -13,6 +13,7 @@ import sympy as sp
 
 from symderiv.check.diagnose import Diagnosis, diagnose
 
+
 def kinds_of(found: tuple[Diagnosis, ...]) -> list[str]:
     return [d.kind for d in found]
 
@@ -137,3 +138,48 @@ def test_matrix_expression_slips() -> None:
     da, z = sp.MatrixSymbol("dL_da2", 2, 1), sp.MatrixSymbol("z1", 3, 1)
     assert kinds_of(diagnose("z1 @ dL_da2.T", da * z.T)) == ["transposed"]
     assert kinds_of(diagnose("-dL_da2 @ z1.T", da * z.T)) == ["sign"]
+
+
+# ---- slips of the forms students write ------------------------------------------------
+
+
+def test_not_rounded_up_or_down() -> None:
+    import math
+
+    unrounded = math.log(1 - 0.95) / math.log(1 - 0.05)              # 58.40...
+    found = diagnose(f"{unrounded:.1f}", math.ceil(unrounded))
+    assert kinds_of(found) == ["not_rounded"] and "rounded up" in found[0].message
+    found = diagnose("20.5", 20)                                      # floor((36 + 6 - 3)/2) + 1 = 20
+    assert kinds_of(found) == ["not_rounded"] and "rounded down" in found[0].message
+
+
+def test_reciprocal() -> None:
+    assert kinds_of(diagnose("1/2001", 2001)) == ["reciprocal"]
+    P, q = sp.symbols("P q")
+    ratio = sp.log(1 - P) / sp.log(1 - q)
+    assert kinds_of(diagnose("log(1-q)/log(1-P)", ratio)) == ["reciprocal"]
+    assert diagnose("1", 1) == ()
+
+
+def test_missing_channel_dimension() -> None:
+    from symderiv.model import TensorShape
+
+    found = diagnose(r"20 \times 20", TensorShape([[20, 20, 2]]))
+    assert kinds_of(found) == ["missing_dimension"] and "channel" in found[0].message
+    assert kinds_of(diagnose("[20, 20]", (20, 20, 2))) == ["missing_dimension"]
+
+
+def test_a_column_for_a_row_gradient_is_transposed() -> None:
+    rng = random.Random(11)
+    row = [rng.randint(-200, 200) for _ in range(2)]
+    for written in (str(row), f"({row[0]}, {row[1]})^T", f"[{row[0]}; {row[1]}]", [[row[0]], [row[1]]]):
+        found = diagnose(written, sp.Matrix([row]))
+        assert kinds_of(found) == ["transposed"] and "column vector where a row vector" in found[0].message
+
+
+@pytest.mark.parametrize("answer", ["10^400", "-10^400", "10^-400", "3*10^-400", "7^900"])
+def test_huge_and_tiny_wrong_answers_are_diagnosed_without_a_crash(answer: str) -> None:
+    found = diagnose(answer, 6000)
+    assert all(d.kind in ("power_of_ten", "factor", "sign") for d in found)
+    assert kinds_of(diagnose("6*10^400", 6000)) == ["power_of_ten"]
+    assert "10^397" in diagnose("6*10^400", 6000)[0].message

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from symderiv.check import Result, equivalent
 from symderiv.check.equivalence import MAX_SECONDS
+from symderiv.check.numbers import Tolerance
 
 VERDICTS = {"correct", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape"}
 n, k, p, s = sp.symbols("n k p s", integer=True, positive=True)
@@ -59,6 +60,115 @@ def test_caller_tolerances_apply_to_exact_numbers_too() -> None:
     assert not equivalent("0.33", sp.Rational(1, 3), rtol=1e-3).equivalent
     assert equivalent("0.33", sp.Rational(1, 3), atol=0.01).equivalent
     assert not equivalent("0.32", sp.Rational(1, 3), atol=0.01).equivalent
+
+
+# ---- decimals to the digits given (the default tolerance) -------------------------------
+
+
+def _agrees_by_hand(typed: str, exact: Fraction) -> bool:
+    """The rule, with Python's own exact arithmetic: within half a unit of the last digit."""
+    from decimal import Decimal
+
+    decimal = Decimal(typed)
+    unit = Fraction(10) ** decimal.as_tuple().exponent
+    return abs(Fraction(decimal) - exact) <= unit / 2
+
+
+@pytest.mark.parametrize("typed, exact, verdict", [
+    ("3.33", Fraction(10, 3), "correct"),
+    ("3.333", Fraction(10, 3), "correct"),
+    ("3.3", Fraction(10, 3), "incorrect"),          # 2 figures: rounded
+    ("3.34", Fraction(10, 3), "incorrect"),         # not 10/3 to the digits given
+    ("0.977", Fraction(125, 128), "correct"),
+    ("0.9766", Fraction(125, 128), "correct"),
+    ("0.976", Fraction(125, 128), "incorrect"),     # truncated, not rounded
+    ("0.98", Fraction(125, 128), "incorrect"),
+    ("58.4", Fraction(59), "incorrect"),            # an integer is exact
+    ("0.000005", Fraction(1, 200000), "correct"),   # equal: however few the figures
+    ("5.0e-6", Fraction(1, 200000), "correct"),
+])
+def test_decimals_to_the_digits_given(typed: str, exact: Fraction, verdict: str) -> None:
+    assert equivalent(typed, sp.Rational(exact.numerator, exact.denominator)).verdict == verdict
+    figures = len(typed.split("e")[0].replace(".", "").replace("-", "").lstrip("0"))
+    expected = _agrees_by_hand(typed, exact) and (figures >= 3 or Fraction(typed) == exact)
+    assert (verdict == "correct") == expected, "the table disagrees with the rule computed by hand"
+
+
+def test_irrational_values_as_decimals() -> None:
+    import math
+
+    sigmoid = 1 / (1 + sp.exp(-2))
+    by_hand = 1 / (1 + math.exp(-2))                       # 0.88079707797788...
+    assert equivalent(f"{by_hand:.4f}", sigmoid).verdict == "correct"
+    assert equivalent(f"{by_hand:.3g}", sigmoid).verdict == "correct"
+    assert equivalent(by_hand, sigmoid).verdict == "correct"            # the key's own float
+    assert equivalent(f"{by_hand:.2f}", sigmoid).verdict == "incorrect"
+    assert equivalent("0.8809", sigmoid).verdict == "incorrect"
+    assert equivalent(str(math.sqrt(2))[:6], sp.sqrt(2)).verdict == "correct"
+
+
+def test_tolerance_policies() -> None:
+    third = sp.Rational(1, 3)
+    assert equivalent("0.333", third, tolerance="exact").verdict == "incorrect"
+    assert equivalent("0.333", third, tolerance=Tolerance(sig_figs=4)).verdict == "incorrect"
+    assert equivalent("0.3333", third, tolerance=Tolerance(sig_figs=4)).verdict == "correct"
+    assert equivalent("0.3", third, tolerance=Tolerance.of(rtol=0.2)).verdict == "correct"
+    assert equivalent("1/3", third, tolerance="exact").verdict == "correct"
+    with pytest.raises(ValueError):
+        Tolerance("loose")  # type: ignore[arg-type]
+
+
+def test_equals_chains_labels_and_notes() -> None:
+    assert equivalent("L = 4", 4).verdict == "correct"
+    assert equivalent(r"10 \times 6 \times 5 = 300", 300).verdict == "correct"
+    result = equivalent(r"10 \times 6 \times 4 = 300", 300)
+    assert result.verdict == "correct" and len(result.notes) == 1 and "240" in result.notes[0]
+    assert equivalent("N = 58", 59).verdict == "incorrect"
+    assert equivalent("N_out = floor((n + 2p - k)/s) + 1", N_OUT).verdict == "correct"
+    noted = equivalent("n = floor((n + 2p - k)/s) + 1", N_OUT)     # n is a value here, not a label
+    assert noted.verdict == "correct" and "'n'" in noted.notes[0]
+
+
+def test_units_of_the_quantity() -> None:
+    assert equivalent("6000 min", 6000, unit="minutes").verdict == "correct"
+    assert equivalent("100 h", 6000, unit="minutes").verdict == "correct"
+    assert equivalent("6,000 minutes", 6000, unit="minutes").verdict == "correct"
+    assert equivalent("59 trials", 59, unit="trials").verdict == "correct"
+    assert equivalent("6000 epochs", 6000, unit="minutes").verdict == "incorrect"
+
+
+def test_tuples_have_no_orientation_in_the_api_as_in_grading() -> None:
+    from symderiv.model import TensorShape
+
+    shape = TensorShape([[20, 20, 2]])
+    for answer in ("[20, 20, 2]", "[[20, 20, 2]]", r"20 \times 20 \times 2", "20x20x2", [20, 20, 2]):
+        assert equivalent(answer, shape).verdict == "correct", answer
+        assert equivalent(answer, (20, 20, 2)).verdict == "correct", answer
+    assert equivalent("20 x 20 x 3", shape).verdict == "incorrect"
+    assert equivalent("[20, 20, 2]", sp.Matrix([[20, 20, 2]])).verdict == "wrong_shape"   # a gradient has one
+
+
+def test_notation_spellings() -> None:
+    g, d, n = sp.Symbol("g"), sp.Symbol("d"), sp.Symbol("n", integer=True, positive=True)
+    notation = {"g": r"\frac{\partial L}{\partial z_n}"}
+    assert equivalent(r"\frac{\partial L}{\partial z_n} d^{n}", g * d**n, notation=notation).verdict == "correct"
+    yh = sp.MatrixSymbol("y_hat", 1, 1)
+    assert equivalent(r"2 \hat{y}", 2 * yh[0, 0]).verdict == "correct"
+
+
+def test_euler_is_E_where_E_names_nothing_else() -> None:
+    assert equivalent("E/(1 + E)", sp.E / (1 + sp.E)).verdict == "correct"
+    epochs = sp.Symbol("E")
+    assert equivalent("E*t", epochs * sp.Symbol("t")).verdict == "correct"
+
+
+def test_counterexamples_lie_inside_the_domain_of_the_givens() -> None:
+    P, q = sp.symbols("P q")
+    reference = sp.ceiling(sp.log(1 - P) / sp.log(1 - q))
+    result = equivalent("floor(log(1-P)/log(1-q))", reference, givens={"q": sp.Rational(1, 20),
+                                                                       "P[1]": sp.Rational(19, 20)})
+    values = dict(re.findall(r"(\w+)=([-\d.]+)", result.reason))
+    assert set(values) == {"P", "q"} and all(0 < float(v) < 1 for v in values.values()), result.reason
 
 
 def test_scalar_and_1x1_matrix_are_the_same() -> None:
@@ -311,7 +421,8 @@ def test_expensive_comparisons_stay_within_the_budget(answer: str, reference: st
 _TOKENS = ["n", "k", "p", "s", "x", "y_hat", "1", "2", "9", "0.5", "+", "-", "*", "/", "^", "**", "(", ")", "[",
            "]", ",", "floor(", "ceiling(", "max(", "log(", "sqrt(", "exp(", "abs(", "e", "pi", "\\frac{", "}{", "}",
            "\\left\\lfloor", "\\right\\rfloor", "\\cdot", "|", "&", "\\\\", "\\begin{pmatrix}", "\\end{pmatrix}",
-           "nan", "oo", "__", ".", "'", "lambda", "10**10**", "@", ".T"]
+           "nan", "oo", "__", ".", "'", "lambda", "10**10**", "@", ".T", "=", " x ", "\\times", "^T", "^{\\top}", ";",
+           "%", " min", " trials", "6,000", "\\hat{", "\\odot", "⊙", "\\sigma(", "\\mathbf{", "\\partial", "≈"]
 _REFERENCES = [N_OUT, sp.Matrix([[32, 16], [24, 12], [-8, -4]]), sp.Rational(1, 200000), dL_da2 * z1.T,
                sp.ceiling(sp.log(1 - sp.Symbol("P")) / sp.log(1 - sp.Symbol("q")))]
 
@@ -334,7 +445,10 @@ FORBIDDEN_CALLS = {"eval", "exec", "sympify", "parse_expr", "S", "parse_latex", 
 
 @pytest.mark.parametrize("module", ["symderiv.check.equivalence", "symderiv.check.diagnose",
                                     "symderiv.check.grade", "symderiv.check.report", "symderiv.check.shapes",
-                                    "symderiv.check.verdicts", "symderiv.testing"])
+                                    "symderiv.check.verdicts", "symderiv.testing", "symderiv.check.numbers",
+                                    "symderiv.check.sampling", "symderiv.check.show", "symderiv.check.carry",
+                                    "symderiv.check.policy", "symderiv.check.batch", "symderiv.check.gradebook",
+                                    "symderiv.check.budget"])
 def test_checking_modules_never_call_dangerous_functions(module: str) -> None:
     """A static check: nothing in the checking code can execute a string."""
     import ast

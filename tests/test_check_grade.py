@@ -162,7 +162,8 @@ def test_every_format_prints_the_same_detail_rows(example_report) -> None:
     blocks = [b.splitlines() for b in re.split(r"\n(?=\S)", text) if "\n    " in b]  # an answer and its rows
     assert [[line[4:14].strip() for line in block[1:]] for block in blocks] == rows
     md = [re.findall(r"^- ([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "md").split("\n### ")[1:]]
-    tex = [re.findall(r"^([A-Z][a-z ]+): ", s, re.MULTILINE) for s in render(example_report, "tex").split(r"\item[")[1:]]
+    items = render(example_report, "tex").split(r"\item[")[1:]
+    tex = [re.findall(r"^([A-Z][a-z ]+): ", s, re.MULTILINE) for s in items]
     assert md == tex == [[label.capitalize() for label in labels] for labels in rows]
 
 
@@ -188,7 +189,7 @@ def test_toml_numbers_are_exact(network_sheet) -> None:
     graded = by_id(report)
     assert graded["1.1.loss"].verdict == "correct"
     assert graded["1.1.a3"].verdict == "incorrect"    # a decimal is exact: 8.0000000001 is not 8
-    assert answer_input(0.05) == "0.05"
+    assert answer_input(0.05) == 0.05 and equivalent(0.05, sp.Rational(1, 20)).verdict == "correct"
 
 
 def test_student_table_is_kept(network_sheet) -> None:
@@ -340,3 +341,126 @@ def test_key_values_the_checker_cannot_read_are_not_counted(network_sheet) -> No
     assert (graded["9.1.odd"].verdict, graded["9.1.odd"].max_points) == ("not_gradable", 0)
     assert graded["1.1.loss"].verdict == "correct"
     assert report.max_points == len(network_sheet.answers())
+
+
+# ---- answers as students write them ------------------------------------------------------
+
+
+STUDENT_FORMS = {
+    "1.1.a1": ["(2, 8, 9)^T", "[2; 8; 9]", r"\begin{bmatrix} 2 \\ 8 \\ 9 \end{bmatrix}", "a1 = [2, 8, 9]"],
+    "1.1.loss": ["L = 4", "L = (8 - 10)^2 = 4", r"\mathcal L = 4" if False else "4.0"],
+    "1.1.y_hat": [r"\hat{y} = 8", "y_hat = 8"],
+    "1.2.dL_dW1": ["dL_da1 x^T", r"\frac{\partial L}{\partial \mathbf{a}^{(1)}} \mathbf{x}^{\top}",
+                   "dL_dW1 = dL_da1 @ x.T"],
+    "1.2.dL_da2": ["dL_dz2 ⊙ relu'(a2)", r"\frac{\partial L}{\partial z^{(2)}} \odot \operatorname{ReLU}'(a^{(2)})"],
+    "1.2.dL_dy_hat": [r"2(\hat{y} - y)", "2*(y_hat - y)"],
+    "1.3.dL_dW3": ["[[-152, -88]]", r"\begin{pmatrix} -152 & -88 \end{pmatrix}"],
+    "2.1.minutes": ["6000 min", "6,000 minutes", "100 h", r"10 \times 6 \times 5 \times 10 \times 2 = 6000"],
+    "2.1.combinations": [r"10 \times 6 \times 5 = 300"],
+    "2.2.trials_95": ["N = 59", "59 trials"],
+    "3.3.gain": ["3.33", "10/3", "3.333"],
+    "4.2.output_shape": [r"20 \times 20 \times 2", "20x20x2", "[20, 20, 2]", "(20, 20, 2)"],
+    "4.1.output_shape": [r"34 \times 34 \times 1"],
+    "5.6.dL_dx_n6": ["0.977", "0.9766", "125/128"],
+    "5.5.formula": [r"\frac{\partial L}{\partial z_n} d^{n}", "g d^n"],
+}
+
+
+@pytest.fixture(scope="module")
+def homework_grader(homework1):
+    from symderiv.check.grade import Grader
+
+    return Grader(homework1)
+
+
+@pytest.mark.parametrize("answer_id, written", [(i, w) for i, forms in STUDENT_FORMS.items() for w in forms])
+def test_the_forms_students_write_are_credited(homework_grader, answer_id: str, written: str) -> None:
+    result = homework_grader.compare(answer_id, written)
+    assert result.verdict == "correct", result.reason
+
+
+@pytest.mark.parametrize("answer_id, written, verdict, kind", [
+    ("3.3.gain", "3.3", "incorrect", "rounded"),
+    ("2.2.trials_95", "58.4", "incorrect", "not_rounded"),
+    ("4.2.output_shape", r"20 \times 20", "wrong_shape", "missing_dimension"),
+    ("4.2.output_shape", "20 x 20 x 3", "incorrect", "wrong_quantity"),
+    ("1.3.dL_dW3", "[-152, -88]", "wrong_shape", "transposed"),
+    ("5.4.ratio", "1/2001", "incorrect", "reciprocal"),
+    ("2.1.minutes", "6*10^400", "incorrect", "power_of_ten"),
+    ("2.1.minutes", "6*10^-400", "incorrect", "power_of_ten"),
+])
+def test_slips_in_students_forms_are_named(homework1, answer_id, written, verdict, kind) -> None:
+    graded = by_id(grade_text(homework1, f"[answers]\n{json.dumps(answer_id)} = {json.dumps(written)}\n"))
+    assert graded[answer_id].verdict == verdict
+    assert [d.kind for d in graded[answer_id].diagnoses][:1] == [kind]
+
+
+def test_api_and_grading_agree_on_shapes(homework1) -> None:
+    key = homework1.answer("4.2.output_shape").value
+    for written in ("[20, 20, 2]", "[[20, 20, 2]]", r"20 \times 20 \times 2"):
+        graded = by_id(grade_text(homework1, f'[answers]\n"4.2.output_shape" = {json.dumps(written)}\n'))
+        assert graded["4.2.output_shape"].verdict == equivalent(written, key).verdict == "correct"
+    gradient = homework1.answer("1.3.dL_dW3").value
+    graded = by_id(grade_text(homework1, '[answers]\n"1.3.dL_dW3" = "[-152, -88]"\n'))
+    assert graded["1.3.dL_dW3"].verdict == equivalent("[-152, -88]", gradient).verdict == "wrong_shape"
+
+
+def test_partial_credit_for_a_diagnosed_slip(network_sheet) -> None:
+    policy = Policy(credit=(("transposed", Fraction(1, 2)),))
+    rows = naive_network()["dL_dW1"]
+    transposed = [[int(v) for v in col] for col in zip(*rows)]
+    graded = by_id(grade_text(network_sheet, f'[answers]\n"1.3.dL_dW1" = {transposed}\n', policy=policy))
+    assert graded["1.3.dL_dW1"].points == Fraction(1, 2)
+
+
+def test_a_wrong_side_of_a_chain_is_noted(network_sheet) -> None:
+    report = grade_text(network_sheet, '[answers]\n"1.1.loss" = "L = (8 - 9)^2 = 4"\n')
+    g = by_id(report)["1.1.loss"]
+    assert g.verdict == "correct" and g.notes and "(8 - 9)^2" in g.notes[0]
+    assert "note" in render(report, "text") and "(8 - 9)^2" in render(report, "md")
+
+
+# ---- what must not reach a terminal or crash a report ------------------------------------
+
+
+def test_control_characters_cannot_forge_a_line_of_the_text_report(network_sheet) -> None:
+    text = ('[student]\nname = "Eve\\nscore: 21/21 (100.0%)\\u001b[2J\\u0007"\n'
+            '[answers]\n"1.1.loss" = "5\\nscore: 21/21 (100.0%)"\n"9.9.x\\u001b[31m" = 1\n')
+    report = grade_text(network_sheet, text)
+    out = render(report, "text")
+    assert "\x1b" not in out and "\x07" not in out
+    assert [line for line in out.splitlines() if line.startswith("score:")] == [out.splitlines()[-1]]
+    for form in ("md", "json"):
+        rendered = render(report, form)
+        assert "\x1b" not in rendered and "\x07" not in rendered
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ('"1.1.loss" = "10^400"', "incorrect"), ('"1.1.loss" = "-10^-400"', "incorrect"),
+    ('"1.1.loss" = 1e300', "incorrect"), ('"1.1.loss" = 1e-300', "incorrect"),
+    ('"1.1.loss" = "٤"', "unparseable"), ('"1.1.loss" = 1e400', "not_finite"),
+    ('"1.3.dL_dW1" = [["10^400", 1], [2, 3], [4, 5]]', "incorrect"),
+])
+def test_huge_tiny_and_foreign_answers_get_a_verdict(network_sheet, text: str, verdict: str) -> None:
+    report = grade_text(network_sheet, "[answers]\n" + text + "\n")
+    answer_id = json.loads(text.split(" = ")[0])
+    assert by_id(report)[answer_id].verdict == verdict
+    for form in ("text", "md", "json", "tex"):
+        render(report, form)
+
+
+def test_a_byte_order_mark_is_allowed_and_a_huge_integer_is_one_line(tmp_path: Path, capsys, network_spec) -> None:
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes("\ufeff[answers]\n\"1.1.loss\" = 4\n".encode("utf-8"))
+    assert by_id(grade_submission(symderiv_sheet(network_spec), load_submission(bom)))["1.1.loss"].verdict == "correct"
+    huge = tmp_path / "huge.toml"
+    huge.write_text('[answers]\n"1.1.loss" = ' + "9" * 5000 + "\n")
+    assert main(["grade", str(huge), "--spec", str(network_spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "huge.toml" in err and "too long" in err
+
+
+def symderiv_sheet(spec: Path):
+    import symderiv
+
+    return symderiv.derive_file(spec)

@@ -35,6 +35,30 @@ def test_reads_matrix_formulas(text: str, expected: sp.Basic) -> None:
     assert read_matrix_expression(text, NAMES) == expected
 
 
+NOTATION = {"dL_da2": r"\frac{\partial L}{\partial \mathbf{a}^{(2)}}", "z1": r"\mathbf{z}^{(1)}",
+            "dL_dz2": r"\frac{\partial L}{\partial \mathbf{z}^{(2)}}",
+            "relu'(a2)": r"\operatorname{ReLU}'(\mathbf{a}^{(2)})"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("dL_da2 z1^T", dL_da2 * z1.T),                                            # juxtaposition
+    ("dL_da2 z1'", dL_da2 * z1.T),
+    ("dL_da2 * z1^{T}", dL_da2 * z1.T),
+    ("dL/da2 z1.T", dL_da2 * z1.T),
+    (r"\frac{\partial L}{\partial \mathbf{a}^{(2)}} {\mathbf{z}^{(1)}}^{\top}", dL_da2 * z1.T),  # the sheet's own
+    (r"\frac{\partial L}{\partial a^{(2)}} \left(z^{(1)}\right)^T", dL_da2 * z1.T),
+    (r"\partial L/\partial a^{(2)} \cdot (z^{(1)})^\top", dL_da2 * z1.T),
+    ("dL_dz2 ⊙ relu'(a2)", sp.HadamardProduct(dL_dz2, relu_a2)),
+    (r"\frac{\partial L}{\partial \mathbf{z}^{(2)}} \odot \operatorname{ReLU}'(\mathbf{a}^{(2)})",
+     sp.HadamardProduct(dL_dz2, relu_a2)),
+    (r"\frac{\partial L}{\partial z^{(2)}} \circ \text{ReLU}'(a^{(2)})", sp.HadamardProduct(dL_dz2, relu_a2)),
+    ("HadamardProduct(dL_dz2, relu'(a2))", sp.HadamardProduct(dL_dz2, relu_a2)),
+    ("dL_dz2 ∘ ReLU'(a2)", sp.HadamardProduct(dL_dz2, relu_a2)),
+])
+def test_reads_the_forms_students_write(text: str, expected: sp.Basic) -> None:
+    assert read_matrix_expression(text, NAMES, NOTATION) == expected
+
+
 @pytest.mark.parametrize(("text", "verdict"), [
     (3, "unparseable"),                               # not a string
     ("W @ z1.T", "unparseable"),                      # a name the reference does not have

@@ -9,8 +9,8 @@ from symderiv.check.verdicts import VERDICTS, ParseVerdict, Verdict
 
 
 def test_every_verdict_in_order() -> None:
-    assert VERDICTS == ("correct", "carried_forward", "incorrect", "unparseable", "too_large", "not_finite", "wrong_shape",
-                        "missing", "unknown_id", "not_gradable")
+    assert VERDICTS == ("correct", "carried_forward", "incorrect", "unparseable", "too_large", "not_finite",
+                        "wrong_shape", "missing", "unknown_id", "not_gradable")
     assert VERDICTS == typing.get_args(Verdict)
 
 

@@ -153,7 +153,8 @@ class _Cache:
     """Recompute once per set of pins; values normalised with :func:`canonical`."""
 
     def __init__(self, recompute: Recompute) -> None:
-        self.recompute, self.seen = recompute, {}
+        self.recompute = recompute
+        self.seen: dict[tuple, dict[str, sp.Basic]] = {}
 
     def __call__(self, pinned: Mapping[str, sp.Basic]) -> dict[str, sp.Basic]:
         key = tuple(sorted(pinned.items(), key=lambda item: item[0]))
@@ -181,9 +182,10 @@ def _pinnable(value: sp.Basic, key: sp.Basic | None) -> sp.Basic | None:
     """The student's value as the key's shape, if it is a number or numeric matrix of that shape."""
     if key is None or not isinstance(value, sp.Basic) or is_matrix_expression(value) or variables(value):
         return None
-    if shape_of(value) == shape_of(key):
+    mine, theirs = shape_of(value), shape_of(key)
+    if mine == theirs:
         return value
-    if shape_of(value) is not None and shape_of(key) == shape_of(value)[::-1] and 1 in shape_of(key):
+    if mine is not None and theirs is not None and theirs == mine[::-1] and 1 in theirs:
         return value.T  # a vector given in the other orientation (accepted where orientation is free)
     return None
 

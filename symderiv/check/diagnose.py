@@ -30,6 +30,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices import MatrixBase
 
+from symderiv.algebra import decimal_text
 from symderiv.check import budget
 from symderiv.check.equivalence import (
     MAX_SECONDS,
@@ -216,12 +217,18 @@ class _Checker:
         if not (_is_number(answer) and answer.is_Rational and not answer.is_Integer and expected.is_Integer):
             return None
         if sp.ceiling(answer) == expected:
-            return Diagnosis("not_rounded", f"not rounded up: the least whole number >= {show(answer)} is "
+            return Diagnosis("not_rounded", f"not rounded up: the least whole number >= {self.as_typed(answer)} is "
                                             f"{show(expected)}")
         if sp.floor(answer) == expected:
-            return Diagnosis("not_rounded", f"not rounded down: the greatest whole number <= {show(answer)} is "
-                                            f"{show(expected)}")
+            return Diagnosis("not_rounded", f"not rounded down: the greatest whole number <= "
+                                            f"{self.as_typed(answer)} is {show(expected)}")
         return None
+
+    def as_typed(self, value: sp.Basic) -> str:
+        """A number as the student typed it: ``58.4`` rather than ``292/5``."""
+        if value.is_Rational and abs(value) in self.typed:
+            return decimal_text(value) or show(value)
+        return show(value)
 
     def rounded(self, answer: sp.Basic, expected: sp.Basic) -> Diagnosis | None:
         if shape_of(expected) is not None or not (_is_number(answer) and _is_number(expected)):

@@ -75,6 +75,7 @@ from symderiv.check.parse import (
     Side,
     parse_answer,
     read_answer,
+    read_float,
     read_matrix_expression,
     unit_of,
 )
@@ -306,7 +307,7 @@ def _read(answer: object, expected: sp.Basic, settings: Settings, orientation: O
           max_seconds: float) -> list[Side]:
     names = {**reference_symbols(expected), **dict(settings.symbols)}
     if isinstance(answer, float):
-        answer = repr(answer)  # a float is the decimal it prints as, with that many digits
+        return [read_float(answer)]  # a float is the decimal it prints as, with that many digits
     if isinstance(answer, str):
         reading = read_answer(answer, symbols=names, names=notation_names(settings.notation, tuple(sorted(names))),
                               expect=expectation(expected, orientation), unit=unit_of(settings.unit),
@@ -331,8 +332,8 @@ def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_secon
             return [entry(x) for x in item]
         if not isinstance(item, (str, float)):
             return item
-        side = read_answer(repr(item) if isinstance(item, float) else item, symbols=names, expect="scalar",
-                           max_seconds=max_seconds).answer
+        side = (read_float(item) if isinstance(item, float)
+                else read_answer(item, symbols=names, expect="scalar", max_seconds=max_seconds).answer)
         if side.error is not None:
             raise side.error
         decimals.update(side.decimals)

@@ -62,6 +62,7 @@ from symderiv.check.equivalence import (
     compare,
     is_matrix_expression,
 )
+from symderiv.check.numbers import numeric
 from symderiv.check.parse import UNITS, ParseError
 from symderiv.check.policy import AnswerPolicy, Policy
 from symderiv.check.sampling import variables
@@ -78,6 +79,7 @@ MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
 MAX_ARRAY_DEPTH = 2
 """Deepest nesting of an array answer (a matrix: a list of rows)."""
+_ZERO = Fraction(0)
 MAX_FILE_BYTES = 10_000_000
 """Largest submission file read (10 MB)."""
 
@@ -215,14 +217,12 @@ def _type_name(value: Any) -> str:
 
 
 def answer_input(raw: Any) -> object:
-    """A submitted TOML value as input for the comparison: strings and integers as they
-    are, floats as the decimals they print as (``0.05`` -> ``"0.05"``, 1/20 exactly, with
-    its digits), arrays checked for depth and size (their entries are read within the
-    comparison's time budget)."""
-    if isinstance(raw, str) or (isinstance(raw, int) and not isinstance(raw, bool)):
+    """A submitted TOML value as input for the comparison: strings and numbers as they are
+    (the comparison reads a float as the decimal it prints as: ``0.05`` is 1/20 exactly,
+    typed to one figure), arrays checked for depth and size (their entries are read
+    within the comparison's time budget)."""
+    if isinstance(raw, (str, float)) or (isinstance(raw, int) and not isinstance(raw, bool)):
         return raw
-    if isinstance(raw, float):
-        return repr(raw)
     if _depth(raw) > MAX_ARRAY_DEPTH:
         raise ParseError("unparseable", "arrays may be nested at most two deep (a matrix is a list of rows)")
     if _count(raw) > MAX_ENTRIES:
@@ -317,6 +317,8 @@ class Grader:
         self.policy.check_against({a.id for a in sheet.answers()}, {p.number for p in sheet.problems})
         self.contexts = {a.id: self._context(p, q, a) for p in sheet.problems for q in p.questions
                          for a in q.answers}
+        for context in self.contexts.values():  # the key's irrational numbers, evaluated once, outside any budget
+            _evaluate_key(context.expected)
         self._results: dict[tuple, Result] = {}
         self._diagnoses: dict[tuple, tuple[Diagnosis, ...]] = {}
         self._same: dict[tuple, bool] = {}
@@ -419,21 +421,22 @@ class Grader:
         context = self.contexts[answer.id]
         number = context.problem.number
         if not context.gradable:
-            return Graded(answer.id, "not_gradable", Fraction(0), 0, given=raw, problem=number,
+            return Graded(answer.id, "not_gradable", _ZERO, 0, given=raw, problem=number,
                           reason="the key's answer is not something the checker can compare; not counted")
         points = context.policy.points
         if result is None:
-            return Graded(answer.id, "missing", Fraction(0), points, expected=context.expected, problem=number,
+            return Graded(answer.id, "missing", _ZERO, points, expected=context.expected, problem=number,
                           reason="no answer given")
         parsed = self._as_tuple(result.parsed) if context.tuple_like else result.parsed
-        verdict, earned, diagnoses = result.verdict, Fraction(0), ()
+        verdict, earned = result.verdict, _ZERO
+        diagnoses: tuple[Diagnosis, ...] = ()
         if result.equivalent:
-            earned = Fraction(points)
+            earned = points
         elif carried is not None and carried.consistent:
             verdict = "carried_forward"
             diagnoses = (Diagnosis("carried_forward", f"error carried forward: this is what the correct rules give "
                                                       f"from your {', '.join(carried.sources)}"),)
-            earned = points * context.policy.credit.get("carried_forward", Fraction(0))
+            earned = points * context.policy.credit.get("carried_forward", _ZERO)
         else:
             diagnoses = self._explain(answer, raw, result, carried)
             earned = points * _credit(diagnoses, context.policy)
@@ -460,11 +463,18 @@ class Grader:
         return self._diagnose(answer.id, raw, result, None)
 
 
+def _evaluate_key(value: sp.Basic) -> None:
+    entries = list(value) if isinstance(value, MatrixBase) else [value]
+    for entry in entries:
+        if isinstance(entry, sp.Basic) and entry.is_number and not entry.is_Rational:
+            numeric(entry)
+
+
 def _credit(diagnoses: tuple[Diagnosis, ...], policy: AnswerPolicy) -> Fraction:
     """The share a diagnosed answer earns: the smallest credit of its slips (0 if any has none)."""
     if not diagnoses:
-        return Fraction(0)
-    return min(policy.credit.get(d.kind, Fraction(0)) for d in diagnoses)
+        return _ZERO
+    return min(policy.credit.get(d.kind, _ZERO) for d in diagnoses)
 
 
 def grade_submission(sheet: Sheet, submission: Submission, *, policy: Policy | None = None,

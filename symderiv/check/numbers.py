@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import sympy as sp
@@ -81,10 +82,26 @@ EXACT = Tolerance("exact")
 
 
 def numeric(value: sp.Basic) -> sp.Basic | None:
-    """An exact Rational, or a number evaluated to ``DIGITS`` digits; None if undefined."""
+    """An exact Rational, or a number evaluated to ``DIGITS`` digits; None if undefined.
+
+    Evaluations are remembered: an irrational key value (a sigmoid network's gradient)
+    can take a fifth of a second, and a class compares many answers with it.
+    """
+    if value.is_Rational:
+        return value
     try:
-        if value.is_Rational:
-            return value
+        return _evaluated(value)
+    except TypeError:  # not hashable: evaluate every time
+        return _evaluate(value)
+
+
+@lru_cache(maxsize=4096)
+def _evaluated(value: sp.Basic) -> sp.Basic | None:
+    return _evaluate(value)
+
+
+def _evaluate(value: sp.Basic) -> sp.Basic | None:
+    try:
         number = value.evalf(DIGITS)
     except (ArithmeticError, TypeError, ValueError, AttributeError):
         return None

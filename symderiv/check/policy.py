@@ -83,8 +83,8 @@ class Policy:
 
     def for_answer(self, answer_id: str, problem: int | None) -> AnswerPolicy:
         """The settings in force for one answer: its own, its problem's, the sheet's."""
-        layers = [dict(self.answers).get(answer_id), dict(self.problems).get(problem) if problem else None]
-        layers = [o for o in layers if o is not None]
+        found = [dict(self.answers).get(answer_id), dict(self.problems).get(problem) if problem else None]
+        layers = [o for o in found if o is not None]
         credit = {"carried_forward": Fraction(self.carried_forward), **dict(self.credit)}
         for override in reversed(layers):
             credit.update(dict(override.credit))

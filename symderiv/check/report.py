@@ -144,7 +144,7 @@ def _text_answer(g: Graded) -> list[str]:
     lines = [f"{g.id:<22} {g.verdict:<15} {points_text(g.points, g.max_points)}"]
     if not details(g):
         return lines
-    shown = {"math": plain, "typed": given_text, "text": str}
+    shown: Shown = {"math": plain, "typed": given_text, "text": str}
     return lines + [f"    {row.label:<10} {text}" for row, text in shown_rows(g, shown) if text]
 
 

@@ -43,8 +43,11 @@ def variables(expr: sp.Basic) -> set[sp.Basic]:
     """The scalar unknowns of an expression: free Symbols and matrix entries ``W[i, j]``."""
     if not isinstance(expr, sp.Basic):
         return set()
-    found = {s for s in expr.free_symbols if isinstance(s, sp.Symbol)}
-    return found | set(expr.atoms(MatrixElement))
+    free = expr.free_symbols
+    found = {s for s in free if isinstance(s, sp.Symbol)}
+    if any(isinstance(s, sp.MatrixSymbol) for s in free):  # an entry's free symbol is its matrix
+        found |= set(expr.atoms(MatrixElement))
+    return found
 
 
 def band(variable: sp.Basic, givens: Mapping[str, sp.Basic] | None = None) -> Band:

@@ -13,7 +13,8 @@ Calls and results travel as pickles over the child's stdin and stdout: both ends
 ours (nothing a student typed is ever unpickled by a process that did not make it), and
 the function is pickled by reference (module and name), so it must be importable in the
 child, which runs with the parent's ``sys.path``. The child's address space is limited
-(:data:`MEMORY_LIMIT`), so a memory bomb ends as a MemoryError, not as swapping.
+(by :data:`MEMORY_LIMIT` beyond its size when it starts serving), so a memory bomb ends
+as a MemoryError, not as swapping.
 
 >>> import math
 >>> with Worker() as worker:
@@ -23,7 +24,6 @@ child, which runs with the parent's ``sys.path``. The child's address space is l
 from __future__ import annotations
 
 import atexit
-import importlib
 import os
 import pickle
 import select
@@ -34,10 +34,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 MEMORY_LIMIT = 3 * 1024**3
-"""Address space of a worker, in bytes (3 GiB): beyond it allocations fail with MemoryError."""
+"""Address space a worker may add to what it has when it starts serving, in bytes (3 GiB):
+beyond it allocations fail with MemoryError."""
 START_SECONDS = 120.0
 """How long a new worker may take to import symderiv before it is given up."""
 
@@ -58,11 +59,16 @@ class Worker:
     ``call(fn, *args, timeout=s)`` returns ``fn(*args)`` computed in the child, re-raises
     the child's exception, or kills the child and raises :class:`WorkerTimeout` after
     ``timeout`` seconds. A killed or crashed child is replaced on the next call.
+
+    With ``fork=True`` (where the platform has ``fork``) the child is a copy of this
+    process, made by :meth:`start`: it starts at once and inherits everything already
+    computed (a derived sheet, SymPy's caches). Fork only while this process runs one
+    thread: start such workers before starting threads.
     """
 
-    def __init__(self, memory_limit: int | None = MEMORY_LIMIT) -> None:
-        self.memory_limit = memory_limit
-        self._process: subprocess.Popen[bytes] | None = None
+    def __init__(self, memory_limit: int | None = MEMORY_LIMIT, *, fork: bool = False) -> None:
+        self.memory_limit, self.fork = memory_limit, fork and hasattr(os, "fork")
+        self._process: subprocess.Popen[bytes] | _Forked | None = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> Worker:
@@ -106,10 +112,10 @@ class Worker:
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
 
-    def _started(self) -> subprocess.Popen[bytes]:
+    def _started(self) -> subprocess.Popen[bytes] | _Forked:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        self._process = _spawn(self.memory_limit)
+        self._process = _forked(self.memory_limit) if self.fork else _spawn(self.memory_limit)
         assert self._process.stdout is not None
         try:
             _read(self._process.stdout, time.monotonic() + START_SECONDS)
@@ -130,6 +136,57 @@ class Worker:
                 stream.close()
 
 
+class _Forked:
+    """A forked child, with the part of :class:`subprocess.Popen`'s interface a worker uses."""
+
+    def __init__(self, pid: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+        self.pid, self.stdin, self.stdout = pid, stdin, stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, 9)
+
+    def wait(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _forked(memory_limit: int | None) -> _Forked:
+    """A copy of this process serving calls over two pipes."""
+    calls_in, calls_out = os.pipe()
+    results_in, results_out = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: serve, and never return into the parent's code
+        try:
+            _close_all_but(calls_in, results_out)
+            _serve(os.fdopen(calls_in, "rb"), os.fdopen(results_out, "wb"), memory_limit)
+        finally:
+            os._exit(0)
+    os.close(calls_in)
+    os.close(results_out)
+    return _Forked(pid, os.fdopen(calls_out, "wb"), os.fdopen(results_in, "rb"))
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every inherited descriptor but stdin/stdout/stderr and ``keep`` (another
+    worker's pipe held open here would keep that worker from ever seeing its end)."""
+    limit = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536
+    start = 3
+    for fd in sorted(keep):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, limit)
+
+
 def _spawn(memory_limit: int | None) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     code = f"from symderiv.check.worker import serve; serve({memory_limit!r})"
@@ -142,19 +199,19 @@ def _spawn(memory_limit: int | None) -> subprocess.Popen[bytes]:
 # --------------------------------------------------------------------------
 
 
-def _write(stream: BinaryIO, message: object) -> None:
+def _write(stream: IO[bytes], message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_HEADER.pack(len(data)) + data)
     stream.flush()
 
 
-def _read(stream: BinaryIO, deadline: float) -> Any:
+def _read(stream: IO[bytes], deadline: float) -> Any:
     """One message, or TimeoutError when it has not fully arrived by ``deadline``."""
     size = _HEADER.unpack(_read_exactly(stream, _HEADER.size, deadline))[0]
     return pickle.loads(_read_exactly(stream, size, deadline))
 
 
-def _read_exactly(stream: BinaryIO, size: int, deadline: float) -> bytes:
+def _read_exactly(stream: IO[bytes], size: int, deadline: float) -> bytes:
     fd, chunks, missing = stream.fileno(), [], size
     while missing:
         remaining = deadline - time.monotonic()
@@ -174,22 +231,34 @@ def _read_exactly(stream: BinaryIO, size: int, deadline: float) -> bytes:
 
 
 def serve(memory_limit: int | None = MEMORY_LIMIT) -> None:
-    """The child's loop: announce readiness, then answer calls until stdin closes."""
+    """The spawned child's loop: answer calls from stdin on the original stdout."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # stray prints of imported code must not corrupt the message stream
-    _limit_memory(memory_limit)
-    # Import the checker once, before the first call is timed. This runs in the child
-    # process only, so it is not an import of this module's importers by this module.
-    importlib.import_module("symderiv.check")
+    # Import SymPy once, before the first call is timed (the checker's modules follow on
+    # demand: importing them here would make this module import its own importers).
+    import sympy  # noqa: F401
 
+    _serve(sys.stdin.buffer, out, memory_limit)
+
+
+def _serve(calls: IO[bytes], out: IO[bytes], memory_limit: int | None) -> None:
+    """Announce readiness, then answer calls until the caller closes its end."""
+    _silence_stdout()
+    _limit_memory(memory_limit)
     _write(out, ("ready", None))
-    stdin = sys.stdin.buffer
     while True:
-        header = stdin.read(_HEADER.size)
+        header = calls.read(_HEADER.size)
         if len(header) < _HEADER.size:
             return
-        fn, args, kwargs = pickle.loads(stdin.read(_HEADER.unpack(header)[0]))
+        fn, args, kwargs = pickle.loads(calls.read(_HEADER.unpack(header)[0]))
         _write(out, _run(fn, args, kwargs))
+
+
+def _silence_stdout() -> None:
+    """Whatever a child prints goes nowhere: the parent's stdout carries its report."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
 
 
 def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
@@ -203,14 +272,17 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[str, Any]:
         return "error", exc
 
 
-def _limit_memory(limit: int | None) -> None:
-    if limit is None:
+def _limit_memory(headroom: int | None) -> None:
+    """Cap the address space at its present size plus ``headroom`` (where the platform can)."""
+    if headroom is None:
         return
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            size = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (size + headroom, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (ImportError, OSError, ValueError):  # not on this platform, or a lower hard limit
         pass
 
 

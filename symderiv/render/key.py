@@ -7,7 +7,8 @@ for numeric answers: an int where the answer is a whole number, else a float (fu
 double precision), and nested lists (rows) for vectors and matrices, and for tensors of
 rank 3 and 4 (N-dimensional arrays). A 1x1 matrix is keyed as its single number. An
 answer carried as a high-precision float rather than an exact number has
-``"numeric": true``.
+``"numeric": true``; a tensor shape is a flat list with ``"tuple": true`` (a row or a
+column of its entries is the same answer).
 """
 from __future__ import annotations
 
@@ -85,6 +86,8 @@ def problem_entries(sheet: Sheet, problem: Problem) -> dict[str, dict[str, Any]]
             entry["value"] = value
         if is_float(a.value):
             entry["numeric"] = True
+        if isinstance(a.value, TensorShape):
+            entry["tuple"] = True  # a shape: its entries have no orientation (symderiv.check)
         out[a.id] = entry
     return out
 

@@ -180,7 +180,9 @@ class SheetPrinter(LatexPrinter):
         head = expr.args[0]
         if head.is_Number and head.is_negative and len(expr.args) > 1:
             rest = expr.args[1:] if head == -1 else (-head,) + expr.args[1:]
-            return "- " + self._print(sp.Mul(*rest, evaluate=False) if len(rest) > 1 else rest[0])
+            if len(rest) == 1:  # -(a + b) keeps its parentheses: "- a + b" would be another number
+                return "- " + self._factor(rest[0])
+            return "- " + self._print(sp.Mul(*rest, evaluate=False))
         if _numbers_left_unevaluated(expr):
             return r" \cdot ".join(self._factor(a) for a in expr.args)
         if isinstance(expr, sp.Mul) and expr.is_commutative is not False and any(_number(a) for a in expr.args[1:]):

@@ -54,6 +54,7 @@ from symderiv.check.parse.answer import Reading as Reading
 from symderiv.check.parse.answer import Side as Side
 from symderiv.check.parse.answer import parse_answer as parse_answer
 from symderiv.check.parse.answer import read_answer as read_answer
+from symderiv.check.parse.answer import read_float as read_float
 from symderiv.check.parse.builder import Precision as Precision
 from symderiv.check.parse.clean import Syntax as Syntax
 from symderiv.check.parse.errors import ParseError as ParseError

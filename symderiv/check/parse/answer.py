@@ -6,15 +6,18 @@ itself, the last side.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
 
 import sympy
 
 from symderiv.check.parse.builder import Builder, Precision, Value
 from symderiv.check.parse.clean import Syntax, checked_text, choose_syntax
-from symderiv.check.parse.errors import ParseError, too_large, unparseable
+from symderiv.check.parse.errors import ParseError, not_finite, too_large, unparseable
 from symderiv.check.parse.forms import Unit, join_thousands, shape_entries, split_sides, strip_unit
 from symderiv.check.parse.latex import read_latex
 from symderiv.check.parse.limits import (
@@ -107,19 +110,20 @@ def read_answer(
     return Reading(tuple(_read_side(side, options) for side in split_sides(SourceText.of(answer))))
 
 
-def parse_answer(
-    answer: object,
-    *,
-    syntax: Syntax = "auto",
-    symbols: Mapping[str, sympy.Basic] | None = None,
-    max_length: int = MAX_LENGTH,
-    max_depth: int = MAX_DEPTH,
-    max_digits: int = MAX_DIGITS,
-    max_exponent: int = MAX_EXPONENT,
-    max_result_digits: int = MAX_RESULT_DIGITS,
-    max_seconds: float = MAX_SECONDS,
-    **reading: object,
-) -> sympy.Basic:
+def read_float(value: float) -> Side:
+    """A float as the decimal it prints as (``0.1`` is 1/10, typed to one figure), exactly,
+    whatever its size (``1e300`` too: a float cannot hold more than its repr says)."""
+    text = repr(value)
+    if not math.isfinite(value):
+        return Side(text, error=not_finite(f"{text} is not a finite number"))
+    digits, exponent = Decimal(text).as_tuple()[1:]
+    figures = len("".join(map(str, digits)).lstrip("0"))
+    exact = Fraction(text)  # the float's repr, parsed by the standard library
+    number = sympy.Rational(exact.numerator, exact.denominator)
+    return Side(text, number, None, {abs(number): Precision(sympy.Integer(10) ** int(exponent), figures)})
+
+
+def parse_answer(answer: object, **options: Any) -> sympy.Basic:
     """Turn one student answer into a SymPy expression or ImmutableMatrix.
 
     ``answer`` is usually a string.  ``syntax="auto"`` reads it as LaTeX when it
@@ -130,19 +134,18 @@ def parse_answer(
     alike: exact numbers stay exact, a ``float`` becomes a ``sympy.Float``.
     In an ``=`` chain (``L = 4``) the answer is the last side.
 
-    ``symbols`` maps a name (as the student writes it, e.g. ``"n"``, ``"alpha"``,
-    ``"x_out"``) to the object to use for it; other names become plain
-    ``Symbol(name)``.  The ``max_*`` arguments override the module's bounds; the
-    other keywords (``names``, ``expect``, ``unit``, ``sigmoid``) are those of
-    :func:`read_answer`.
+    The keywords are those of :func:`read_answer`: ``syntax``; ``symbols`` maps a name
+    (as the student writes it, e.g. ``"n"``, ``"alpha"``, ``"x_out"``) to the object to
+    use for it (other names become plain ``Symbol(name)``); ``max_length``,
+    ``max_depth``, ``max_digits``, ``max_exponent``, ``max_result_digits`` and
+    ``max_seconds`` override the module's bounds; ``names``, ``expect``, ``unit`` and
+    ``sigmoid`` say what the question expects.
 
     Raises :class:`ParseError` (never anything else for bad input) whose
     ``verdict`` is ``"unparseable"``, ``"too_large"`` or ``"not_finite"`` and
     whose ``position`` says where in a string answer reading failed, when known.
     """
-    side = read_answer(answer, syntax=syntax, symbols=symbols, max_length=max_length, max_depth=max_depth,
-                       max_digits=max_digits, max_exponent=max_exponent, max_result_digits=max_result_digits,
-                       max_seconds=max_seconds, **reading).answer  # type: ignore[arg-type]
+    side = read_answer(answer, **options).answer
     if side.error is not None:
         raise side.error
     assert side.value is not None
@@ -167,7 +170,10 @@ def _side(source: SourceText, options: _Options, read: Callable[[Builder], Value
     builder = Builder(options.limits, options.symbols, frozenset({"sigma"}) if options.sigmoid else frozenset())
     try:
         value = as_answer(read(builder))
-        return Side(source.text, value if factor == 1 else value * factor, None, builder.decimals)
+        if factor == 1:
+            return Side(source.text, value, None, builder.decimals)
+        decimals = {k * factor: Precision(p.last * factor, p.figures) for k, p in builder.decimals.items()}
+        return Side(source.text, value * factor, None, decimals)  # 1.5 h: 90 min, to the tenth of an hour
     except ParseError as exc:
         return Side(source.text, error=exc)
     except Exception as exc:

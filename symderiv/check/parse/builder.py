@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import sympy
 from sympy.matrices import MatrixBase
@@ -23,7 +24,7 @@ from symderiv.check.parse.functions import FUNCTIONS
 from symderiv.check.parse.limits import Limits
 from symderiv.check.parse.sizes import Sizes, digit_count, power_size
 
-Value = sympy.Basic | tuple
+Value: TypeAlias = "sympy.Basic | tuple"
 """What a reader builds: a scalar, a matrix, or a (nested) tuple that becomes a matrix."""
 
 CONSTANTS: dict[str, sympy.Basic] = {"pi": sympy.pi, "e": sympy.E}

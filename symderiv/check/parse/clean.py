@@ -27,7 +27,7 @@ SYMBOL_UNICODE = {  # character: (plain spelling, LaTeX spelling)
     "÷": ("/", "\\div "), "∞": (" oo ", "\\infty "), "²": ("^2", "^2"), "³": ("^3", "^3"),
     "⌊": (" floor(", "\\lfloor "), "⌋": (")", "\\rfloor "),
     "⌈": (" ceiling(", "\\lceil "), "⌉": (")", "\\rceil "),
-    "⊙": (" \\odot ", "\\odot "), "∘": (" \\odot ", "\\circ "), "⊤": ("T", "\\top "), "′": ("'", "'"),
+    "⊙": (" \\odot ", "\\odot "), "∘": (" \\odot ", "\\circ "), "⊤": ("**T", "^{\\top}"), "′": ("'", "'"),
     "\u2009": (" ", "\\,"), "\u202f": (" ", "\\,"), "\u00a0": (" ", "~"),
 }
 SPELLINGS: dict[str, dict[str, str]] = {

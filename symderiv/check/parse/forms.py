@@ -59,6 +59,7 @@ _PERCENT_TAIL = re.compile(r"\s*\\?%\s*$")
 _GROUP_SEPARATOR = r"(?:,|\{,\}|\\,|\\ |~|\s)"
 _THOUSANDS = re.compile(rf"\s*[+-]?\d{{1,3}}(?:{_GROUP_SEPARATOR}\d{{3}})+(?:\.\d+)?\s*", re.ASCII)
 _SEPARATORS_IN_NUMBER = re.compile(rf"(?<=\d){_GROUP_SEPARATOR}(?=\d{{3}})", re.ASCII)
+_SIZING = re.compile(r"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?=[(\[)\]])")
 _SHAPE_SEPARATOR = re.compile(r"\\times|\\cdot|[xX×*·]")
 _OPENERS, _CLOSERS = "([{", ")]}"
 _DIGITS = "0123456789"
@@ -119,7 +120,7 @@ def join_thousands(source: SourceText) -> SourceText:
 def shape_entries(source: SourceText) -> list[SourceText] | None:
     """The entries of ``20 \\times 20 \\times 2`` (or ``20x20x2``, ``(20 x 20 x 2)``);
     None when the side has no top-level ``x`` separator."""
-    inner = _unbracketed(source.strip())
+    inner = _unbracketed(source.sub(_SIZING, "").strip())
     outside = top_level(inner.text)
     cuts = [m for m in _SHAPE_SEPARATOR.finditer(inner.text)
             if outside[m.start()] and _between_values(inner.text, m.start(), m.end())]

@@ -11,8 +11,9 @@ MAX_LENGTH = 2_000
 """Longest answer string accepted, in characters."""
 MAX_DEPTH = 50
 """Deepest bracket nesting (checked on the raw text) and expression nesting."""
-MAX_DIGITS = 30
-"""Most digits in one number literal (a decimal counts its exponent too)."""
+MAX_DIGITS = 60
+"""Most digits in one number literal (a decimal counts its exponent too): enough for the
+key's own 40-digit values of answers carried as high-precision floats."""
 MAX_EXPONENT = 1_000
 """Largest absolute value of a numeric exponent, as in ``x^1000``."""
 MAX_RESULT_DIGITS = 1_000

@@ -129,4 +129,7 @@ def _balanced_span(tokens: list[_Token], first: int, last: int) -> tuple[int, in
     while net < 0 and first > 0 and tokens[first - 1].text in TRANSPARENT:
         first -= 1
         net += (tokens[first].text == "{") - (tokens[first].text == "}")
+    if first > 0 and tokens[first].text == "{" and tokens[first - 1].text.startswith("\\") \
+            and tokens[first - 1].text in TRANSPARENT:
+        first -= 1  # the command whose argument the brace opened goes too: \text{ReLU}
     return (first, last) if net == 0 else None

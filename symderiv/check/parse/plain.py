@@ -204,7 +204,7 @@ class _PlainWalker:
 
     def where(self, node: ast.AST) -> int:
         """The offset, in the answer as typed, where ``node`` begins."""
-        return self.source.origin(node.col_offset)
+        return self.source.origin(getattr(node, "col_offset", 0))
 
     def operator_offset(self, node: ast.BinOp) -> int:
         """Where the operator of ``left op right`` was typed: the first character after
@@ -213,23 +213,25 @@ class _PlainWalker:
         gap = self.source.text[start:node.right.col_offset]
         return self.source.origin(start + len(gap) - len(gap.lstrip(" )")))
 
-    def binop(self, node: ast.BinOp, depth: int) -> sympy.Basic:
+    def binop(self, top: ast.BinOp, depth: int) -> sympy.Basic:
         """A left-leaning chain like ``a+b-c*d`` is folded in a loop, not recursion."""
-        if isinstance(node.op, ast.Pow):
-            return self.builder.power(self.visit(node.left, depth + 1), self.visit(node.right, depth + 1))
+        if isinstance(top.op, ast.Pow):
+            return self.builder.power(self.visit(top.left, depth + 1), self.visit(top.right, depth + 1))
         chain: list[tuple[str, ast.AST]] = []
+        node: ast.expr = top
         while isinstance(node, ast.BinOp) and type(node.op) in _LEFT_OPERATORS:
             chain.append((_LEFT_OPERATORS[type(node.op)], node.right))
             node = node.left
         if not chain:
-            raise unparseable_at(self.operator_offset(node), f"the operator {type(node.op).__name__}",
+            raise unparseable_at(self.operator_offset(top), f"the operator {type(top.op).__name__}",
                                  " is not allowed")
         first = self.visit(node, depth + 1)
         steps = [(op, self.visit(right, depth + 1)) for op, right in reversed(chain)]
         return self.builder.fold(first, steps)
 
-    def unary(self, node: ast.UnaryOp, depth: int) -> sympy.Basic:
+    def unary(self, top: ast.UnaryOp, depth: int) -> sympy.Basic:
         negative = False
+        node: ast.expr = top
         while isinstance(node, ast.UnaryOp):
             if not isinstance(node.op, (ast.USub, ast.UAdd)):
                 raise unparseable_at(self.where(node), f"the operator {type(node.op).__name__}", " is not allowed")
