@@ -514,13 +514,14 @@ def markdown_receptive_field(fig: Figure, math: Math) -> str:
 KINDS["receptive_field"] = FigureKind(tikz_receptive_field, markdown_receptive_field)
 
 
-# --- attention weights as a heat map ---------------------------------------------------------
+# --- a heat map of weights in [0, 1] ---------------------------------------------------------
 #
-# ``attention_map``  weights (rows of numbers: row i = query i), allowed (rows of booleans: False = masked)
+# ``heat_map``  weights (rows of numbers in [0, 1]), allowed (rows of booleans: False = crossed out),
+#               rows, columns (what a row and a column stand for: "query", "key")
 
 
 def _weight_cell(value: Any, allowed: bool, i: int, j: int, math: Math) -> list[str]:
-    """One cell: shaded by its weight with the weight printed, or crossed out when masked."""
+    """One cell: shaded by its weight with the weight printed, or crossed out."""
     box = f"({j},{i}) rectangle ({j + 1},{i + 1})"
     if not allowed:
         return [f"\\fill[black!8] {box};", f"\\draw[black!35] ({j + 0.2},{i + 0.2}) -- ({j + 0.8},{i + 0.8}) "
@@ -528,30 +529,31 @@ def _weight_cell(value: Any, allowed: bool, i: int, j: int, math: Math) -> list[
     share = max(0.0, min(1.0, coordinate(value) or 0.0))
     ink = "white" if share > 0.55 else "black"
     return [f"\\fill[blue!{round(100 * share)}!white] {box};",
-            f"\\node[text={ink}, font=\\footnotesize] at ({j + 0.5},{i + 0.5}) {{${number(sp.Float(share, 3), math)}$}};"]
+            f"\\node[text={ink}, font=\\footnotesize] at ({j + 0.5},{i + 0.5}) {{${number(share, math)}$}};"]
 
 
-def tikz_attention_map(fig: Figure, math: Math) -> str:
-    """Queries down, keys across; darker cells carry more weight."""
+def tikz_heat_map(fig: Figure, math: Math) -> str:
+    """Rows down, columns across; darker cells carry more weight."""
     weights, allowed = fig.get("weights"), fig.get("allowed")
     rows, cols = len(weights), len(weights[0])
+    row_name, col_name = escape(str(fig.get("rows"))), escape(str(fig.get("columns")))
     body = [c for i in range(rows) for j in range(cols) for c in _weight_cell(weights[i][j], allowed[i][j], i, j, math)]
     body.append(f"\\draw[black!40, step=1] (0,0) grid ({cols},{rows});")
-    body += [f"\\node[font=\\footnotesize, above] at ({j + 0.5},0) {{key {j + 1}}};" for j in range(cols)]
-    body += [f"\\node[font=\\footnotesize, left] at (0,{i + 0.5}) {{query {i + 1}}};" for i in range(rows)]
+    body += [f"\\node[font=\\footnotesize, above] at ({j + 0.5},0) {{{col_name} {j + 1}}};" for j in range(cols)]
+    body += [f"\\node[font=\\footnotesize, left] at (0,{i + 0.5}) {{{row_name} {i + 1}}};" for i in range(rows)]
     return "\\begin{tikzpicture}[x=1.3cm, y=-0.8cm]\n" + "\n".join(body) + "\n\\end{tikzpicture}"
 
 
-def markdown_attention_map(fig: Figure, math: Math) -> str:
-    """The weights as a table (masked entries marked)."""
+def markdown_heat_map(fig: Figure, math: Math) -> str:
+    """The weights as a table (crossed-out cells marked "masked")."""
     weights, allowed = fig.get("weights"), fig.get("allowed")
-    head = "| query | " + " | ".join(f"key {j + 1}" for j in range(len(weights[0]))) + " |"
+    row_name, col_name = escape_md(str(fig.get("rows"))), escape_md(str(fig.get("columns")))
+    head = f"| {row_name} | " + " | ".join(f"{col_name} {j + 1}" for j in range(len(weights[0]))) + " |"
     rows = [head, "|---|" + "---|" * len(weights[0])]
     for i, row in enumerate(weights):
-        cells = [f"${number(sp.Float(coordinate(v) or 0.0, 3), math)}$" if allowed[i][j] else "masked"
-                 for j, v in enumerate(row)]
+        cells = [f"${number(coordinate(v) or 0.0, math)}$" if allowed[i][j] else "masked" for j, v in enumerate(row)]
         rows.append(f"| {i + 1} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-KINDS["attention_map"] = FigureKind(tikz_attention_map, markdown_attention_map)
+KINDS["heat_map"] = FigureKind(tikz_heat_map, markdown_heat_map)

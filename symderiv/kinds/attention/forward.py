@@ -107,12 +107,13 @@ def output_step(values: dict) -> Step:
 
 
 def weights_figure(spec: AttentionSpec, values: dict) -> Figure:
-    """Data for the 'attention_map' drawing: the weights, and which keys each query may see."""
+    """Data for the 'heat_map' drawing: the weights, and which keys each query may see."""
     a = values["weights"]
     rows = tuple(tuple(stored(a[i, j]) for j in range(a.cols)) for i in range(a.rows))
     caption = ("Attention weights: row i shows how query i spreads its attention over the keys"
                + (" (crossed cells are masked)." if spec.masked else "."))
-    return Figure("attention_map", caption, (("weights", rows), ("allowed", spec.inputs.allowed)))
+    return Figure("heat_map", caption, (("weights", rows), ("allowed", spec.inputs.allowed), ("rows", "query"),
+                                        ("columns", "key")))
 
 
 def givens(spec: AttentionSpec) -> tuple:

@@ -83,7 +83,7 @@ def heads_question(spec: HeadsSpec, qid: str) -> Question:
                  + (", with a bias each" if spec.bias else "") + ":"), P_IN, input_params(spec), values),
         _worked("The output projection mixes the concatenated heads:", P_OUT, output_params(spec), values),
         _worked("In all:", P, _sum(input_params(spec), output_params(spec)), values),
-        Step(("The shapes of a forward pass (batch first, as with batch_first=True); the number of heads h "
+        Step(("The shapes of a forward pass (batch axis first); the number of heads h "
               "changes how E is split, not how many parameters there are:"),
              table=Table(("tensor", "shape", "here"), shape_rows(spec, values))),
     ]

@@ -59,29 +59,31 @@ class AttentionSpec:
         return first.cols if first is not None else 0
 
 
-def _matrix(f: Fields, name: str, rows: int | None = None, cols: int | None = None, what: str = "") -> Matrix:
+def _matrix(f: Fields, name: str, rows: tuple[int, str] | None = None, cols: tuple[int, str] | None = None) -> Matrix:
+    """A matrix field within the size bounds; ``rows``/``cols``: (the count it must have, why)."""
     m = f.matrix(name)
     if m.rows > MAX_TOKENS or m.cols > MAX_DIM:
         raise f.fail(name, f"at most {MAX_TOKENS} rows and {MAX_DIM} columns (every matrix is printed in full), "
                            f"got {m.rows} x {m.cols}")
-    if (rows is not None and m.rows != rows) or (cols is not None and m.cols != cols):
-        want = f"{rows if rows is not None else 'any'} x {cols if cols is not None else 'any'}"
-        raise f.fail(name, f"is {m.rows} x {m.cols}, but {what} makes it {want}")
+    for count, (want, why), word in ((m.rows, rows or (m.rows, ""), "rows"), (m.cols, cols or (m.cols, ""), "columns")):
+        if count != want:
+            raise f.fail(name, f"has {count} {word}, but must have {want} ({why})")
     return Matrix(m)
 
 
 def _direct(f: Fields) -> tuple[Matrix, Matrix, Matrix]:
     q = _matrix(f, "Q")
-    k = _matrix(f, "K", cols=q.cols, what=f"Q's {q.cols} columns (d_k)")
-    v = _matrix(f, "V", rows=k.rows, what=f"K's {k.rows} rows (one per key)")
+    k = _matrix(f, "K", cols=(q.cols, "as many as Q: the key size d_k"))
+    v = _matrix(f, "V", rows=(k.rows, "one per key, as K"))
     return q, k, v
 
 
 def _projected(f: Fields) -> tuple[Matrix, Matrix, Matrix, Matrix]:
     x = _matrix(f, "X")
-    w_q = _matrix(f, "W_Q", rows=x.cols, what=f"X's {x.cols} columns (d_model)")
-    w_k = _matrix(f, "W_K", x.cols, w_q.cols, f"X's {x.cols} columns (d_model) and W_Q's {w_q.cols} (d_k)")
-    w_v = _matrix(f, "W_V", rows=x.cols, what=f"X's {x.cols} columns (d_model)")
+    model = (x.cols, "one per column of X: the model size d_model")
+    w_q = _matrix(f, "W_Q", rows=model)
+    w_k = _matrix(f, "W_K", rows=model, cols=(w_q.cols, "as many as W_Q: the key size d_k"))
+    w_v = _matrix(f, "W_V", rows=model)
     return x, w_q, w_k, w_v
 
 
@@ -122,7 +124,8 @@ def _upstream(f: Fields, queries: int, width: int) -> tuple[Matrix | None, bool]
     if g.has("loss"):
         g.str("loss", choices={"sum"})
         return Matrix.ones(queries, width), True
-    return _matrix(g, "upstream", queries, width, f"the output's shape ({queries} x {width})"), False
+    shape = f"dL/dO has the output's shape, {queries} x {width}"
+    return _matrix(g, "upstream", (queries, shape), (width, shape)), False
 
 
 def _heads(f: Fields, queries: int) -> HeadsSpec | None:

@@ -75,7 +75,8 @@ class Inputs:
 
 
 def to_decimal(m: Matrix) -> Matrix:
-    return m.applyfunc(lambda e: sp.Float(e, PRECISION) if e.is_number and e.is_finite and e != 0 else e)
+    """Every nonzero number as a PRECISION-digit decimal (zeros stay exact zeros)."""
+    return m.applyfunc(lambda e: sp.N(e, PRECISION) if e.is_number and e.is_finite and e != 0 else e)
 
 
 def tidy(entry: sp.Expr) -> sp.Expr:
@@ -154,7 +155,7 @@ def compute(inputs: Inputs, pins: Mapping[str, Matrix] | None = None) -> dict[st
     pins = dict(pins or {})
     out: dict[str, Matrix] = {}
     _inputs(inputs, pins, out)
-    scale = sp.Float(inputs.scale, PRECISION) if inputs.decimal else inputs.scale
+    scale = sp.N(inputs.scale, PRECISION) if inputs.decimal else inputs.scale
     stage = lambda name, value: out.setdefault(name, settle(pins.get(name, value)))  # noqa: E731
     stage("scores", scale * out["Q"] * out["K"].T)
     stage("weights", softmax_rows(out["scores"], inputs.allowed))

@@ -38,7 +38,7 @@ class VAR(sp.Function):
 MU_Q, MU_K = sp.Symbol("mu_q"), sp.Symbol("mu_k")
 SIGMA_Q, SIGMA_K = sp.Symbol("sigma_q", positive=True), sp.Symbol("sigma_k", positive=True)
 DOT = sp.Symbol("q·k")
-X_, Y_, C_, GAP, WEIGHT = sp.symbols("X Y c gap a")
+X_, Y_, C_, GAP, WEIGHT = sp.symbols("X Y c Delta a")
 #: The entries' mean and variance in the argument: zero mean, unit variance.
 UNIT = {MU_Q: 0, MU_K: 0, SIGMA_Q: 1, SIGMA_K: 1}
 #: Key sizes in the saturation table besides the spec's own.
