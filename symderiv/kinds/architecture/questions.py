@@ -197,7 +197,8 @@ def size_formula(display: bool = False) -> sp.Expr:
 def shape_question(spec: ArchitectureSpec, qid: str) -> Question:
     c, h, w = spec.input
     rule = Step(("A conv2d or pooling layer gives one output position for every place its window fits in the "
-                 "zero-padded input (the count derived in the convolution problem, as PyTorch documents it; ",
+                 "zero-padded input: one start every s positions, while the window's last tap is still inside (the "
+                 "count as PyTorch documents it; ",
                  sym("d"), " is the dilation, ", sp.Eq(sym("d"), 1), " without):"), sym("H_out"),
                 size_formula(display=True))
     steps = [intro_step(spec), rule] + [st for layer in spec.layers for st in shape_steps(layer)]

@@ -139,11 +139,15 @@ def softmax_backward(weights: Matrix, d_weights: Matrix) -> Matrix:
     return Matrix(rows)
 
 
-def _inputs(inputs: Inputs, pins: Mapping[str, Matrix], out: dict) -> None:
+def _inputs(inputs: Inputs, pins: Mapping[str, Matrix], out: dict) -> dict[str, Matrix]:
+    """Q, K and V (projected from X when the spec gives X) into ``out``; what the rest is computed
+    from: the same, or their decimals past EXACT_SCORES."""
+    work = {}
     for name, w in (("Q", inputs.W_Q), ("K", inputs.W_K), ("V", inputs.W_V)):
         given = getattr(inputs, name)
-        value = pins.get(name, given if given is not None else inputs.X * w)  # type: ignore[operator]
-        out[name] = to_decimal(value) if inputs.decimal else settle(value)
+        out[name] = settle(pins.get(name, given if given is not None else inputs.X * w))  # type: ignore[operator]
+        work[name] = to_decimal(out[name]) if inputs.decimal else out[name]
+    return work
 
 
 def compute(inputs: Inputs, pins: Mapping[str, Matrix] | None = None) -> dict[str, Matrix]:
@@ -154,18 +158,18 @@ def compute(inputs: Inputs, pins: Mapping[str, Matrix] | None = None) -> dict[st
     """
     pins = dict(pins or {})
     out: dict[str, Matrix] = {}
-    _inputs(inputs, pins, out)
+    q, k, v = (_inputs(inputs, pins, out)[n] for n in ("Q", "K", "V"))
     scale = sp.N(inputs.scale, PRECISION) if inputs.decimal else inputs.scale
     stage = lambda name, value: out.setdefault(name, settle(pins.get(name, value)))  # noqa: E731
-    stage("scores", scale * out["Q"] * out["K"].T)
+    stage("scores", scale * q * k.T)
     stage("weights", softmax_rows(out["scores"], inputs.allowed))
     fresh = "weights" not in pins
-    stage("output", weighted_sum(out["scores"], inputs.allowed, out["V"]) if fresh else out["weights"] * out["V"])
+    stage("output", weighted_sum(out["scores"], inputs.allowed, v) if fresh else out["weights"] * v)
     if inputs.upstream is not None:
         grad = to_decimal(inputs.upstream) if inputs.decimal else inputs.upstream
         stage("dL_dV", out["weights"].T * grad)
-        stage("dL_dA", grad * out["V"].T)
+        stage("dL_dA", grad * v.T)
         stage("dL_dS", softmax_backward(out["weights"], out["dL_dA"]))
-        stage("dL_dQ", scale * out["dL_dS"] * out["K"])
-        stage("dL_dK", scale * out["dL_dS"].T * out["Q"])
+        stage("dL_dQ", scale * out["dL_dS"] * k)
+        stage("dL_dK", scale * out["dL_dS"].T * q)
     return out
