@@ -6,6 +6,8 @@ import functools
 import itertools
 import json
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -293,6 +295,18 @@ def test_receptive_field_figure_draws_every_changing_layer():
     tikz, text = figures.render(figure, sp.latex), figures.describe(figure, sp.latex)
     assert tikz.count("very thick") == len(figure.get("layers")) == 6
     assert "layer 9 (conv4)" in text and "r = 26" in tikz
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="TeX not installed")
+def test_homework_problem_typesets_within_the_page(tmp_path):
+    """Homework 2's architecture problem as a PDF: no line more than 5pt wider than the text (figures included)."""
+    from symderiv.render import pdf
+
+    sheet = derive_table({"problem": [{"kind": "architecture", **NETWORK}]})
+    pdf.compile_in(tmp_path, render_latex(sheet), "architecture")
+    log = (tmp_path / f"{pdf.JOB}.log").read_text("latin-1")
+    overfull = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert max(overfull, default=0.0) < 5.0, overfull
 
 
 # --- bad input ------------------------------------------------------------------------------

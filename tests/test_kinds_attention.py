@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import json
 import random
+import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -279,6 +281,18 @@ def test_formula_answers_become_kernels():
     kernels = compile_kernels(derive_table({"problem": [{"kind": "attention", **ATTENTION}]}))
     assert kernels["problem1_params_formula"](E=512) == 4 * 512**2 + 4 * 512
     assert kernels["problem1_variance"](d_k=64) == 64
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="TeX not installed")
+def test_homework_problem_typesets_within_the_page(tmp_path):
+    """Homework 2's attention problem as a PDF: no line more than 5pt wider than the text (figures included)."""
+    from symderiv.render import pdf
+
+    sheet = derive_table({"problem": [{"kind": "attention", **ATTENTION}]})
+    pdf.compile_in(tmp_path, render_latex(sheet), "attention")
+    log = (tmp_path / f"{pdf.JOB}.log").read_text("latin-1")
+    overfull = [float(x) for x in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert max(overfull, default=0.0) < 5.0, overfull
 
 
 # --- bad input ------------------------------------------------------------------------------

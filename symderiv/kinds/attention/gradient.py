@@ -28,7 +28,9 @@ def softmax_jacobian() -> tuple[sp.Expr, sp.Expr]:
     for m in (0, 1):
         chained = sp.diff(a1, e[m]) * e[m]
         in_weights = sp.factor(sp.cancel(chained.subs({e[k]: _A[k + 1] * _Z for k in range(3)})))
-        out.append(sp.factor(in_weights.subs(_A[3], 1 - _A[1] - _A[2])))
+        rest = sp.expand(in_weights.subs(_A[3], 1 - _A[1] - _A[2]) / _A[1])
+        sign = (-1,) if rest.as_coeff_Mul()[0] < 0 else ()     # a_1 (1 - a_1) and -a_1 a_2: a_1 in front
+        out.append(sp.Mul(*sign, _A[1], -rest if sign else rest, evaluate=False))
     return out[0], out[1]
 
 
