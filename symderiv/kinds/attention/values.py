@@ -31,8 +31,9 @@ Matrix: TypeAlias = sp.ImmutableDenseMatrix
 #: Working precision of the decimal path (significant digits), and the digits kept.
 PRECISION, DIGITS = 40, 30
 #: Most operations in one exact entry (``sp.count_ops``, after tidying) before a quantity
-#: becomes decimal; past MAX_OPS * TIDY_FACTOR operations an entry is not even tidied.
-MAX_OPS, TIDY_FACTOR = 24, 8
+#: becomes decimal; past MAX_OPS * TIDY_FACTOR operations it is not even tidied (tidying
+#: bigger entries cost seconds at the size bounds).
+MAX_OPS, TIDY_FACTOR = 24, 2
 #: Most scores computed exactly: each softmax row is a fraction of that many exponentials.
 EXACT_SCORES = 16
 
@@ -80,11 +81,12 @@ def to_decimal(m: Matrix) -> Matrix:
 
 
 def tidy(entry: sp.Expr) -> sp.Expr:
-    """An exact entry as one factored fraction when that is shorter (sums of fractions of
-    exponentials collapse: ``e (1 - e/(e + 2 e^(1/2)))/(e + 2 e^(1/2))`` is ``2 e^(3/2)/(e + 2 e^(1/2))^2``)."""
+    """An exact entry as one fraction when that is shorter (sums of fractions of exponentials
+    collapse: ``e (1 - e/(e + 2 e^(1/2)))/(e + 2 e^(1/2))`` is ``2 e^(3/2)/(e + 2 e^(1/2))^2``).
+    Only ``together``: factoring over the exponentials (and roots of d_k) costs seconds."""
     if entry.is_Rational or not entry.is_number:
         return entry
-    shorter = sp.factor(sp.together(entry))
+    shorter = sp.factor_terms(sp.together(entry))
     return shorter if sp.count_ops(shorter) < sp.count_ops(entry) else entry
 
 
