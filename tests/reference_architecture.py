@@ -75,23 +75,27 @@ class Stack:
 
         self.input = tuple(problem["input"])
         self.layers, self.sources, self.names = [], [], {}
-        shape = self.input
+        outputs = [torch.zeros((1,) + self.input, dtype=torch.float64)]      # to learn each layer's input shape
         for index, layer in enumerate(problem["layer"], start=1):
-            module = _module(layer, shape, for_field)
+            module = _module(layer, tuple(outputs[-1].shape[1:]), for_field)
             self.layers.append(module)
             source = layer.get("from")
             self.sources.append(self.names.get(source, source) if layer["type"] == "add" else None)
             if "name" in layer:
                 self.names[layer["name"]] = index
             with torch.no_grad():
-                shape = tuple(self.run(torch.zeros((1,) + self.input, dtype=torch.float64))[-1].shape[1:])
+                outputs.append(self._step(index - 1, outputs))
+
+    def _step(self, index: int, outputs: list):
+        """Layer ``index`` (0-based) on the outputs so far."""
+        source = self.sources[index]
+        return outputs[-1] + outputs[source] if source is not None else self.layers[index](outputs[-1])
 
     def run(self, x):
         """Every output: index 0 is the input, index l the output of layer l."""
         outputs = [x]
-        for module, source in zip(self.layers, self.sources):
-            y = outputs[-1] + outputs[source] if source is not None else module(outputs[-1])
-            outputs.append(y)
+        for index in range(len(self.layers)):
+            outputs.append(self._step(index, outputs))
         return outputs
 
 
@@ -133,14 +137,21 @@ def _positive(stack: Stack) -> None:
                 p.copy_(torch.rand_like(p) + 0.5)
 
 
-def receptive_pixels(problem: dict, layer: int, row: int, col: int) -> tuple[set[int], set[int]]:
-    """Rows and columns of the input pixels with a nonzero gradient for output pixel (row, col)
-    of layer ``layer`` (0-based pixel positions, summed over channels)."""
+def field_stack(problem: dict) -> Stack:
+    """The stack for receptive fields: max pooling as average pooling, every weight positive."""
     import torch
 
     torch.manual_seed(0)
     stack = Stack(problem, for_field=True)
     _positive(stack)
+    return stack
+
+
+def receptive_pixels(stack: Stack, layer: int, row: int, col: int) -> tuple[set[int], set[int]]:
+    """Rows and columns of the input pixels with a nonzero gradient for output pixel (row, col)
+    of layer ``layer`` of a :func:`field_stack` (0-based pixel positions, summed over channels)."""
+    import torch
+
     x = (torch.rand((1,) + stack.input, dtype=torch.float64) + 0.5).requires_grad_(True)
     out = stack.run(x)[layer]
     out[0, :, row, col].sum().backward()

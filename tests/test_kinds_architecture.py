@@ -169,10 +169,11 @@ def test_receptive_field_is_what_autograd_sees(spec):
     problem = problem_of(spec)
     found = answers(problem)
     side = spec["input"][1]
+    stack = ref.field_stack(spec)
     for index in spatial_layers(spec):
         layer = problem.data.layers[index - 1]
         row, col = (layer.shape[1] - 1) // 2, (layer.shape[2] - 1) // 2
-        rows, cols = ref.receptive_pixels(spec, index, row, col)
+        rows, cols = ref.receptive_pixels(stack, index, row, col)
         assert rows == {t for t in ref.taps(spec, index, 0, row) if 0 <= t < side}, index
         assert cols == {t for t in ref.taps(spec, index, 1, col) if 0 <= t < side}, index
         lo, hi = reaches(problem)[index][0].at(row)
@@ -185,7 +186,7 @@ def test_homework_receptive_fields_by_autograd():
     """Homework 2: conv4's centre pixel sees the 26-pixel window the sheet derives (clipped to the input)."""
     problem = problem_of(NETWORK)
     found = answers(problem)
-    rows, _ = ref.receptive_pixels(NETWORK, 9, 1, 1)
+    rows, _ = ref.receptive_pixels(ref.field_stack(NETWORK), 9, 1, 1)
     lo, hi = reaches(problem)[9][0].at(1)
     assert (hi - lo + 1, found["rf9"], found["jump9"]) == (26, 26, 8)
     assert rows == set(range(max(lo, 0), min(hi, 31) + 1))
