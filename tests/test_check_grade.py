@@ -168,7 +168,7 @@ def test_every_format_prints_the_same_detail_rows(example_report) -> None:
 
 
 def test_cli_grades_the_example(capsys) -> None:
-    assert main(["grade", str(EXAMPLE), "--json"]) == 0
+    assert main(["grade", str(EXAMPLE), "--spec", "derivations/homework1.toml", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     kinds = {a["id"]: [d["kind"] for d in a["diagnoses"]] for a in data["answers"]}
     assert kinds["2.1.minutes"] == ["power_of_ten"] and kinds["1.1.loss"] == ["carried_forward"]
@@ -301,15 +301,15 @@ def test_latex_feedback_compiles(tmp_path: Path, network_sheet) -> None:
 def test_malformed_files_exit_2_naming_the_field(tmp_path: Path, capsys, text: str, field: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(text)
-    assert main(["grade", str(path)]) == 2
+    assert main(["grade", str(path), "--spec", "derivations/homework1.toml"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and str(path) in err and f": {field}:" in err
 
 
 def test_missing_file_and_conflicting_options(tmp_path: Path, capsys) -> None:
-    assert main(["grade", str(tmp_path / "none.toml")]) == 2
+    assert main(["grade", str(tmp_path / "none.toml"), "--spec", "derivations/homework1.toml"]) == 2
     assert "none.toml" in capsys.readouterr().err
-    assert main(["grade", str(EXAMPLE), "--json", "--report", "md"]) == 2
+    assert main(["grade", str(EXAMPLE), "--spec", "derivations/homework1.toml", "--json", "--report", "md"]) == 2
     assert "--json" in capsys.readouterr().err
 
 

@@ -739,3 +739,112 @@ def markdown_contour_path(fig: Figure, math: Math) -> str:
 
 
 KINDS["contour_path"] = FigureKind(tikz_contour_path, markdown_contour_path)
+
+
+
+# --- receptive fields: the input pixels each layer's centre position sees ------------------
+#
+# ``receptive_field``  height, width (the input), layers: ((label, (row_lo, row_hi), (col_lo, col_hi)), ...):
+#                      0-based pixels, inclusive; outside 0 .. side-1 is padding
+
+#: Outline colours of the windows, in layer order (cycled).
+FIELD_COLOURS = ("blue!70!black", "red!75!black", "green!50!black", "orange!90!black", "violet!80!black",
+                 "teal!80!black", "brown!80!black", "black!70")
+
+
+def _field_extent(fig: Figure) -> tuple[int, int, int, int]:
+    """Rows and columns to draw: the input and every window (which may reach into the padding)."""
+    layers = fig.get("layers")
+    top = min([0] + [rows[0] for _, rows, _ in layers])
+    bottom = max([int(fig.get("height")) - 1] + [rows[1] for _, rows, _ in layers])
+    left = min([0] + [cols[0] for _, _, cols in layers])
+    right = max([int(fig.get("width")) - 1] + [cols[1] for _, _, cols in layers])
+    return top, bottom, left, right
+
+
+def _field_size(rows: tuple[int, int], cols: tuple[int, int]) -> str:
+    height, width = rows[1] - rows[0] + 1, cols[1] - cols[0] + 1
+    return f"{height}" if height == width else f"{height} \\times {width}"
+
+
+def tikz_receptive_field(fig: Figure, math: Math) -> str:
+    """The input as a grid (an outline when large), each layer's window as a coloured rectangle."""
+    h, w = int(fig.get("height")), int(fig.get("width"))
+    top, bottom, left, right = _field_extent(fig)
+    c = min(0.4, 6.0 / max(bottom - top + 1, right - left + 1))
+    lines = [f"\\begin{{tikzpicture}}[x={c:.4f}cm, y=-{c:.4f}cm]",
+             f"\\fill[black!10] ({left},{top}) rectangle ({right + 1},{bottom + 1});",
+             f"\\fill[white] (0,0) rectangle ({w},{h});"]
+    if max(h, w) <= MAX_GRID:
+        lines.append(f"\\draw[black!25, very thin, xstep={c:.4f}cm, ystep={c:.4f}cm] (0,0) grid ({w},{h});")
+    lines.append(f"\\draw[thick] (0,0) rectangle ({w},{h});")
+    legend = []
+    for index, (label, rows, cols) in enumerate(fig.get("layers")):
+        colour = FIELD_COLOURS[index % len(FIELD_COLOURS)]
+        lines.append(f"\\draw[{colour}, very thick] ({cols[0]},{rows[0]}) rectangle ({cols[1] + 1},{rows[1] + 1});")
+        legend.append(f"{{\\color{{{colour}}}$\\blacksquare$}} {escape(str(label))}: "
+                      f"$r = {_field_size(rows, cols)}$")
+    text = " \\\\ ".join(legend)
+    lines += [f"\\node[anchor=north west, align=left, font=\\footnotesize] at ({right + 2},{top}) {{{text}}};",
+              "\\end{tikzpicture}"]
+    return "\n".join(lines)
+
+
+def markdown_receptive_field(fig: Figure, math: Math) -> str:
+    """The windows as a table of pixel ranges (0-based, as the derivation counts them)."""
+    rows = ["| layer | input rows | input columns | receptive field |", "|---|---|---|---|"]
+    for label, r, q in fig.get("layers"):
+        rows.append(f"| {escape_md(str(label))} | ${r[0]}$ to ${r[1]}$ | ${q[0]}$ to ${q[1]}$ "
+                    f"| ${_field_size(r, q)}$ |")
+    h, w = fig.get("height"), fig.get("width")
+    head = (f"The ${h} \\times {w}$ input, rows $0$ to ${int(h) - 1}$ and columns $0$ to ${int(w) - 1}$; "
+            "the others are padding:")
+    return head + "\n\n" + "\n".join(rows)
+
+
+KINDS["receptive_field"] = FigureKind(tikz_receptive_field, markdown_receptive_field)
+
+
+# --- a heat map of weights in [0, 1] ---------------------------------------------------------
+#
+# ``heat_map``  weights (rows of numbers in [0, 1]), allowed (rows of booleans: False = crossed out),
+#               rows, columns (what a row and a column stand for: "query", "key")
+
+
+def _weight_cell(value: Any, allowed: bool, i: int, j: int, math: Math) -> list[str]:
+    """One cell: shaded by its weight with the weight printed, or crossed out."""
+    box = f"({j},{i}) rectangle ({j + 1},{i + 1})"
+    if not allowed:
+        return [f"\\fill[black!8] {box};", f"\\draw[black!35] ({j + 0.2},{i + 0.2}) -- ({j + 0.8},{i + 0.8}) "
+                                           f"({j + 0.8},{i + 0.2}) -- ({j + 0.2},{i + 0.8});"]
+    share = max(0.0, min(1.0, coordinate(value) or 0.0))
+    ink = "white" if share > 0.55 else "black"
+    return [f"\\fill[blue!{round(100 * share)}!white] {box};",
+            f"\\node[text={ink}, font=\\footnotesize] at ({j + 0.5},{i + 0.5}) {{${number(share, math)}$}};"]
+
+
+def tikz_heat_map(fig: Figure, math: Math) -> str:
+    """Rows down, columns across; darker cells carry more weight."""
+    weights, allowed = fig.get("weights"), fig.get("allowed")
+    rows, cols = len(weights), len(weights[0])
+    row_name, col_name = escape(str(fig.get("rows"))), escape(str(fig.get("columns")))
+    body = [c for i in range(rows) for j in range(cols) for c in _weight_cell(weights[i][j], allowed[i][j], i, j, math)]
+    body.append(f"\\draw[black!40, step=1] (0,0) grid ({cols},{rows});")
+    body += [f"\\node[font=\\footnotesize, above] at ({j + 0.5},0) {{{col_name} {j + 1}}};" for j in range(cols)]
+    body += [f"\\node[font=\\footnotesize, left] at (0,{i + 0.5}) {{{row_name} {i + 1}}};" for i in range(rows)]
+    return "\\begin{tikzpicture}[x=1.3cm, y=-0.8cm]\n" + "\n".join(body) + "\n\\end{tikzpicture}"
+
+
+def markdown_heat_map(fig: Figure, math: Math) -> str:
+    """The weights as a table (crossed-out cells marked "masked")."""
+    weights, allowed = fig.get("weights"), fig.get("allowed")
+    row_name, col_name = escape_md(str(fig.get("rows"))), escape_md(str(fig.get("columns")))
+    head = f"| {row_name} | " + " | ".join(f"{col_name} {j + 1}" for j in range(len(weights[0]))) + " |"
+    rows = [head, "|---|" + "---|" * len(weights[0])]
+    for i, row in enumerate(weights):
+        cells = [f"${number(coordinate(v) or 0.0, math)}$" if allowed[i][j] else "masked" for j, v in enumerate(row)]
+        rows.append(f"| {i + 1} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+KINDS["heat_map"] = FigureKind(tikz_heat_map, markdown_heat_map)
