@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -244,9 +245,20 @@ def reference_symbols(expected: sp.Basic) -> dict[str, sp.Basic]:
             names.update(dict.fromkeys(_entry_names(atom), atom))
         else:
             names[atom.name] = atom
+            for alias in _subscript_aliases(atom.name):
+                names.setdefault(alias, atom)
     if "E" not in names and expected.has(sp.E):
         names["E"] = sp.E  # SymPy's spelling of Euler's number, where E names nothing else
     return names
+
+
+def _subscript_aliases(name: str) -> list[str]:
+    """``w_1`` for ``w1`` and ``w1`` for ``w_1``: the sheet prints ``w1`` as ``w_{1}``, and
+    students write either (trailing digits are a subscript in both spellings)."""
+    match = re.fullmatch(r"([A-Za-z]+)_?(\d+)", name)
+    if match is None:
+        return []
+    return [f"{match.group(1)}_{match.group(2)}", f"{match.group(1)}{match.group(2)}"]
 
 
 def _entry_names(entry: MatrixElement) -> list[str]:
