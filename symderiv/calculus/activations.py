@@ -108,7 +108,7 @@ def _show(act: Activation) -> Show:
         return lambda p: Name(f"{act.name}{prime}({p.names['input']})", f"{act.latex}{prime}({p.latex['input']})")
 
     return Show(
-        forward_text=lambda l: f"Activation of layer {l} ({act.name}), applied entry by entry.",
+        forward_text=lambda l: f"Activation of layer {l} ({act.words}), applied entry by entry.",
         grad_text=lambda wrt, cfg: ("Through the activation: multiply by its local derivative "
                                "(element-wise for element-wise activations)."),
         rule=lambda p: p["shown"],

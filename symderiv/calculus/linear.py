@@ -61,15 +61,15 @@ def _dense_grad_rule(wrt: str, p: Printed) -> sp.Basic:
 
 _DENSE_TEXT = {
     "W": "Weights: the upstream gradient times the transposed layer input (an outer product).",
-    "b": "Biases: the local derivative of a with respect to b is the identity.",
+    "b": "Biases: the pre-activation holds each bias once, with derivative 1, so the gradient passes unchanged.",
     "input": "Back to the layer's input: multiply by the transposed weights.",
 }
 
 _BATCH_TEXT = {
     "W": "Weights: the upstream gradient times the transposed layer input; the matrix product adds up "
          "the outer products of all the examples.",
-    "b": "Biases: the local derivative of a with respect to b is the identity, so the gradient is the "
-         "upstream gradient added up over the examples (times a column of ones).",
+    "b": "Biases: the pre-activation of every example holds each bias once, with derivative 1, so the gradient "
+         "is the upstream gradient added up over the examples (times a column of ones).",
 }
 
 
@@ -250,13 +250,15 @@ def _full_convolution(p: Printed, entry: sp.Basic) -> list[sp.Basic]:
 
 
 _CONV2D_TEXT = {
-    "W": ("Kernel: differentiate the window sum with respect to one weight (SymPy keeps the one product "
-          "that holds it) and add up over every output entry that uses it: the gradient of the kernel is "
-          "a correlation of the padded input with dL/da."),
-    "b": "Biases: every output entry of a filter holds its bias once, so its gradient adds up that filter's dL/da.",
+    "W": ("Kernel: differentiate the window sum with respect to one weight (only the one product that holds "
+          "it remains) and add up over every output entry that uses it: the gradient of the kernel is a "
+          "correlation of the padded input with the upstream gradient."),
+    "b": ("Biases: every output entry of a filter holds its bias once, so its gradient adds up that filter's "
+          "upstream gradient."),
     "input": ("Back to the layer's input: differentiating the window sum with respect to one input entry gives "
               "the weight over it in every window that covers it. With stride and dilation 1 this is a full "
-              "convolution: dL/da padded with zeros, correlated with the kernel flipped in both directions. "
+              "convolution: the upstream gradient padded with zeros, correlated with the kernel flipped in both "
+              "directions. "
               "The gradient of the input is that of the padded input without its border."),
 }
 

@@ -32,10 +32,11 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.calculus import LOSSES, OPS, Config, Op, Printed, loss_op
 from symderiv.calculus.core import Tensor
-from symderiv.calculus.printing import formula
+from symderiv.calculus.printing import formula, shaped
 from symderiv.calculus.values import as_tensor
 from symderiv.kinds.network.notation import Written, alias_written, gradient_name, written
 from symderiv.kinds.network.spec import NetworkSpec
+from symderiv.model import Prose
 
 #: How a layer type becomes nodes: (operation, {argument: source}, output role). A source
 #: is ``in`` (the layer's input), a role made earlier in the layer, or a parameter or
@@ -75,9 +76,10 @@ class Quantity:
     rule: sp.Basic | None = None
     paths: tuple[tuple[tuple[str, str], ...], ...] = ()
     local: sp.Basic | None = None
-    text: str = ""
+    text: Prose = ""
     math: tuple[sp.Basic, ...] = ()
     derivation: tuple[sp.Basic, ...] = ()
+    derivation_text: Prose = ""
     node: int | None = None
     parts: tuple[tuple[int, str], ...] = ()
     source: str | None = None
@@ -121,7 +123,7 @@ class Graph:
     inputs: tuple[sp.Basic, ...]
     forward: tuple[Quantity, ...]
     backward: tuple[Quantity, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Prose, ...] = ()
     extra_names: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -241,7 +243,7 @@ class _Builder:
     quantities: dict[str, Quantity] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Prose] = field(default_factory=list)
 
     def add(self, name: str, shape: tuple[int, ...], layer: int, role: str, spelled: Written | None = None,
             **fields: Any) -> Quantity:
@@ -308,7 +310,7 @@ def _node(b: _Builder, node: Node, role: str) -> None:
     p = printed(b.quantities, node)
     for extra in node.op.show.names(p):
         b.extra[extra.name] = extra.latex
-    b.replace(Quantity(**{**b.quantities[q.name].__dict__, "rule": node.op.show.rule(p),
+    b.replace(Quantity(**{**b.quantities[q.name].__dict__, "rule": shaped(node.op.show.rule(p), q.symbol),
                           "text": node.op.show.forward_text(node.layer), "math": node.op.show.forward_math(p)}))
 
 
@@ -382,26 +384,31 @@ def _emit(b: _Builder, name: str, parts: tuple[tuple[int, str], ...], grads: dic
     gname, spelled = gradient_name(q, by_loss)
     rules: list[sp.Basic] = []
     paths: list[tuple[tuple[str, str], ...]] = []
-    texts: list[str] = []
+    texts: list[Prose] = []
+    derivation_text: Prose = ""
     derivation: list[sp.Basic] = []
     for k, role in parts:
         node = b.nodes[k]
         upstream = grads[node.output]
         p = printed(b.quantities, node, upstream.name if upstream is not None else None)
         if k == fused:
-            rules.append(_fused_rule(b))
-            texts.append(LOSSES[b.spec.loss].fused[node.op.name].text)
+            rules.append(shaped(_fused_rule(b), q.symbol))
+            fused_rule = LOSSES[b.spec.loss].fused[node.op.name]
+            texts.append(_math_text(b, fused_rule.text))
+            derivation_text = _math_text(b, fused_rule.derivation_text)
             derivation += _fused_derivation(b, node, p)
         else:
-            rules.append(node.op.show.grad_rule(role, p))
+            rules.append(shaped(node.op.show.grad_rule(role, p), q.symbol))
             texts.append(node.op.show.grad_text(role, node.config))
             derivation += node.op.show.derivation(role, p)
         base = upstream.paths if upstream is not None else ((),)
         paths += [path + ((node.output, name),) for path in base]
     one = len(parts) == 1 and parts[0][0] != fused
     local = b.quantities[b.nodes[parts[0][0]].output].local if one else None
-    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=_sum(rules), paths=tuple(paths), local=local,
+    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=shaped(_sum(rules), q.symbol),
+              paths=tuple(paths), local=local,
               text=texts[0] if len(texts) == 1 else _paths_text(b, parts), derivation=tuple(derivation),
+              derivation_text=derivation_text,
               parts=parts, fused=fused if any(k == fused for k, _ in parts) else None)
     grads[name] = g
     made = [g]
@@ -447,9 +454,17 @@ def _fusion(b: _Builder) -> int | None:
         return None
     why_not = rule.applies(as_tensor(b.spec.y, b.spec.y_shape))
     if why_not is not None:
-        b.notes.append(why_not)
+        b.notes.append(_math_text(b, why_not))
         return None
     return out
+
+
+def _math_text(b: _Builder, text: str) -> Prose:
+    """A sentence with ``{y_hat}`` and ``{y}`` put in as math (the prediction and target)."""
+    pieces: list = []
+    for i, part in enumerate(text.replace("{y_hat}", "\0y_hat\0").replace("{y}", "\0y\0").split("\0")):
+        pieces.append(b.quantities[part].symbol if i % 2 else part)
+    return tuple(p for p in pieces if p != "")
 
 
 def _examples(b: _Builder) -> int:
@@ -458,8 +473,9 @@ def _examples(b: _Builder) -> int:
 
 def _fused_rule(b: _Builder) -> sp.Basic:
     yh, y = b.quantities["y_hat"].symbol, b.quantities["y"].symbol
-    difference = sp.MatAdd(yh, sp.MatMul(-1, y))
-    return difference if _examples(b) == 1 else sp.MatMul(sp.Rational(1, _examples(b)), difference)
+    if _examples(b) == 1:
+        return formula("{0} - {1}", "{0} - {1}", yh, y)
+    return formula(r"\frac{{1}}{{{2}}} \left({0} - {1}\right)", "1/{2} ({0} - {1})", yh, y, sp.Integer(_examples(b)))
 
 
 def _fused_derivation(b: _Builder, node: Node, p: Printed) -> tuple[sp.Basic, ...]:

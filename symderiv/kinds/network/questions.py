@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from symderiv.algebra import substitute
+from symderiv.calculus import OPS
 from symderiv.calculus.values import as_tensor
 from symderiv.kinds.network.graph import Quantity, entries
 from symderiv.model import Answer, Figure, Question, Step
@@ -123,11 +124,11 @@ def backward_symbolic(solved, qid: str) -> Question:
     steps: list[Step] = []
     for q in graph.backward:
         if q.derivation:
-            steps.append(Step(_DERIVED, math=q.derivation))
+            steps.append(Step(q.derivation_text or _DERIVED, math=q.derivation))
         steps.append(Step(q.text, q.symbol, q.rule, chain_product(q), expanded[q.name]))
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, q.rule) for q in graph.backward)
-    prompt = ("Derive, in order, the chain-rule expression of every gradient from dL/dy_hat back to dL/dx: "
-              "each is the previous one times a local derivative.",)
+    prompt = ("Derive, in order, the chain-rule expression of every gradient from ", graph.backward[0].symbol,
+              " back to ", graph.quantity("dL_dx").symbol, ": each is the previous one times a local derivative.")
     return Question(qid, "Backpropagation, symbolically", prompt, (), tuple(steps), answers, graph.notes)
 
 
@@ -173,7 +174,8 @@ def backward_numbers(solved, qid: str) -> Question:
     wanted = [q for q in graph.backward if (q.of is not None and graph.quantity(q.of).trainable and q.source is None)
               or q.name == "dL_dx"]
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in wanted)
-    prompt = ("Evaluate every gradient at the given numbers; report dL/dW and dL/db of each layer and dL/dx.",)
+    prompt = ("Evaluate every gradient at the given numbers; report the gradient of every parameter and ",
+              graph.quantity("dL_dx").symbol, ".")
     figure = network_figure(solved)
     notes = kink_notes(solved) + (() if figure is not None else (_NO_FIGURE,))
     return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, notes,
@@ -195,6 +197,8 @@ def network_figure(solved) -> Figure | None:
     forward = tuple(column(n) for n in names)
     preact = tuple(column(f"a{l}") for l in range(1, depth + 1))
     grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
-    data = (("widths", graph.widths), ("activations", graph.activations), ("forward", forward),
-            ("preact", preact), ("grads", grads))
-    return Figure("layered_graph", "The network: forward values z on the nodes, gradients dL/dz beside them.", data)
+    words = tuple(OPS[act].words for act in graph.activations)
+    data = (("widths", graph.widths), ("activations", words), ("forward", forward), ("preact", preact),
+            ("grads", grads))
+    return Figure("layered_graph", "The network: the forward values on the nodes, beside each the gradient of the "
+                                   "loss with respect to it.", data)
