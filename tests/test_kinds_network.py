@@ -81,7 +81,7 @@ def homework_problem() -> dict:
 def test_homework_forward_values_match_numpy(homework1, homework_problem):
     arrays, z = arrays_of(homework_problem), None
     z = arrays["x"]
-    for l, layer in enumerate(homework_problem["layer"], start=1):
+    for l in range(1, len(homework_problem["layer"]) + 1):
         a = arrays[f"W{l}"] @ z + arrays[f"b{l}"]
         z = np.maximum(a, 0)
         assert np.array(homework1.answer(f"1.1.a{l}").value, dtype=float).ravel().tolist() == a.tolist()
@@ -103,7 +103,8 @@ def test_homework_gradients_match_torch(homework1, homework_problem):
     arrays = arrays_of(homework_problem)
     for name, grad in ref.torch_gradients(arrays, ["relu"] * 3, "squared_error").items():
         key = "dL_dx" if name == "x" else f"dL_d{name}"
-        np.testing.assert_array_equal(np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape), grad)
+        got = np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape)
+        np.testing.assert_array_equal(got, grad)
 
 
 @pytest.mark.parametrize("widths,acts,loss", CASES)
@@ -240,8 +241,8 @@ def prose_of(markdown: str) -> str:
     return re.sub(r"`[^`]*`", " ", text).replace("\\_", "_")
 
 
-@pytest.mark.parametrize("acts,loss", [(("leaky_relu", "sigmoid"), "cross_entropy"), (("tanh", "softmax"), "cross_entropy"),
-                                       (("relu", "identity"), "squared_error")])
+@pytest.mark.parametrize("acts,loss", [(("leaky_relu", "sigmoid"), "cross_entropy"),
+                                       (("tanh", "softmax"), "cross_entropy"), (("relu", "identity"), "squared_error")])
 def test_sheet_prose_has_no_implementation_words(acts, loss):
     from symderiv.render.markdown import render_markdown
 
