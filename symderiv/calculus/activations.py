@@ -146,7 +146,7 @@ def softmax(v) -> list[sp.Expr]:
 def _stable(v) -> list[sp.Expr]:
     """The same values as floating point should compute them: shifted by the maximum, so
     no ``exp`` overflows (the factor ``exp(-max v)`` cancels)."""
-    m = sp.Max(*v)
+    m = sp.Max(*v, evaluate=all(vi.is_number for vi in v))
     return softmax([vi - m for vi in v])
 
 

@@ -34,8 +34,10 @@ class _Printed:
     _skip = 2
 
     def _latex(self, printer) -> str:
-        return self.args[0].name.format(*(_wrap(printer._print(a), a, r"\left(", r"\right)")
-                                          for a in self.operands))
+        template = self.args[0].name
+        return template.format(*(printer._print(a) if _delimited(template, k) else
+                                 _wrap(printer._print(a), a, r"\left(", r"\right)")
+                                 for k, a in enumerate(self.operands)))
 
     def _sympystr(self, printer) -> str:
         return self.args[1].name.format(*(_wrap(printer._print(a), a, "(", ")") for a in self.operands))
@@ -88,10 +90,20 @@ def _wrap(text: str, arg: sp.Basic, left: str, right: str) -> str:
     return f"{left}{text}{right}"
 
 
+def _delimited(template: str, k: int) -> bool:
+    """Whether the template already puts operand ``k`` in parentheses."""
+    return f"\\left({{{k}}}\\right)" in template
+
+
 def _has_operator(f: _Printed) -> bool:
     """A template that is one operator applied (``vec({0})``) needs no parentheses."""
     template = f.args[1].name
     return any(op in template for op in (" + ", " - ", " * ", " o ", " / "))
+
+
+def literal(latex: str) -> str:
+    """LaTeX to put in a template as it is (its braces escaped from ``str.format``)."""
+    return latex.replace("{", "{{").replace("}", "}}")
 
 
 def formula(latex: str, text: str, *args: sp.Basic) -> Formula:
@@ -108,7 +120,7 @@ def entrywise_product(u: sp.Basic, v: sp.Basic) -> sp.Basic:
 
 def applied(op_latex: str, op_text: str, arg: sp.Basic) -> Formula:
     """An operator applied to one argument: ``\\operatorname{vec}(z)``."""
-    return Formula(op_latex + r"\left({0}\right)", op_text + "({0})", arg)
+    return Formula(literal(op_latex) + r"\left({0}\right)", op_text + "({0})", arg)
 
 
 def partial(of: sp.Basic, by: sp.Basic) -> Formula:

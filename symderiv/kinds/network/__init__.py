@@ -81,5 +81,5 @@ def _dense_intro(spec: NetworkSpec) -> tuple:
             " and the last layer's output is the prediction ", last, ".")
 
 
-KIND = register(Kind("network", "Backpropagation through a dense network", parse, derive,
+KIND = register(Kind("network", "Forward pass and backpropagation", parse, derive,
                      doc=__doc__ or "", verify=verify_problem, kernels=problem_kernels, recompute=recompute))

@@ -122,9 +122,12 @@ def backward_symbolic(solved, qid: str) -> Question:
     graph = solved.graph
     expanded = expanded_rules(graph.backward)
     steps: list[Step] = []
+    shown: set = set()
     for q in graph.backward:
-        if q.derivation:
-            steps.append(Step(q.derivation_text or _DERIVED, math=q.derivation))
+        new = tuple(r for r in q.derivation if r not in shown)
+        shown.update(new)
+        if new:
+            steps.append(Step(q.derivation_text or _DERIVED, math=new))
         steps.append(Step(q.text, q.symbol, q.rule, chain_product(q), expanded[q.name]))
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, q.rule) for q in graph.backward)
     prompt = ("Derive, in order, the chain-rule expression of every gradient from ", graph.backward[0].symbol,

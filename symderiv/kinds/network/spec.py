@@ -147,6 +147,10 @@ def read_input(f: Fields, batch: bool) -> np.ndarray:
     x = read_tensor(f, "x", rank)
     if batch and x.shape[0] > BOUNDS["examples"]:
         raise f.fail("x", f"at most {BOUNDS['examples']} examples, got {x.shape[0]}")
+    if rank >= 3 and max(x.shape[-2:]) > BOUNDS["side"]:
+        raise f.fail("x", f"images are at most {BOUNDS['side']} a side, got {shape_text(x.shape[-2:])}")
+    if x.size > BOUNDS["entries"]:
+        raise f.fail("x", f"at most {BOUNDS['entries']} entries in all, got {x.size}")
     return x.T.copy() if batch and rank == 2 else x
 
 
