@@ -7,6 +7,8 @@ on rows of random inputs against autograd again. Shapes are small so the tests s
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import reference_layers as rl
@@ -79,6 +81,16 @@ SPECS = {
 }
 
 
+_COMPILED: dict[int, dict] = {}
+
+
+def kernels_of(sheet) -> dict:
+    """The sheet's compiled kernels, made once per sheet (printing them is the slow part)."""
+    if id(sheet) not in _COMPILED:
+        _COMPILED[id(sheet)] = compile_kernels(sheet)
+    return _COMPILED[id(sheet)]
+
+
 def engine_gradient(solved, name: str) -> np.ndarray:
     q = solved.graph.quantity(name)
     value = np.vectorize(float, otypes=[float])(as_tensor(solved.value(name), q.shape))
@@ -106,10 +118,11 @@ def test_self_verification_agrees(case):
     assert checks and all(c.ok for c in checks), [c for c in checks if not c.ok][:3]
 
 
-def test_kernels_reproduce_the_sheet_and_autograd_on_rows(case):
+@pytest.mark.parametrize("method", ["auto", "matrix"])
+def test_kernels_reproduce_the_sheet_and_autograd_on_rows(case, method):
     problem, sheet = case
     solved = sheet.problems[0].data
-    kernel = compile_kernels(sheet)["problem1_gradients"]
+    kernel = functools.partial(kernels_of(sheet)["problem1_gradients"], method=method)
     default = kernel()
     for name in ("L", "y_hat", "dL_dx") + tuple(f"dL_d{k}" for k in rl.torch_network(problem)[1] if k != "x"):
         q = solved.graph.quantity(name)
@@ -126,6 +139,20 @@ def test_kernels_reproduce_the_sheet_and_autograd_on_rows(case):
             got = rows["dL_dx" if name == "x" else f"dL_d{name}"][r]
             got = got.T if name == "x" and solved.spec.batch and got.ndim == 2 else got
             np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=f"{name}, row {r}")
+
+
+def test_summed_gradients_of_shared_weights_equal_the_sum_over_rows(case):
+    problem, sheet = case
+    kernel = kernels_of(sheet)["problem1_gradients"]
+    x = np.array(rl.array(problem["x"]))
+    rows = np.stack([x * (1 + 0.1 * r) for r in range(4)])
+    rows = np.swapaxes(rows, 1, 2) if sheet.problems[0].data.spec.batch and rows.ndim == 3 else rows
+    for method in ("auto", "matrix"):
+        each, summed = kernel(x=rows, method=method), kernel(x=rows, method=method, reduce=True, chunk=3)
+        for name in summed:
+            if name.startswith("dL_d") and name != "dL_dx" and summed[name].shape != each[name].shape:
+                np.testing.assert_allclose(summed[name], each[name].sum(axis=0), rtol=1e-10, atol=1e-12,
+                                           err_msg=f"{method} {name}")
 
 
 def test_conv_steps_derive_the_correlation_and_the_full_convolution():
