@@ -262,10 +262,10 @@ def _conv2d_grad_w(x, g, W, stride, padding, dilation):
     grads = np.broadcast_to(g, (rows,) + g.shape[1:]).reshape(rows, -1, F, Ho * Wo)
     n = grads.shape[1]
     if n == 1:
-        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[2:])
+        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[1:])
     grads = np.swapaxes(grads, 1, 2).reshape(rows, F, -1)
     cols = np.swapaxes(cols, 1, 2).reshape(rows, cols.shape[2], -1)
-    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[2:])
+    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[1:])
 
 
 def _conv2d_grad_b(g):
