@@ -168,7 +168,8 @@ def _pool(op: str, words: str, forward, vjp, grad_text: str) -> Op:
             numbers=False,
         ),
         array=lambda cfg: Call(f"_{op}pool", ("input",), _windows(cfg)),
-        array_vjp=lambda wrt, cfg: Call(f"_{op}pool_grad", ("input", "grad"), _windows(cfg)),
+        array_vjp=lambda wrt, cfg: Call(f"_{op}pool_grad", ("input", "out", "grad") if op == "max" else
+                                        ("input", "grad"), _windows(cfg)),
         kinks=_ties if op == "max" else (lambda values, out, cfg: ()),
     )
 

@@ -270,21 +270,30 @@ def _pool_slices(x, size, stride):
 
 def _maxpool(x, size, stride):
     """The largest entry of every window, channel by channel."""
-    out = None
-    for cut in _pool_slices(x, size, stride):
-        out = x[cut].copy() if out is None else np.maximum(out, x[cut], out=out)
+    cuts = list(_pool_slices(x, size, stride))
+    if len(cuts) == 1:
+        return x[cuts[0]].copy()
+    out = np.maximum(x[cuts[0]], x[cuts[1]])
+    for cut in cuts[2:]:
+        np.maximum(out, x[cut], out=out)
     return out
 
 
-def _maxpool_grad(x, g, size, stride):
-    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch."""
-    top = _maxpool(x, size, stride)
+def _maxpool_grad(x, top, g, size, stride):
+    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch;
+    ``top`` is the pooled output (each window's maximum)."""
     dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
-    taken = np.zeros(top.shape, dtype=bool)
+    taken = np.zeros(np.broadcast_shapes(top.shape, g.shape), dtype=bool)
+    hit = np.empty_like(taken)
+    apart = stride[0] >= size[0] and stride[1] >= size[1]  # windows do not overlap: each cell in one
     for cut in _pool_slices(x, size, stride):
-        first = (x[cut] == top) & ~taken
-        taken |= first
-        dx[cut] += g * first
+        np.equal(x[cut], top, out=hit)
+        hit &= ~taken
+        taken |= hit
+        if apart:
+            np.multiply(g, hit, out=dx[cut])
+        else:
+            dx[cut] += g * hit
     return dx
 
 

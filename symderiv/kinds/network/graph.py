@@ -186,11 +186,26 @@ class Graph:
 
     @cached_property
     def _exact_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
-        return tuple(_program(self, floating=False))
+        return tuple(a for q in self.forward + self.backward for a in self.assignments(q))
 
     @cached_property
     def _float_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
-        return tuple(_program(self, floating=True))
+        return tuple(a for q in self.forward + self.backward for a in self.assignments(q, floating=True))
+
+    def assignments(self, q: Quantity, floating: bool = False) -> list[tuple[sp.Basic, sp.Expr]]:
+        """The program's lines of one quantity (made on demand: a kernel of a large network
+        needs those of a few quantities only)."""
+        if q.node is not None:
+            node = self.nodes[q.node]
+            rule = node.op.float_forward if floating and node.op.float_forward is not None else node.op.forward
+            values = np.asarray(rule(self.arg_entries(node), node.config), dtype=object)
+            return list(zip(entries(q).flat, values.flat))
+        return list(zip(entries(q).flat, _gradient_entries(self, q, self._vjps).flat))
+
+    @cached_property
+    def _vjps(self) -> dict[int, dict]:
+        """Each node's vector-Jacobian products, made once."""
+        return {}
 
 
 # -- entries -------------------------------------------------------------------------------------
@@ -493,18 +508,6 @@ def fused_entries(graph: Graph) -> dict:
 
 
 # -- the scalar program ------------------------------------------------------------------------------
-
-def _program(graph: Graph, floating: bool):
-    """Assignments in derivation order: forward nodes, the loss, then every gradient."""
-    for q in graph.forward:
-        node = graph.nodes[q.node or 0]
-        rule = node.op.float_forward if floating and node.op.float_forward is not None else node.op.forward
-        values = rule(graph.arg_entries(node), node.config)
-        yield from zip(entries(q).flat, np.asarray(values, dtype=object).flat)
-    cache: dict[int, dict] = {}
-    for g in graph.backward:
-        yield from zip(entries(g).flat, _gradient_entries(graph, g, cache).flat)
-
 
 def _gradient_entries(graph: Graph, g: Quantity, cache: dict[int, dict]) -> Tensor:
     if g.source is not None:

@@ -12,7 +12,8 @@ make the derivation explode.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,19 @@ BOUNDS = {
 }
 
 SOFTMAX = "softmax"
+
+
+@contextmanager
+def relaxed_bounds(**limits: int) -> Iterator[None]:
+    """Other size bounds for the duration (benchmarks of kernels for networks no sheet
+    could print); the bounds are restored after."""
+    saved = dict(BOUNDS)
+    BOUNDS.update(limits)
+    try:
+        yield
+    finally:
+        BOUNDS.clear()
+        BOUNDS.update(saved)
 
 
 @dataclass(frozen=True)
