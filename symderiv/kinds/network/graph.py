@@ -174,10 +174,6 @@ class Graph:
     def arg_entries(self, node: Node) -> dict[str, Tensor]:
         return {role: entries(self.by_name[name]) for role, name in node.args}
 
-    def printed(self, node: Node, grad: str | None = None) -> Printed:
-        """What a node's row prints with (its arguments, output and upstream gradient)."""
-        return printed(self.by_name, node, grad)
-
     def program(self, floating: bool = False) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
         """The scalar program: every entry of every derived quantity, in derivation order.
         ``floating`` takes each row's floating-point form where it has one (softmax shifted
@@ -392,44 +388,51 @@ def _backward(b: _Builder) -> list[Quantity]:
     return order
 
 
+@dataclass(frozen=True)
+class _Part:
+    """What one reading node contributes to a gradient: its rule, text, derivation, paths."""
+
+    rule: sp.Basic
+    text: Prose
+    derivation: tuple[sp.Basic, ...]
+    derivation_text: Prose
+    paths: tuple[tuple[tuple[str, str], ...], ...]
+
+
+def _part(b: _Builder, k: int, role: str, name: str, grads: dict, fused: int | None) -> _Part:
+    """Node ``k``'s vector-Jacobian product for argument ``role`` (the quantity ``name``)."""
+    node, like = b.nodes[k], b.quantities[name].symbol
+    upstream = grads[node.output]
+    p = printed(b.quantities, node, upstream.name if upstream is not None else None)
+    base = upstream.paths if upstream is not None else ((),)
+    paths = tuple(path + ((node.output, name),) for path in base)
+    if k == fused:
+        rule = LOSSES[b.spec.loss].fused[node.op.name]
+        return _Part(shaped(_fused_rule(b), like), _math_text(b, rule.text), _fused_derivation(b, node, p),
+                     _math_text(b, rule.derivation_text), paths)
+    show = node.op.show
+    return _Part(shaped(show.grad_rule(role, p), like), show.grad_text(role, node.config),
+                 tuple(show.derivation(role, p)), "", paths)
+
+
 def _emit(b: _Builder, name: str, parts: tuple[tuple[int, str], ...], grads: dict, fused: int | None) -> list[Quantity]:
-    """The gradient of quantity ``name``, from the parts of the nodes that read it."""
+    """The gradient of quantity ``name``: the sum of the parts of the nodes that read it."""
     q = b.quantities[name]
     by_loss = parts == ((len(b.nodes) - 1, "input"),)
     gname, spelled = gradient_name(q, by_loss)
-    rules: list[sp.Basic] = []
-    paths: list[tuple[tuple[str, str], ...]] = []
-    texts: list[Prose] = []
-    derivation_text: Prose = ""
-    derivation: list[sp.Basic] = []
-    for k, role in parts:
-        node = b.nodes[k]
-        upstream = grads[node.output]
-        p = printed(b.quantities, node, upstream.name if upstream is not None else None)
-        if k == fused:
-            rules.append(shaped(_fused_rule(b), q.symbol))
-            fused_rule = LOSSES[b.spec.loss].fused[node.op.name]
-            texts.append(_math_text(b, fused_rule.text))
-            derivation_text = _math_text(b, fused_rule.derivation_text)
-            derivation += _fused_derivation(b, node, p)
-        else:
-            rules.append(shaped(node.op.show.grad_rule(role, p), q.symbol))
-            texts.append(node.op.show.grad_text(role, node.config))
-            derivation += node.op.show.derivation(role, p)
-        base = upstream.paths if upstream is not None else ((),)
-        paths += [path + ((node.output, name),) for path in base]
+    made = [_part(b, k, role, name, grads, fused) for k, role in parts]
     one = len(parts) == 1 and parts[0][0] != fused
     local = b.quantities[b.nodes[parts[0][0]].output].local if one else None
-    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=shaped(_sum(rules), q.symbol),
-              paths=tuple(paths), local=local,
-              text=texts[0] if len(texts) == 1 else _paths_text(b, parts), derivation=tuple(derivation),
-              derivation_text=derivation_text,
+    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=shaped(_sum([m.rule for m in made]), q.symbol),
+              paths=tuple(path for m in made for path in m.paths), local=local,
+              text=made[0].text if len(made) == 1 else _paths_text(b, parts),
+              derivation=tuple(r for m in made for r in m.derivation),
+              derivation_text=next((m.derivation_text for m in made if m.derivation_text), ""),
               parts=parts, fused=fused if any(k == fused for k, _ in parts) else None)
     grads[name] = g
-    made = [g]
     if by_loss and q.written.zname:
-        made += _alias(b, grads, name, "dL_d" + q.written.zname)
-    return made
+        return [g] + _alias(b, grads, name, "dL_d" + q.written.zname)
+    return [g]
 
 
 def _alias(b: _Builder, grads: dict, of: str, name: str) -> list[Quantity]:
