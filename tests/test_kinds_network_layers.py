@@ -257,3 +257,36 @@ def test_bad_layer_specs_are_one_line_exit_2(tmp_path, capsys, label, change, fi
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert f"problem[1].{field}" in err and words in err, err
     assert not out.exists()
+
+
+def test_the_derived_full_convolution_gives_autograds_input_gradient():
+    """The last relation of the input's derivation, evaluated with the layer's numbers (sizes
+    put in, sums expanded), is torch's dL/dx: the printed rule is right, not only the numbers."""
+    from symderiv.calculus.printing import Formula
+
+    problem = image_net(np.random.default_rng(8))
+    sheet = sheet_of(problem)
+    solved = sheet.problems[0].data
+    relation = solved.graph.quantity("dL_dz0").derivation[-1]
+    W = np.array(rl.array(problem["layer"][0]["W"]))
+    grad_a = engine_gradient(solved, "dL_da1")
+    F, C, kh, kw = W.shape
+    Ho, Wo = grad_a.shape[-2:]
+    sizes = {sp.Symbol(n, integer=True, positive=True): v for n, v in
+             (("F", F), ("C", C), ("k_h", kh), ("k_w", kw), ("H'", Ho), ("W'", Wo))}
+
+    def value(e):
+        if isinstance(e, Formula):  # dL/da at (f, i, j), 1-based; 0 outside the output
+            f, i, j = (int(k) - 1 for k in e.operands[1].indices)
+            return sp.Float(grad_a[f, i, j]) if 0 <= i < Ho and 0 <= j < Wo else sp.Integer(0)
+        f, c, p, q = (int(k) - 1 for k in e.indices)  # the flipped kernel W~
+        return sp.Float(W[f, c, kh - 1 - p, kw - 1 - q])
+
+    _, expected = rl.torch_network(problem)
+    for u in range(5):
+        for v in range(5):
+            c_, u_, v_ = sp.symbols("c u v", integer=True, positive=True)
+            rhs = relation.rhs.xreplace(sizes).xreplace({c_: 1, u_: u + 1, v_: v + 1}).doit()
+            rhs = rhs.xreplace({e: value(e) for e in rhs.atoms(Formula)})
+            rhs = rhs.xreplace({e: value(e) for e in rhs.atoms(sp.Indexed)})
+            assert float(rhs) == pytest.approx(expected["x"][0, u, v], abs=1e-12)

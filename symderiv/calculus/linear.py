@@ -236,18 +236,21 @@ def _generic_derivation(wrt: str, k: _Layout) -> tuple[sp.Basic, ...]:
     rows = [first, sp.Eq(partial(out, entry), local, evaluate=False),
             sp.Eq(partial(L, entry), by_output, evaluate=False)]
     if k.stride == (1, 1) and k.dilation == (1, 1):
-        rows += _full_convolution(k, entry)
+        rows += _full_convolution(k, entry, by_output)
     return tuple(rows)
 
 
-def _full_convolution(k: _Layout, entry: sp.Basic) -> list[sp.Basic]:
-    """With stride and dilation 1: index the sum by the kernel tap, then flip the kernel."""
-    L, W, a, Wt = sp.Symbol("L"), sp.IndexedBase(_W), sp.IndexedBase(_A), sp.IndexedBase(_WT)
-    by_tap = sp.Sum(partial(L, a[k.lead + (f_, u_ - p_ + 1, v_ - q_ + 1)]) * W[f_, c_, p_, q_],
-                    (f_, 1, F_), (p_, 1, KH), (q_, 1, KW))
-    flipped = sp.Sum(Wt[f_, c_, p_, q_] * partial(L, a[k.lead + (f_, u_ + p_ - KH, v_ + q_ - KW)]),
-                     (f_, 1, F_), (p_, 1, KH), (q_, 1, KW))
+def _full_convolution(k: _Layout, entry: sp.Basic, by_output: sp.Sum) -> list[sp.Basic]:
+    """With stride and dilation 1: SymPy changes the summation index from the output
+    position to the kernel tap (``p = u - i + 1``; ``dL/da`` is 0 outside its range, the
+    kernel outside its taps), then flips the tap (``p -> k_h + 1 - p``)."""
+    by_tap = by_output.change_index(i_, -i_ + u_ + 1, p_).change_index(j_, -j_ + v_ + 1, q_)
+    by_tap = sp.Sum(by_tap.function, (f_, 1, F_), (p_, 1, KH), (q_, 1, KW))
+    flipped = by_tap.change_index(p_, -p_ + KH + 1).change_index(q_, -q_ + KW + 1)
+    W, Wt = sp.IndexedBase(_W), sp.IndexedBase(_WT)
+    flipped = flipped.xreplace({W[f_, c_, KH - p_ + 1, KW - q_ + 1]: Wt[f_, c_, p_, q_]})
     definition = sp.Eq(Wt[f_, c_, p_, q_], W[f_, c_, KH + 1 - p_, KW + 1 - q_], evaluate=False)
+    L = sp.Symbol("L")
     return [sp.Eq(partial(L, entry), by_tap, evaluate=False), definition,
             sp.Eq(partial(L, entry), flipped, evaluate=False)]
 
