@@ -194,14 +194,16 @@ def network_figure(solved) -> Figure | None:
     spec, graph = solved.spec, solved.graph
     if spec.batch or any(layer.type != "dense" for layer in spec.layers):
         return None
-    depth = graph.depth
-    column = lambda name: tuple(solved.value(name))  # noqa: E731
-    names = ["x"] + [f"z{l}" for l in range(1, depth)] + ["y_hat"]
-    forward = tuple(column(n) for n in names)
-    preact = tuple(column(f"a{l}") for l in range(1, depth + 1))
-    grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
+    column = lambda q: tuple(solved.value(q.name))  # noqa: E731
+    outputs = [graph.quantity("x")] + [_by_role(graph, "out", l) for l in range(1, graph.depth + 1)]
+    preact = tuple(column(_by_role(graph, "pre", l)) for l in range(1, graph.depth + 1))
+    grads = tuple(column([g for g in graph.backward if g.of == q.name][-1]) for q in outputs)
     words = tuple(OPS[act].words for act in graph.activations)
-    data = (("widths", graph.widths), ("activations", words), ("forward", forward), ("preact", preact),
-            ("grads", grads))
+    data = (("widths", graph.widths), ("activations", words), ("forward", tuple(column(q) for q in outputs)),
+            ("preact", preact), ("grads", grads))
     return Figure("layered_graph", "The network: the forward values on the nodes, beside each the gradient of the "
                                    "loss with respect to it.", data)
+
+
+def _by_role(graph, role: str, layer: int) -> Quantity:
+    return next(q for q in graph.forward if q.role == role and q.layer == layer)
