@@ -130,6 +130,21 @@ def _put(sink, value):
         np.copyto(sink, value)
 
 
+#: Below this many multiply-adds a matrix product runs as NumPy's own loop (einsum), not
+#: as BLAS: a threaded BLAS call costs more to start than such a product (and stalls when a
+#: core is busy: measured 16 ms against 1 ms for a 256x10 by 10x1352 product on a loaded
+#: 2-core machine), while NumPy's loop is as fast as one BLAS thread at this size.
+SMALL_PRODUCT = 1 << 22
+
+
+def _mm(a, b):
+    """``a @ b`` (matrices, or stacks of them): NumPy's loop for small products, BLAS else."""
+    work = a.shape[-2] * a.shape[-1] * b.shape[-1] * int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+    if work < SMALL_PRODUCT:
+        return np.einsum("...ij,...jk->...ik", a, b)
+    return np.matmul(a, b)
+
+
 def _put_outer(sink, g, z):
     """Store ``g z^T`` of every row (``dL/dW = dL/da z^T``; for a batch of columns the product
     adds up the examples), or its sum over rows (one gemm)."""
@@ -145,7 +160,7 @@ def _put_outer(sink, g, z):
         if z.shape[0] == 1:
             sink.add(np.outer(g.sum(axis=0), z[0]))
         else:
-            sink.add(g.T @ z)
+            sink.add(_mm(g.T, z))
     else:
         np.multiply(g[:, :, None], z[:, None, :], out=sink)
 
@@ -161,18 +176,18 @@ def _matvec(W, v):
     """``W v`` row by row (``v`` a vector, or a matrix with one column per example); one
     matrix product when ``W`` is shared by every row."""
     if v.ndim == 3:
-        return np.matmul(W[0], v) if W.shape[0] == 1 else np.matmul(W, v)
+        return _mm(W[0], v) if W.shape[0] == 1 else _mm(W, v)
     if W.shape[0] == 1:
-        return v @ W[0].T
+        return _mm(v, W[0].T)
     return np.einsum("kij,kj->ki", W, v)
 
 
 def _matvec_t(W, g):
     """``W^T g`` row by row; one matrix product when ``W`` is shared by every row."""
     if g.ndim == 3:
-        return np.matmul(W[0].T, g) if W.shape[0] == 1 else np.matmul(np.swapaxes(W, 1, 2), g)
+        return _mm(W[0].T, g) if W.shape[0] == 1 else _mm(np.swapaxes(W, 1, 2), g)
     if W.shape[0] == 1:
-        return g @ W[0]
+        return _mm(g, W[0])
     return np.einsum("kij,ki->kj", W, g)
 
 
@@ -262,10 +277,10 @@ def _conv2d_grad_w(x, g, W, stride, padding, dilation):
     grads = np.broadcast_to(g, (rows,) + g.shape[1:]).reshape(rows, -1, F, Ho * Wo)
     n = grads.shape[1]
     if n == 1:
-        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[2:])
+        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[1:])
     grads = np.swapaxes(grads, 1, 2).reshape(rows, F, -1)
     cols = np.swapaxes(cols, 1, 2).reshape(rows, cols.shape[2], -1)
-    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[2:])
+    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[1:])
 
 
 def _conv2d_grad_b(g):
@@ -297,21 +312,30 @@ def _pool_slices(x, size, stride):
 
 def _maxpool(x, size, stride):
     """The largest entry of every window, channel by channel."""
-    out = None
-    for cut in _pool_slices(x, size, stride):
-        out = x[cut].copy() if out is None else np.maximum(out, x[cut], out=out)
+    cuts = list(_pool_slices(x, size, stride))
+    if len(cuts) == 1:
+        return x[cuts[0]].copy()
+    out = np.maximum(x[cuts[0]], x[cuts[1]])
+    for cut in cuts[2:]:
+        np.maximum(out, x[cut], out=out)
     return out
 
 
-def _maxpool_grad(x, g, size, stride):
-    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch."""
-    top = _maxpool(x, size, stride)
+def _maxpool_grad(x, top, g, size, stride):
+    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch;
+    ``top`` is the pooled output (each window's maximum)."""
     dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
-    taken = np.zeros(top.shape, dtype=bool)
+    taken = np.zeros(np.broadcast_shapes(top.shape, g.shape), dtype=bool)
+    hit = np.empty_like(taken)
+    apart = stride[0] >= size[0] and stride[1] >= size[1]  # windows do not overlap: each cell in one
     for cut in _pool_slices(x, size, stride):
-        first = (x[cut] == top) & ~taken
-        taken |= first
-        dx[cut] += g * first
+        np.equal(x[cut], top, out=hit)
+        hit &= ~taken
+        taken |= hit
+        if apart:
+            np.multiply(g, hit, out=dx[cut])
+        else:
+            dx[cut] += g * hit
     return dx
 
 
@@ -974,9 +998,10 @@ def _problem1_matrix(x, y, W1, b1, W2, b2, W3, b3, *, out, t, backward):
         _put(o_dL_db1, dL_da1)
 
     # dL_dz0 = W1.T*dL_da1   (question 1.2)
-    dL_dz0 = _matvec_t(W1, dL_da1)
-    if o_dL_dz0 is not None:
-        _put(o_dL_dz0, dL_dz0)
+    if o_dL_dz0 is not None or o_dL_dx is not None:
+        dL_dz0 = _matvec_t(W1, dL_da1)
+        if o_dL_dz0 is not None:
+            _put(o_dL_dz0, dL_dz0)
 
     # dL_dx = dL_dz0   (questions 1.2, 1.3)
     if o_dL_dx is not None:

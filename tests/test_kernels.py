@@ -62,8 +62,9 @@ def _rows(case: int, b: int, seed: int) -> dict[str, np.ndarray]:
     """B random rows of every input of network ``case`` (targets kept valid for the loss)."""
     widths, acts, loss = CASES[case]
     rng = np.random.default_rng(seed)
-    p = {"x": rng.standard_normal((b, widths[0])),
-         "y": rng.uniform(0.1, 0.9, (b, widths[-1])) if loss == "cross_entropy" else rng.standard_normal((b, widths[-1]))}
+    out = (b, widths[-1])
+    targets = rng.uniform(0.1, 0.9, out) if loss == "cross_entropy" else rng.standard_normal(out)
+    p = {"x": rng.standard_normal((b, widths[0])), "y": targets}
     for l in range(1, len(widths)):
         p[f"W{l}"] = rng.standard_normal((b, widths[l], widths[l - 1]))
         p[f"b{l}"] = rng.standard_normal((b, widths[l]))
@@ -230,7 +231,8 @@ def test_reduce_sums_the_gradient_of_shared_arguments(hw_kernels):
 
 def test_chunks_threads_and_output_selection_do_not_change_results(hw_kernels):
     k = hw_kernels["problem1_gradients"]
-    p = {"x": np.random.default_rng(4).standard_normal((37, 2)), "W2": np.random.default_rng(5).standard_normal((37, 2, 3))}
+    p = {"x": np.random.default_rng(4).standard_normal((37, 2)),
+         "W2": np.random.default_rng(5).standard_normal((37, 2, 3))}
     full = k(**p)
     for options in ({"chunk": 5}, {"chunk": 5, "workers": 3}, {"outputs": ["dL_dW1", "L"]}):
         got = k(**p, **options)
@@ -312,7 +314,8 @@ def _made_up_problem() -> Problem:
     """A kind-less problem: formula answers, givens as plain and indexed symbols."""
     a, b, P, n = sp.symbols("a b P n")
     Pi = sp.IndexedBase("P")
-    q1 = Question("7.1", "Made up", "", givens=((a, sp.Integer(3)), (Pi[1], sp.Rational(1, 2)), (Pi[2], sp.Rational(1, 4))),
+    givens = ((a, sp.Integer(3)), (Pi[1], sp.Rational(1, 2)), (Pi[2], sp.Rational(1, 4)))
+    q1 = Question("7.1", "Made up", "", givens=givens,
                   answers=(Answer("7.1.f", sp.Symbol("f"), a * sp.log(1 - P) + sp.floor(b / a)),
                            Answer("7.1.number", sp.Symbol("c"), sp.Integer(5)),
                            Answer("7.1.m", sp.Symbol("M"), sp.Matrix([[a, b], [a * b, sp.Max(a, b)]]))))

@@ -1,6 +1,7 @@
 """Problem kind ``network``: every derived value against independent references."""
 from __future__ import annotations
 
+import re
 import tomllib
 from fractions import Fraction
 
@@ -80,7 +81,7 @@ def homework_problem() -> dict:
 def test_homework_forward_values_match_numpy(homework1, homework_problem):
     arrays, z = arrays_of(homework_problem), None
     z = arrays["x"]
-    for l, layer in enumerate(homework_problem["layer"], start=1):
+    for l in range(1, len(homework_problem["layer"]) + 1):
         a = arrays[f"W{l}"] @ z + arrays[f"b{l}"]
         z = np.maximum(a, 0)
         assert np.array(homework1.answer(f"1.1.a{l}").value, dtype=float).ravel().tolist() == a.tolist()
@@ -102,7 +103,8 @@ def test_homework_gradients_match_torch(homework1, homework_problem):
     arrays = arrays_of(homework_problem)
     for name, grad in ref.torch_gradients(arrays, ["relu"] * 3, "squared_error").items():
         key = "dL_dx" if name == "x" else f"dL_d{name}"
-        np.testing.assert_array_equal(np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape), grad)
+        got = np.array(homework1.answer(f"1.3.{key}").value, dtype=float).reshape(grad.shape)
+        np.testing.assert_array_equal(got, grad)
 
 
 @pytest.mark.parametrize("widths,acts,loss", CASES)
@@ -158,3 +160,100 @@ def test_derivation_grows_linearly_with_depth():
     ops = [sum(sp.count_ops(e) for _, e in build_graph(dense_spec((4,) * (d + 1), ("relu",) * d)).program())
            for d in (4, 8, 16)]
     assert 1.8 < ops[1] / ops[0] < 2.2 and 1.8 < ops[2] / ops[1] < 2.2, ops
+
+
+# ---- softmax or sigmoid with cross-entropy: the shortcut y_hat - y, derived ------------------
+
+def _loss_derivative_numbers(relation, a, yh_values, y_values, yh_entries, y_entries) -> float:
+    values = dict(zip(yh_entries, yh_values)) | dict(zip(y_entries, y_values))
+    return float(relation.rhs.xreplace(values))
+
+
+def test_softmax_cross_entropy_uses_the_derived_shortcut():
+    problem = {"x": [0.5, -1], "y": [0, 1, 0], "loss": "cross_entropy",
+               "layer": [{"W": [[1, 0.5], [-1, 2]], "b": [0, 0.25], "activation": "tanh"},
+                         {"W": [[1, 0], [0, 1], [1, -1]], "b": [0, 0, 0], "activation": "softmax"}]}
+    solved = sheet_of(problem).problems[0].data
+    grad = solved.graph.quantity("dL_da2")
+    assert grad.fused is not None and "y_hat" in str(grad.rule) and grad.derivation
+    # the SymPy derivative in the derivation is right: against central differences of the CE loss
+    rng = np.random.default_rng(5)
+    a, y = rng.normal(size=3), rng.dirichlet(np.ones(3))
+    soft = np.exp(a) / np.exp(a).sum()
+    loss = lambda v: -np.sum(y * np.log(np.exp(v) / np.exp(v).sum()))  # noqa: E731
+    h = 1e-6
+    fd = (loss(a + [h, 0, 0]) - loss(a - [h, 0, 0])) / (2 * h)
+    yh_e = list(entries_of(solved, "y_hat"))
+    y_e = list(entries_of(solved, "y"))
+    for relation in grad.derivation[1:3]:
+        assert _loss_derivative_numbers(relation, a, soft, y, yh_e, y_e) == pytest.approx(fd, rel=1e-6)
+    assert grad.derivation[-1].rhs == yh_e[0] - y_e[0]
+    # and the numbers are autograd's (the shortcut gives the same gradient)
+    if HAVE_TORCH:
+        arrays = arrays_of(problem)
+        for name, expected in ref.torch_gradients(arrays, ["tanh", "softmax"], "cross_entropy").items():
+            np.testing.assert_allclose(engine_gradients(sheet_of(problem), arrays)[name], expected, rtol=1e-12)
+
+
+def entries_of(solved, name: str):
+    from symderiv.kinds.network.graph import entries
+
+    return entries(solved.graph.quantity(name)).flat
+
+
+def test_soft_targets_not_summing_to_one_keep_the_jacobian_and_say_so():
+    problem = {"x": [0.5, -1], "y": [0.5, 0.25, 0], "loss": "cross_entropy",
+               "layer": [{"W": [[1, 0.5], [-1, 2], [0, 1]], "b": [0, 0.25, 0], "activation": "softmax"}]}
+    sheet = sheet_of(problem)
+    solved = sheet.problems[0].data
+    assert solved.graph.quantity("dL_da1").fused is None
+    notes = " ".join(str(p) for note in sheet.problems[0].questions[1].notes for p in note)
+    assert "do not sum to 1" in notes
+    if HAVE_TORCH:
+        arrays = arrays_of(problem)
+        for name, expected in ref.torch_gradients(arrays, ["softmax"], "cross_entropy").items():
+            np.testing.assert_allclose(engine_gradients(sheet, arrays)[name], expected, rtol=1e-12)
+
+
+def test_sigmoid_binary_cross_entropy_uses_the_shortcut():
+    problem = {"x": [1, 2], "y": [0.25, 1], "loss": "cross_entropy",
+               "layer": [{"W": [[0.5, -1], [1, 0.25]], "b": [0, 0.5], "activation": "sigmoid"}]}
+    solved = sheet_of(problem).problems[0].data
+    grad = solved.graph.quantity("dL_da1")
+    assert grad.fused is not None
+    yh, y = list(entries_of(solved, "y_hat")), list(entries_of(solved, "y"))
+    assert sp.expand(grad.derivation[-1].rhs - (yh[0] - y[0])) == 0
+    arrays = arrays_of(problem)
+    for name, expected in ref.fd_gradients(arrays, ["sigmoid"], "cross_entropy").items():
+        np.testing.assert_allclose(engine_gradients(sheet_of(problem), arrays)[name], expected, rtol=1e-6)
+
+
+# ---- prose for students ---------------------------------------------------------------------
+
+FORBIDDEN = ("SymPy", "sympy", "Piecewise", "float64", "relu_at_zero", "leaky_relu", "leaky_slope", "y_hat",
+             "dL/d", "numpy", "Heaviside", "z(0)")
+
+
+def prose_of(markdown: str) -> str:
+    """The sheet's words: no displayed or inline math, no answer ids in backticks."""
+    text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
+    text = re.sub(r"\$[^$]*\$", " ", text)
+    return re.sub(r"`[^`]*`", " ", text).replace("\\_", "_")
+
+
+@pytest.mark.parametrize("acts,loss", [(("leaky_relu", "sigmoid"), "cross_entropy"),
+                                       (("tanh", "softmax"), "cross_entropy"), (("relu", "identity"), "squared_error")])
+def test_sheet_prose_has_no_implementation_words(acts, loss):
+    from symderiv.render.markdown import render_markdown
+
+    problem = random_problem(np.random.default_rng(3), (2, 3, 2), acts, loss)
+    problem["x"] = [1, 0]  # a ReLU-like kink note may appear; it must read well too
+    words = prose_of(render_markdown(sheet_of(problem)))
+    assert [w for w in FORBIDDEN if w in words] == []
+
+
+def test_homework_prose_has_no_implementation_words(homework1):
+    from symderiv.render.markdown import render_markdown
+
+    words = prose_of(render_markdown(homework1).split("## Problem 2")[0])
+    assert [w for w in FORBIDDEN if w in words] == []

@@ -32,3 +32,23 @@ def test_verify_command_checks_every_parameter_and_exits_zero(capsys, homework1)
     assert main(["verify", "derivations/homework1.toml"]) == 0
     out = capsys.readouterr().out
     assert f"{parameters} gradient entries" in out and "0 differ" in out
+
+
+def test_self_verification_catches_a_wrong_convolution_gradient():
+    """The same on a convolution network, and on an entry sitting on a max-pool tie."""
+    import numpy as np
+    from test_kinds_network_layers import image_net
+    from test_kinds_network_layers import sheet_of as layers_sheet
+
+    problem = image_net(np.random.default_rng(2))
+    problem["x"] = [[[1, 1, 0, 2, 2], [1, 1, 0, 2, 2], [0, 3, 3, 0, 1], [1, 0, 1, 0, 1], [2, 2, 1, 1, 0]]]
+    solved = layers_sheet(problem).problems[0].data
+    assert all(c.ok for c in verify_network(solved))
+    for name in ("dL_dW1", "dL_dx"):
+        env = dict(solved.env)
+        from symderiv.kinds.network.graph import entries
+
+        target = next(iter(entries(solved.graph.quantity(name)).flat))
+        env[target] = env[target] + 1
+        corrupted = type(solved)(solved.spec, solved.graph, solved.inputs, env)
+        assert sum(not c.ok for c in verify_network(corrupted)) == 1, name

@@ -108,7 +108,7 @@ def _show(act: Activation) -> Show:
         return lambda p: Name(f"{act.name}{prime}({p.names['input']})", f"{act.latex}{prime}({p.latex['input']})")
 
     return Show(
-        forward_text=lambda l: f"Activation of layer {l} ({act.name}), applied entry by entry.",
+        forward_text=lambda l: f"Activation of layer {l} ({act.words}), applied entry by entry.",
         grad_text=lambda wrt, cfg: ("Through the activation: multiply by its local derivative "
                                "(element-wise for element-wise activations)."),
         rule=lambda p: p["shown"],
@@ -146,7 +146,7 @@ def softmax(v) -> list[sp.Expr]:
 def _stable(v) -> list[sp.Expr]:
     """The same values as floating point should compute them: shifted by the maximum, so
     no ``exp`` overflows (the factor ``exp(-max v)`` cancels)."""
-    m = sp.Max(*v)
+    m = sp.Max(*v, evaluate=all(vi.is_number for vi in v))
     return softmax([vi - m for vi in v])
 
 

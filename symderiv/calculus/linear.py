@@ -12,6 +12,8 @@ one input entry it gives the weight over it, so ``dL/dz`` is a full convolution 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -61,15 +63,15 @@ def _dense_grad_rule(wrt: str, p: Printed) -> sp.Basic:
 
 _DENSE_TEXT = {
     "W": "Weights: the upstream gradient times the transposed layer input (an outer product).",
-    "b": "Biases: the local derivative of a with respect to b is the identity.",
+    "b": "Biases: the pre-activation holds each bias once, with derivative 1, so the gradient passes unchanged.",
     "input": "Back to the layer's input: multiply by the transposed weights.",
 }
 
 _BATCH_TEXT = {
     "W": "Weights: the upstream gradient times the transposed layer input; the matrix product adds up "
          "the outer products of all the examples.",
-    "b": "Biases: the local derivative of a with respect to b is the identity, so the gradient is the "
-         "upstream gradient added up over the examples (times a column of ones).",
+    "b": "Biases: the pre-activation of every example holds each bias once, with derivative 1, so the gradient "
+         "is the upstream gradient added up over the examples (times a column of ones).",
 }
 
 
@@ -163,29 +165,42 @@ def _conv2d_vjp(g: Tensor, ins: Mapping[str, Tensor], out: Tensor, cfg: Config) 
     return result
 
 
-# The index-level rules the sheet derives. Indices count from 1.
+# The index-level rules the sheet derives, for any sizes (indices count from 1). They are
+# derived once per stride, dilation and layout with placeholder names, then renamed.
 f_, c_, i_, j_, p_, q_, u_, v_, n_ = sp.symbols("f c i j p q u v n", integer=True, positive=True)
 c1, p1, q1 = sp.symbols("c' p' q'", integer=True, positive=True)
+F_, C_, KH, KW, HO, WO, B_ = sp.symbols("F C k_h k_w H' W' B", integer=True, positive=True)
+_W, _ZT, _A, _B, _WT = (sp.Symbol(f"@{name}[]") for name in ("W", "z~", "a", "b", "W~"))
 
 
-def _window(p: Printed, c, pp, qq) -> sp.Basic:
+@dataclass(frozen=True)
+class _Layout:
+    """What the index-level rules depend on: stride, dilation, examples, bias."""
+
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    batch: bool
+    bias: bool
+
+    @property
+    def lead(self) -> tuple:
+        return (n_,) if self.batch else ()
+
+
+def _window(k: _Layout, c, pp, qq) -> sp.Basic:
     """The padded input entry under tap ``(pp, qq)`` of window ``(i, j)``, channel ``c``."""
-    s, d = p.config.stride, p.config.dilation
-    zt = p.indexed("input", "~")
-    lead = (n_,) if p.config.batch else ()
-    return zt[lead + (c, s[0] * (i_ - 1) + d[0] * (pp - 1) + 1, s[1] * (j_ - 1) + d[1] * (qq - 1) + 1)]
+    s, d = k.stride, k.dilation
+    rows, cols = s[0] * (i_ - 1) + d[0] * (pp - 1) + 1, s[1] * (j_ - 1) + d[1] * (qq - 1) + 1
+    return sp.IndexedBase(_ZT)[k.lead + (c, rows, cols)]
 
 
-def _window_sum(p: Printed, c, pp, qq) -> sp.Basic:
-    C, kh, kw = p.entries["W"].shape[1:]
-    W = p.indexed("W")
-    body = sp.Sum(W[f_, c, pp, qq] * _window(p, c, pp, qq), (c, 1, C), (pp, 1, kh), (qq, 1, kw))
-    return p.indexed("b")[f_] + body if "b" in p.symbols else body
+def _window_sum(k: _Layout, c, pp, qq) -> sp.Basic:
+    body = sp.Sum(sp.IndexedBase(_W)[f_, c, pp, qq] * _window(k, c, pp, qq), (c, 1, C_), (pp, 1, KH), (qq, 1, KW))
+    return sp.IndexedBase(_B)[f_] + body if k.bias else body
 
 
-def _out(p: Printed):
-    lead = (n_,) if p.config.batch else ()
-    return p.indexed("out")[lead + (f_, i_, j_)]
+def _out(k: _Layout) -> sp.Basic:
+    return sp.IndexedBase(_A)[k.lead + (f_, i_, j_)]
 
 
 def _inside(expr: sp.Basic) -> sp.Basic:
@@ -194,69 +209,94 @@ def _inside(expr: sp.Basic) -> sp.Basic:
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), lambda e: e.args[0][0])
 
 
-def _conv2d_forward_math(p: Printed) -> tuple[sp.Basic, ...]:
-    return (sp.Eq(_out(p), _window_sum(p, c_, p_, q_), evaluate=False),)
-
-
-def _outer_sums(p: Printed, body: sp.Basic) -> sp.Basic:
-    Ho, Wo = p.entries["out"].shape[-2:]
-    limits = [(i_, 1, Ho), (j_, 1, Wo)]
-    if p.config.batch:
-        limits.insert(0, (n_, 1, p.entries["out"].shape[0]))
+def _outer_sums(k: _Layout, body: sp.Basic) -> sp.Basic:
+    limits = [(i_, 1, HO), (j_, 1, WO)]
+    if k.batch:
+        limits.insert(0, (n_, 1, B_))
     return sp.Sum(body, *limits)
 
 
-def _conv2d_derivation(wrt: str, p: Printed) -> tuple[sp.Basic, ...]:
-    """How ``dL/dW``, ``dL/db`` and ``dL/dz`` follow from the window sum (SymPy differentiates)."""
-    renamed = _window_sum(p, c1, p1, q1)
-    L, out = sp.Symbol("L"), _out(p)
-    first = sp.Eq(out, _window_sum(p, c_, p_, q_), evaluate=False)
+@lru_cache(maxsize=64)
+def _generic_derivation(wrt: str, k: _Layout) -> tuple[sp.Basic, ...]:
+    """How ``dL/dW``, ``dL/db`` and ``dL/dz`` follow from the window sum: SymPy differentiates
+    one output entry and sums over the outputs (the chain rule)."""
+    renamed = _window_sum(k, c1, p1, q1)
+    L, out = sp.Symbol("L"), _out(k)
+    first = sp.Eq(out, _window_sum(k, c_, p_, q_), evaluate=False)
     if wrt == "b":
-        return (first, sp.Eq(partial(L, p.indexed("b")[f_]), _outer_sums(p, partial(L, out)), evaluate=False))
+        return (first, sp.Eq(partial(L, sp.IndexedBase(_B)[f_]), _outer_sums(k, partial(L, out)), evaluate=False))
     if wrt == "W":
-        weight = p.indexed("W")[f_, c_, p_, q_]
+        weight = sp.IndexedBase(_W)[f_, c_, p_, q_]
         local = _inside(sp.diff(renamed, weight).doit())
         return (first, sp.Eq(partial(out, weight), local, evaluate=False),
-                sp.Eq(partial(L, weight), _outer_sums(p, partial(L, out) * local), evaluate=False))
-    return _input_derivation(p, first, renamed)
-
-
-def _input_derivation(p: Printed, first: sp.Basic, renamed: sp.Basic) -> tuple[sp.Basic, ...]:
-    L, out = sp.Symbol("L"), _out(p)
-    lead = (n_,) if p.config.batch else ()
-    entry = p.indexed("input", "~")[lead + (c_, u_, v_)]
+                sp.Eq(partial(L, weight), _outer_sums(k, partial(L, out) * local), evaluate=False))
+    entry = sp.IndexedBase(_ZT)[k.lead + (c_, u_, v_)]
     local = _inside(sp.diff(renamed, entry).doit())
-    F = p.entries["W"].shape[0]
-    by_output = sp.Sum(partial(L, out) * local, (f_, 1, F), *_outer_sums(p, 1).limits[-2:])
+    by_output = sp.Sum(partial(L, out) * local, (f_, 1, F_), (i_, 1, HO), (j_, 1, WO))
     rows = [first, sp.Eq(partial(out, entry), local, evaluate=False),
             sp.Eq(partial(L, entry), by_output, evaluate=False)]
-    if p.config.stride == (1, 1) and p.config.dilation == (1, 1):
-        rows += _full_convolution(p, entry)
+    if k.stride == (1, 1) and k.dilation == (1, 1):
+        rows += _full_convolution(k, entry, by_output)
     return tuple(rows)
 
 
-def _full_convolution(p: Printed, entry: sp.Basic) -> list[sp.Basic]:
-    """With stride and dilation 1: index the sum by the kernel tap, then flip the kernel."""
-    F, C, kh, kw = p.entries["W"].shape
-    L, W, a = sp.Symbol("L"), p.indexed("W"), p.indexed("out")
-    lead = (n_,) if p.config.batch else ()
-    by_tap = sp.Sum(partial(L, a[lead + (f_, u_ - p_ + 1, v_ - q_ + 1)]) * W[f_, c_, p_, q_],
-                    (f_, 1, F), (p_, 1, kh), (q_, 1, kw))
-    flipped = sp.Sum(p.indexed("W", "~")[f_, c_, p_, q_] * partial(L, a[lead + (f_, u_ + p_ - kh, v_ + q_ - kw)]),
-                     (f_, 1, F), (p_, 1, kh), (q_, 1, kw))
-    definition = sp.Eq(p.indexed("W", "~")[f_, c_, p_, q_], W[f_, c_, kh + 1 - p_, kw + 1 - q_], evaluate=False)
+def _full_convolution(k: _Layout, entry: sp.Basic, by_output: sp.Sum) -> list[sp.Basic]:
+    """With stride and dilation 1: SymPy changes the summation index from the output
+    position to the kernel tap (``p = u - i + 1``; ``dL/da`` is 0 outside its range, the
+    kernel outside its taps), then flips the tap (``p -> k_h + 1 - p``)."""
+    by_tap = by_output.change_index(i_, -i_ + u_ + 1, p_).change_index(j_, -j_ + v_ + 1, q_)
+    by_tap = sp.Sum(by_tap.function, (f_, 1, F_), (p_, 1, KH), (q_, 1, KW))
+    flipped = by_tap.change_index(p_, -p_ + KH + 1).change_index(q_, -q_ + KW + 1)
+    W, Wt = sp.IndexedBase(_W), sp.IndexedBase(_WT)
+    flipped = flipped.xreplace({W[f_, c_, KH - p_ + 1, KW - q_ + 1]: Wt[f_, c_, p_, q_]})
+    definition = sp.Eq(Wt[f_, c_, p_, q_], W[f_, c_, KH + 1 - p_, KW + 1 - q_], evaluate=False)
+    L = sp.Symbol("L")
     return [sp.Eq(partial(L, entry), by_tap, evaluate=False), definition,
             sp.Eq(partial(L, entry), flipped, evaluate=False)]
 
 
+def _layout(p: Printed) -> _Layout:
+    return _Layout(p.config.stride, p.config.dilation, p.config.batch, "b" in p.symbols)
+
+
+def _renamed(p: Printed, relations: tuple[sp.Basic, ...]) -> tuple[sp.Basic, ...]:
+    """Generic relations in this layer's names, with its sizes stated."""
+    names = {_W: p.indexed("W").label, _ZT: p.indexed("input", "~").label, _A: p.indexed("out").label,
+             _WT: p.indexed("W", "~").label}
+    if "b" in p.symbols:
+        names[_B] = p.indexed("b").label
+    return tuple(r.xreplace(names) for r in relations)
+
+
+def _sizes(p: Printed) -> sp.Basic:
+    F, C, kh, kw = p.entries["W"].shape
+    Ho, Wo = p.entries["out"].shape[-2:]
+    symbols, values = [F_, C_, KH, KW, HO, WO], [F, C, kh, kw, Ho, Wo]
+    if p.config.batch:
+        symbols.append(B_)
+        values.append(p.entries["out"].shape[0])
+    return sp.Eq(sp.Tuple(*symbols), sp.Tuple(*values), evaluate=False)
+
+
+def _conv2d_forward_math(p: Printed) -> tuple[sp.Basic, ...]:
+    k = _layout(p)
+    return _renamed(p, (sp.Eq(_out(k), _window_sum(k, c_, p_, q_), evaluate=False),)) + (_sizes(p),)
+
+
+def _conv2d_derivation(wrt: str, p: Printed) -> tuple[sp.Basic, ...]:
+    return _renamed(p, _generic_derivation(wrt, _layout(p)))
+
+
 _CONV2D_TEXT = {
-    "W": ("Kernel: differentiate the window sum with respect to one weight (SymPy keeps the one product "
-          "that holds it) and add up over every output entry that uses it: the gradient of the kernel is "
-          "a correlation of the padded input with dL/da."),
-    "b": "Biases: every output entry of a filter holds its bias once, so its gradient adds up that filter's dL/da.",
+    "W": ("Kernel: differentiate the window sum with respect to one weight (only the one product that holds "
+          "it remains) and add up over every output entry that uses it: the gradient of the kernel is a "
+          "correlation of the padded input with the upstream gradient."),
+    "b": ("Biases: every output entry of a filter holds its bias once, so its gradient adds up that filter's "
+          "upstream gradient."),
     "input": ("Back to the layer's input: differentiating the window sum with respect to one input entry gives "
               "the weight over it in every window that covers it. With stride and dilation 1 this is a full "
-              "convolution: dL/da padded with zeros, correlated with the kernel flipped in both directions. "
+              "convolution: the upstream gradient padded with zeros, correlated with the kernel flipped in both "
+              "directions. "
               "The gradient of the input is that of the padded input without its border."),
 }
 

@@ -33,6 +33,7 @@ class Fused:
     applies: Callable[[Tensor], str | None]
     derivation: Callable[[Sequence[sp.Basic], Sequence[sp.Basic], Sequence[sp.Basic]], tuple[sp.Basic, ...]]
     text: str
+    derivation_text: str
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,8 @@ def _cross_entropy(yh: Sequence[sp.Expr], y: Sequence[sp.Expr], output: str) -> 
 def _sums_to_one(y: Tensor) -> str | None:
     if all(sp.Add(*column) == 1 for _, column in columns_of(y)):
         return None
-    return ("The targets do not sum to 1, so the shortcut dL/da = y_hat - y does not hold: the gradient "
-            "goes through the softmax Jacobian as derived.")
+    return ("The targets do not sum to 1, so the shortcut {y_hat} - {y} for the gradient of the output layer's "
+            "pre-activation does not hold: it goes through the softmax Jacobian, as derived.")
 
 
 def _softmax_derivation(a: Sequence[sp.Basic], yh: Sequence[sp.Basic], y: Sequence[sp.Basic]) -> tuple:
@@ -93,8 +94,12 @@ def _sigmoid_derivation(a: Sequence[sp.Basic], yh: Sequence[sp.Basic], y: Sequen
     return (sp.Eq(lhs, terms, evaluate=False), sp.Eq(lhs, sp.expand(terms), evaluate=False))
 
 
-CROSS_ENTROPY_TEXT = ("Softmax and cross-entropy together: differentiating the loss through the softmax "
-                      "gives y_hat - y when the targets sum to 1.")
+_SOFTMAX_WHY = ("Softmax and cross-entropy together: the loss differentiated through the softmax, for entry 1 "
+                "(the others alike). Since the targets add up to 1, what is left is {y_hat} - {y}.")
+_SIGMOID_WHY = ("Sigmoid and binary cross-entropy together: the loss differentiated through the sigmoid (whose "
+                "derivative is the sigmoid times one minus itself), for entry 1 (the others alike); what is left "
+                "is {y_hat} - {y}.")
+_SHORTCUT = "The output layer's pre-activation, by the shortcut just derived: {y_hat} - {y}."
 
 LOSSES: dict[str, Loss] = {
     loss.name: loss
@@ -103,10 +108,8 @@ LOSSES: dict[str, Loss] = {
         Loss("half_squared_error", "half squared error", lambda yh, y, o: _squared(yh, y) / 2),
         Loss("mean_squared_error", "mean squared error", lambda yh, y, o: _squared(yh, y) / len(yh)),
         Loss("cross_entropy", "cross entropy", _cross_entropy, ("softmax", "sigmoid"), {
-            "softmax": Fused(_sums_to_one, _softmax_derivation, CROSS_ENTROPY_TEXT),
-            "sigmoid": Fused(lambda y: None, _sigmoid_derivation,
-                             "Sigmoid and binary cross-entropy together: for every entry the gradient with "
-                             "respect to the pre-activation is y_hat - y."),
+            "softmax": Fused(_sums_to_one, _softmax_derivation, _SHORTCUT, _SOFTMAX_WHY),
+            "sigmoid": Fused(lambda y: None, _sigmoid_derivation, _SHORTCUT, _SIGMOID_WHY),
         }),
     )
 }

@@ -129,8 +129,8 @@ _SHOW_VAR = Show(
     rule=lambda p: formula(r"\frac{{1}}{{{2}}} " + _sum_k(r"\left({0}_{{k}} - {1}\right)^{{2}}"),
                            "1/{2} sum_k ({0}_k - {1})^2", p["input"], p["mean"], _m(p)),
     grad_rule=lambda wrt, p: (
-        formula(r"-\frac{{2}}{{{3}}} {0} \odot " + _sum_k(r"\left({1}_{{k}} - {2}\right)"),
-                "-2/{3} {0} o sum_k ({1}_k - {2})", p["grad"], p["input"], p["mean"], _m(p)) if wrt == "mean" else
+        formula(r"\frac{{2}}{{{3}}} {0} \odot " + _sum_k(r"\left({2} - {1}_{{k}}\right)"),
+                "2/{3} {0} o sum_k ({2} - {1}_k)", p["grad"], p["input"], p["mean"], _m(p)) if wrt == "mean" else
         formula(r"\frac{{2}}{{{3}}} {0} \odot \left({1}_{{k}} - {2}\right)", "2/{3} {0} o ({1}_k - {2})",
                 p["grad"], p["input"], p["mean"], _m(p))),
     numbers=False,
@@ -140,7 +140,7 @@ _SHOW_NORM = Show(
     forward_text=lambda l: ("Normalize: subtract the mean and divide by the standard deviation (epsilon keeps it "
                             "away from 0)."),
     grad_text=lambda wrt, cfg: {
-        "var": "The variance's gradient, from the normalized values: the derivative of (var + epsilon)^(-1/2).",
+        "var": "The variance's gradient, along its one path: through the normalized values.",
         "mean": "The mean's gradient along the path through the normalized values.",
         "input": "The direct path from the normalized values to the input.",
     }[wrt],

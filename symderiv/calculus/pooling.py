@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 
 from symderiv.calculus.core import Call, Config, Op, Printed, Show, Tensor, tensor, total
-from symderiv.calculus.printing import applied, formula, partial
+from symderiv.calculus.printing import applied, formula, literal, partial
 from symderiv.model import Table
 
 
@@ -39,15 +39,22 @@ def windows(x_shape: tuple[int, ...], cfg: Config):
 def first_max(x: Tensor, cells: list[tuple[int, ...]], k: int) -> sp.Basic:
     """1 when cell ``k`` holds the window's first maximum, else 0 (exact; a mask in kernels)."""
     v = x[cells[k]]
-    before = [sp.Heaviside(v - x[e], 0) for e in cells[:k]]
-    after = [sp.Heaviside(v - x[e], 1) for e in cells[k + 1:]]
+    exact = bool(v.is_number)  # for symbols, SymPy would ask the sign of every difference
+    before = [sp.Heaviside(v - x[e], 0, evaluate=exact) for e in cells[:k]]
+    after = [sp.Heaviside(v - x[e], 1, evaluate=exact) for e in cells[k + 1:]]
     return sp.Mul(*before, *after)
 
 
 def _max_forward(ins: Mapping[str, Tensor], cfg: Config) -> Tensor:
     x = ins["input"]
-    found = {index: sp.Max(*[x[e] for e in cells]) for index, cells in windows(x.shape, cfg)}
+    found = {index: _largest([x[e] for e in cells]) for index, cells in windows(x.shape, cfg)}
     return tensor(_pool_shape({"input": x.shape}, cfg), lambda i: found[i])
+
+
+def _largest(values: list) -> sp.Basic:
+    """``Max`` of a window: evaluated for numbers, left as written for symbols (SymPy would
+    compare every pair)."""
+    return sp.Max(*values, evaluate=all(v.is_number for v in values))
 
 
 def _scatter(x: Tensor, g: Tensor, cfg: Config, weight) -> Tensor:
@@ -113,7 +120,7 @@ def _pool_math(op: str, p: Printed) -> tuple[sp.Basic, ...]:
     x = p.indexed("input")[lead + (sh * (i - 1) + r, sw * (j - 1) + s)]
     out = p.indexed("out")[lead + (i, j)]
     if op == "max":
-        body = formula(rf"\max_{{1 \le r \le {kh},\ 1 \le s \le {kw}}} {{0}}", "max_rs {0}", x)
+        body = formula(literal(rf"\max_{{1 \le r \le {kh},\ 1 \le s \le {kw}}}") + " {0}", "max_rs {0}", x)
     else:
         body = sp.Sum(x, (r, 1, kh), (s, 1, kw)) / (kh * kw)
     return (sp.Eq(out, body, evaluate=False),)
@@ -130,8 +137,9 @@ def _pool_derivation(op: str, p: Printed) -> tuple[sp.Basic, ...]:
                         r" 0 & \text{{otherwise}} \end{{cases}}",
                         "1 if {0} is the first maximum of window (i, j) else 0", entry)
     else:
-        local = formula(rf"\begin{{{{cases}}}} \frac{{{{1}}}}{{{{{p.config.size[0] * p.config.size[1]}}}}} & "
-                        r"\text{{if }} {0} \text{{ is in window }} (i, j) \\ 0 & \text{{otherwise}} \end{{cases}}",
+        k = p.config.size[0] * p.config.size[1]
+        local = formula(literal(rf"\begin{{cases}} \frac{{1}}{{{k}}} & \text{{if }}") + " {0} "
+                        + literal(r"\text{ is in window } (i, j) \\ 0 & \text{otherwise} \end{cases}"),
                         "1/k if {0} is in window (i, j) else 0", entry)
     total_ = formula(r"\sum_{{(i, j)}} {0} {1}", "sum_ij {0} {1}", partial(L, out), partial(out, entry))
     return (sp.Eq(partial(out, entry), local, evaluate=False), sp.Eq(partial(L, entry), total_, evaluate=False))
@@ -150,9 +158,9 @@ def _pool(op: str, words: str, forward, vjp, grad_text: str) -> Op:
             forward_text=lambda l: (f"{words.capitalize()} of layer {l}: each output entry is the "
                                     f"{'largest entry' if op == 'max' else 'mean'} of its window, channel by channel."),
             grad_text=lambda wrt, cfg: grad_text,
-            rule=lambda p: formula(label + r"_{{{1}}}\left({0}\right)", f"{op}pool_{{1}}({{0}})", p["input"],
+            rule=lambda p: formula(literal(label) + r"_{{{1}}}\left({0}\right)", f"{op}pool_{{1}}({{0}})", p["input"],
                                    sp.Integer(p.config.size[0])),
-            grad_rule=lambda wrt, p: formula(rf"\operatorname{{{op}unpool}}\left({{0}}\right)",
+            grad_rule=lambda wrt, p: formula(literal(rf"\operatorname{{{op}unpool}}") + r"\left({0}\right)",
                                              f"{op}unpool({{0}})", p["grad"]),
             forward_math=lambda p: _pool_math(op, p),
             derivation=lambda wrt, p: _pool_derivation(op, p),
@@ -160,7 +168,8 @@ def _pool(op: str, words: str, forward, vjp, grad_text: str) -> Op:
             numbers=False,
         ),
         array=lambda cfg: Call(f"_{op}pool", ("input",), _windows(cfg)),
-        array_vjp=lambda wrt, cfg: Call(f"_{op}pool_grad", ("input", "grad"), _windows(cfg)),
+        array_vjp=lambda wrt, cfg: Call(f"_{op}pool_grad", ("input", "out", "grad") if op == "max" else
+                                        ("input", "grad"), _windows(cfg)),
         kinks=_ties if op == "max" else (lambda values, out, cfg: ()),
     )
 

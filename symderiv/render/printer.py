@@ -208,7 +208,7 @@ class SheetPrinter(LatexPrinter):
         inner = arg[0, 0] if isinstance(arg, sp.MatrixBase) and arg.shape == (1, 1) else arg
         text = self._print(arg)
         compound = isinstance(inner, (sp.MatAdd, sp.HadamardProduct, sp.Add)) or (
-            isinstance(inner, sp.MatMul) and len(inner.args) > 1)
+            isinstance(inner, sp.MatMul) and len(inner.args) > 1) or getattr(inner, "compound", False) is True
         if compound or text.lstrip().startswith("-"):
             return self._parens(text)
         return text

@@ -68,14 +68,18 @@ def _describe(layer) -> str:
 
 
 def _dense_intro(spec: NetworkSpec) -> tuple:
+    from symderiv.calculus import ACTIVATIONS
+
     widths = " - ".join(str(w) for w in spec.widths)
-    acts = ", ".join(spec.activations)
+    acts = ", ".join(ACTIVATIONS[a].words if a in ACTIVATIONS else a for a in spec.activations)
     nc = lambda name: sp.Symbol(name, commutative=False)  # noqa: E731  (keeps factor order)
     rule = sp.Eq(nc("a(l)"), sp.Add(nc("W(l)") * nc("z(l-1)"), nc("b(l)"), evaluate=False), evaluate=False)
+    x, last = sp.MatrixSymbol("x", spec.widths[0], 1), sp.MatrixSymbol("y_hat", spec.widths[-1], 1)
     return (f"A dense network of widths {widths} with activations {acts} (input side first) "
-            f"and the {spec.loss.replace('_', ' ')} loss. Layer l computes ", rule,
-            " and then applies its activation entry by entry; z(0) is the input x and the last z is the prediction.")
+            f"and the {spec.loss.replace('_', ' ')} loss. Layer ", sp.Symbol("l"), " computes ", rule,
+            " and then applies its activation entry by entry; ", nc("z(0)"), " is the input ", x,
+            " and the last layer's output is the prediction ", last, ".")
 
 
-KIND = register(Kind("network", "Backpropagation through a dense network", parse, derive,
+KIND = register(Kind("network", "Forward pass and backpropagation", parse, derive,
                      doc=__doc__ or "", verify=verify_problem, kernels=problem_kernels, recompute=recompute))

@@ -32,10 +32,11 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.calculus import LOSSES, OPS, Config, Op, Printed, loss_op
 from symderiv.calculus.core import Tensor
-from symderiv.calculus.printing import formula
+from symderiv.calculus.printing import formula, shaped
 from symderiv.calculus.values import as_tensor
 from symderiv.kinds.network.notation import Written, alias_written, gradient_name, written
 from symderiv.kinds.network.spec import NetworkSpec
+from symderiv.model import Prose
 
 #: How a layer type becomes nodes: (operation, {argument: source}, output role). A source
 #: is ``in`` (the layer's input), a role made earlier in the layer, or a parameter or
@@ -75,9 +76,10 @@ class Quantity:
     rule: sp.Basic | None = None
     paths: tuple[tuple[tuple[str, str], ...], ...] = ()
     local: sp.Basic | None = None
-    text: str = ""
+    text: Prose = ""
     math: tuple[sp.Basic, ...] = ()
     derivation: tuple[sp.Basic, ...] = ()
+    derivation_text: Prose = ""
     node: int | None = None
     parts: tuple[tuple[int, str], ...] = ()
     source: str | None = None
@@ -121,7 +123,7 @@ class Graph:
     inputs: tuple[sp.Basic, ...]
     forward: tuple[Quantity, ...]
     backward: tuple[Quantity, ...]
-    notes: tuple[str, ...] = ()
+    notes: tuple[Prose, ...] = ()
     extra_names: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -172,10 +174,6 @@ class Graph:
     def arg_entries(self, node: Node) -> dict[str, Tensor]:
         return {role: entries(self.by_name[name]) for role, name in node.args}
 
-    def printed(self, node: Node, grad: str | None = None) -> Printed:
-        """What a node's row prints with (its arguments, output and upstream gradient)."""
-        return printed(self.by_name, node, grad)
-
     def program(self, floating: bool = False) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
         """The scalar program: every entry of every derived quantity, in derivation order.
         ``floating`` takes each row's floating-point form where it has one (softmax shifted
@@ -184,11 +182,26 @@ class Graph:
 
     @cached_property
     def _exact_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
-        return tuple(_program(self, floating=False))
+        return tuple(a for q in self.forward + self.backward for a in self.assignments(q))
 
     @cached_property
     def _float_program(self) -> tuple[tuple[sp.Basic, sp.Expr], ...]:
-        return tuple(_program(self, floating=True))
+        return tuple(a for q in self.forward + self.backward for a in self.assignments(q, floating=True))
+
+    def assignments(self, q: Quantity, floating: bool = False) -> list[tuple[sp.Basic, sp.Expr]]:
+        """The program's lines of one quantity (made on demand: a kernel of a large network
+        needs those of a few quantities only)."""
+        if q.node is not None:
+            node = self.nodes[q.node]
+            rule = node.op.float_forward if floating and node.op.float_forward is not None else node.op.forward
+            values = np.asarray(rule(self.arg_entries(node), node.config), dtype=object)
+            return list(zip(entries(q).flat, values.flat))
+        return list(zip(entries(q).flat, _gradient_entries(self, q, self._vjps).flat))
+
+    @cached_property
+    def _vjps(self) -> dict[int, dict]:
+        """Each node's vector-Jacobian products, made once."""
+        return {}
 
 
 # -- entries -------------------------------------------------------------------------------------
@@ -241,7 +254,7 @@ class _Builder:
     quantities: dict[str, Quantity] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     extra: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Prose] = field(default_factory=list)
 
     def add(self, name: str, shape: tuple[int, ...], layer: int, role: str, spelled: Written | None = None,
             **fields: Any) -> Quantity:
@@ -308,7 +321,7 @@ def _node(b: _Builder, node: Node, role: str) -> None:
     p = printed(b.quantities, node)
     for extra in node.op.show.names(p):
         b.extra[extra.name] = extra.latex
-    b.replace(Quantity(**{**b.quantities[q.name].__dict__, "rule": node.op.show.rule(p),
+    b.replace(Quantity(**{**b.quantities[q.name].__dict__, "rule": shaped(node.op.show.rule(p), q.symbol),
                           "text": node.op.show.forward_text(node.layer), "math": node.op.show.forward_math(p)}))
 
 
@@ -375,39 +388,51 @@ def _backward(b: _Builder) -> list[Quantity]:
     return order
 
 
+@dataclass(frozen=True)
+class _Part:
+    """What one reading node contributes to a gradient: its rule, text, derivation, paths."""
+
+    rule: sp.Basic
+    text: Prose
+    derivation: tuple[sp.Basic, ...]
+    derivation_text: Prose
+    paths: tuple[tuple[tuple[str, str], ...], ...]
+
+
+def _part(b: _Builder, k: int, role: str, name: str, grads: dict, fused: int | None) -> _Part:
+    """Node ``k``'s vector-Jacobian product for argument ``role`` (the quantity ``name``)."""
+    node, like = b.nodes[k], b.quantities[name].symbol
+    upstream = grads[node.output]
+    p = printed(b.quantities, node, upstream.name if upstream is not None else None)
+    base = upstream.paths if upstream is not None else ((),)
+    paths = tuple(path + ((node.output, name),) for path in base)
+    if k == fused:
+        rule = LOSSES[b.spec.loss].fused[node.op.name]
+        return _Part(shaped(_fused_rule(b), like), _math_text(b, rule.text), _fused_derivation(b, node, p),
+                     _math_text(b, rule.derivation_text), paths)
+    show = node.op.show
+    return _Part(shaped(show.grad_rule(role, p), like), show.grad_text(role, node.config),
+                 tuple(show.derivation(role, p)), "", paths)
+
+
 def _emit(b: _Builder, name: str, parts: tuple[tuple[int, str], ...], grads: dict, fused: int | None) -> list[Quantity]:
-    """The gradient of quantity ``name``, from the parts of the nodes that read it."""
+    """The gradient of quantity ``name``: the sum of the parts of the nodes that read it."""
     q = b.quantities[name]
     by_loss = parts == ((len(b.nodes) - 1, "input"),)
     gname, spelled = gradient_name(q, by_loss)
-    rules: list[sp.Basic] = []
-    paths: list[tuple[tuple[str, str], ...]] = []
-    texts: list[str] = []
-    derivation: list[sp.Basic] = []
-    for k, role in parts:
-        node = b.nodes[k]
-        upstream = grads[node.output]
-        p = printed(b.quantities, node, upstream.name if upstream is not None else None)
-        if k == fused:
-            rules.append(_fused_rule(b))
-            texts.append(LOSSES[b.spec.loss].fused[node.op.name].text)
-            derivation += _fused_derivation(b, node, p)
-        else:
-            rules.append(node.op.show.grad_rule(role, p))
-            texts.append(node.op.show.grad_text(role, node.config))
-            derivation += node.op.show.derivation(role, p)
-        base = upstream.paths if upstream is not None else ((),)
-        paths += [path + ((node.output, name),) for path in base]
+    made = [_part(b, k, role, name, grads, fused) for k, role in parts]
     one = len(parts) == 1 and parts[0][0] != fused
     local = b.quantities[b.nodes[parts[0][0]].output].local if one else None
-    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=_sum(rules), paths=tuple(paths), local=local,
-              text=texts[0] if len(texts) == 1 else _paths_text(b, parts), derivation=tuple(derivation),
+    g = b.add(gname, q.shape, q.layer, "grad", spelled, of=name, rule=shaped(_sum([m.rule for m in made]), q.symbol),
+              paths=tuple(path for m in made for path in m.paths), local=local,
+              text=made[0].text if len(made) == 1 else _paths_text(b, parts),
+              derivation=tuple(r for m in made for r in m.derivation),
+              derivation_text=next((m.derivation_text for m in made if m.derivation_text), ""),
               parts=parts, fused=fused if any(k == fused for k, _ in parts) else None)
     grads[name] = g
-    made = [g]
     if by_loss and q.written.zname:
-        made += _alias(b, grads, name, "dL_d" + q.written.zname)
-    return made
+        return [g] + _alias(b, grads, name, "dL_d" + q.written.zname)
+    return [g]
 
 
 def _alias(b: _Builder, grads: dict, of: str, name: str) -> list[Quantity]:
@@ -447,9 +472,17 @@ def _fusion(b: _Builder) -> int | None:
         return None
     why_not = rule.applies(as_tensor(b.spec.y, b.spec.y_shape))
     if why_not is not None:
-        b.notes.append(why_not)
+        b.notes.append(_math_text(b, why_not))
         return None
     return out
+
+
+def _math_text(b: _Builder, text: str) -> Prose:
+    """A sentence with ``{y_hat}`` and ``{y}`` put in as math (the prediction and target)."""
+    pieces: list = []
+    for i, part in enumerate(text.replace("{y_hat}", "\0y_hat\0").replace("{y}", "\0y\0").split("\0")):
+        pieces.append(b.quantities[part].symbol if i % 2 else part)
+    return tuple(p for p in pieces if p != "")
 
 
 def _examples(b: _Builder) -> int:
@@ -458,8 +491,9 @@ def _examples(b: _Builder) -> int:
 
 def _fused_rule(b: _Builder) -> sp.Basic:
     yh, y = b.quantities["y_hat"].symbol, b.quantities["y"].symbol
-    difference = sp.MatAdd(yh, sp.MatMul(-1, y))
-    return difference if _examples(b) == 1 else sp.MatMul(sp.Rational(1, _examples(b)), difference)
+    if _examples(b) == 1:
+        return formula("{0} - {1}", "{0} - {1}", yh, y)
+    return formula(r"\frac{{1}}{{{2}}} \left({0} - {1}\right)", "1/{2} ({0} - {1})", yh, y, sp.Integer(_examples(b)))
 
 
 def _fused_derivation(b: _Builder, node: Node, p: Printed) -> tuple[sp.Basic, ...]:
@@ -477,18 +511,6 @@ def fused_entries(graph: Graph) -> dict:
 
 
 # -- the scalar program ------------------------------------------------------------------------------
-
-def _program(graph: Graph, floating: bool):
-    """Assignments in derivation order: forward nodes, the loss, then every gradient."""
-    for q in graph.forward:
-        node = graph.nodes[q.node or 0]
-        rule = node.op.float_forward if floating and node.op.float_forward is not None else node.op.forward
-        values = rule(graph.arg_entries(node), node.config)
-        yield from zip(entries(q).flat, np.asarray(values, dtype=object).flat)
-    cache: dict[int, dict] = {}
-    for g in graph.backward:
-        yield from zip(entries(g).flat, _gradient_entries(graph, g, cache).flat)
-
 
 def _gradient_entries(graph: Graph, g: Quantity, cache: dict[int, dict]) -> Tensor:
     if g.source is not None:

@@ -10,13 +10,15 @@ sheet each quantity answers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
 
-from symderiv.kinds.network.graph import Graph, Quantity, entries
+from symderiv.kinds.network.graph import Graph, Quantity
 from symderiv.model import Problem
 
 LOSS = sp.Symbol("L")
@@ -83,32 +85,42 @@ class Layout:
         return sum(int(np.prod(q.shape)) for q in self.graph.quantities if q.trainable)
 
     @cached_property
-    def owner(self) -> dict[sp.Basic, tuple[Quantity, tuple[int, ...]]]:
-        """Every scalar entry -> its quantity and index."""
-        found: dict[sp.Basic, tuple[Quantity, tuple[int, ...]]] = {}
-        for q in self.graph.input_quantities:
-            found.update({entries(q)[i]: (q, i) for i in np.ndindex(*q.shape)})
-        for q in self.derived:
-            found.update({entries(q)[i]: (q, i) for i in np.ndindex(*q.shape)})
+    def _labels(self) -> dict[sp.Basic, Quantity]:
+        """The symbol of every quantity, and the label of its indexed entries, -> the quantity."""
+        found = {}
+        for q in self.graph.quantities:
+            found[q.symbol] = q
+            found[sp.Symbol(f"{q.name}[]")] = q
         return found
+
+    def owner(self, entry: sp.Basic) -> tuple[Quantity, tuple[int, ...]]:
+        """The quantity a scalar entry belongs to, and its index (read from the entry itself:
+        a matrix entry names its matrix, an indexed entry its base)."""
+        if isinstance(entry, MatrixElement):
+            q = self._labels[entry.parent]
+            i, j = int(entry.i), int(entry.j)
+            return q, (i,) if len(q.shape) == 1 else (i, j)
+        if isinstance(entry, sp.Indexed):
+            return self._labels[entry.base.label], tuple(int(k) - 1 for k in entry.indices)
+        return self._labels[entry], ()
 
     def entry_code(self, entry: sp.Basic, prefix: str = "") -> str:
         """How a chunk function reads one entry of an array of rows: ``W1[:, 0, 1]``, ``L``."""
-        q, index = self.owner[entry]
+        q, index = self.owner(entry)
         return f"{prefix}{q.name}[:, {index_code(index)}]" if index else f"{prefix}{q.name}"
 
     def entry_name(self, entry: sp.Basic) -> str:
         """A Python name for a scalar entry: ``W1_0_1``, ``a1_2``, ``L``."""
-        q, index = self.owner[entry]
+        q, index = self.owner(entry)
         return "_".join([q.name] + [str(i) for i in index])
 
     @cached_property
-    def columns(self) -> dict[sp.Basic, str]:
+    def columns(self) -> Columns:
         """Every entry of every input and quantity as its column of the chunk's array."""
-        return {e: self.entry_code(e) for e in self.owner if e != LOSS}
+        return Columns(self)
 
     def of_entry(self, target: sp.Basic) -> Quantity:
-        return self.owner[target][0]
+        return self.owner(target)[0]
 
     def questions_of(self, q: Quantity) -> list[str]:
         """Ids of the sheet's questions that answer quantity ``q`` (``L`` is "loss")."""
@@ -125,6 +137,34 @@ class Layout:
             return f"L = {_short(str(self.graph.loss_expr))}{cite}"
         rule = q.shown if q.shown is not None else q.rule
         return f"{q.name} = {rule_text(rule) if rule is not None else q.text}{cite}"
+
+
+class Columns(Mapping):
+    """Entry -> the code that reads it, for every entry of the layout's quantities (computed
+    when asked: a large network has many entries and prints few of them one by one)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def __contains__(self, entry: object) -> bool:
+        if entry == LOSS or not isinstance(entry, (MatrixElement, sp.Indexed, sp.Symbol)):
+            return False
+        try:
+            self.layout.owner(entry)
+        except KeyError:
+            return False
+        return True
+
+    def __getitem__(self, entry: sp.Basic) -> str:
+        if entry not in self:
+            raise KeyError(entry)
+        return self.layout.entry_code(entry)
+
+    def __iter__(self) -> Iterator:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -4,16 +4,20 @@ Two printings of the same derivation (``symderiv.kinds.network.graph``):
 
 * **scalar code** (:mod:`symderiv.kinds.network.kernel_scalar`): the straight-line program of entry
   assignments in derivation order, one ufunc per operation over a chunk of rows, masks
-  for the ReLU kinks, scratch rows reused by liveness. For small networks nothing in
-  NumPy is faster: a 3x2 matrix product is slower as ``einsum`` over a million rows
-  than its six multiply-adds over contiguous chunks.
-* **matrix code** (here): the matrix-level rules (``a = W z + b``, ``dL/dz = W^T dL/da``,
-  ``dL/dW = dL/da z^T``) as array operations over a chunk of rows; with weights shared
-  by the rows each layer is one gemm.
+  for the ReLU kinks and max-pool routes, scratch rows reused by liveness. For small
+  networks nothing in NumPy is faster: a 3x2 matrix product is slower as ``einsum`` over a
+  million rows than its six multiply-adds over contiguous chunks.
+* **matrix code** (here): one array operation per quantity, as its row of the rules table
+  computes it on arrays (``Call`` data naming a runtime helper: ``a = W z + b`` one matrix
+  product, a convolution im2col and one matrix product, pooling strided slices; an
+  element-wise rule printed from its own SymPy expression); a quantity whose row has no
+  array form (the loss, the loss's gradient) is printed entry by entry from its program lines.
 
-Scalar code is written for networks of at most :data:`SCALAR_MAX_WEIGHTS` weights, where
-it is the faster of the two (the measured crossover); ``method="auto"`` runs it when
-it exists. Either code can be asked for by ``method`` (tests compare them).
+Scalar code is written for networks of at most :data:`SCALAR_MAX_PARAMETERS` parameter
+entries, where it is the faster of the two (the measured crossover); ``method="auto"``
+runs it when it exists. Either code can be asked for by ``method`` (tests compare them).
+A network beyond the sheet's size bounds can still get a kernel, printed from its graph
+alone (:func:`graph_source`, matrix code only).
 """
 from __future__ import annotations
 
@@ -61,7 +65,19 @@ def matrix_code(layout: Layout, fname: str) -> str:
 
 
 def _quantity_lines(layout: Layout, q: Quantity) -> list[str]:
-    """Lines computing one quantity over the chunk and storing it when asked."""
+    """Lines computing one quantity over the chunk and storing it when asked. The gradient of
+    an input that only its other name reads (``dL/dz0`` of ``dL/dx``) is computed only when
+    one of the two is asked for."""
+    lines = _computed(layout, q)
+    inputs = {name for name, _ in layout.inputs}
+    aliases = [g.name for g in layout.graph.backward if g.source == q.name]
+    if q.of in inputs and aliases:
+        guard = " or ".join(f"o_{n} is not None" for n in [q.name] + aliases)
+        return [f"    if {guard}:"] + ["    " + line for line in lines]
+    return lines
+
+
+def _computed(layout: Layout, q: Quantity) -> list[str]:
     name, leaf = q.name, q.symbol in layout.leaves
     store = [f"    if o_{name} is not None:"]
     made = _made(layout, q)
@@ -130,11 +146,24 @@ def _option(value: Any) -> str:
     return literal(value)
 
 
+class _ColumnPrinter(ArrayPrinter):
+    """Array code in which every entry of a quantity reads its column of the chunk."""
+
+    def __init__(self, columns) -> None:
+        super().__init__()
+        self.columns = columns
+
+    def _print(self, expr, **kwargs):
+        if isinstance(expr, sp.Basic) and expr in self.columns:
+            return self.columns[expr]
+        return super()._print(expr, **kwargs)
+
+
 def _entry_lines(layout: Layout, q: Quantity) -> list[str]:
     """``q`` from its own program lines, common subexpressions named once."""
     name = q.name
-    exprs = [e for t, e in layout.program if layout.of_entry(t) is q]
-    printer = ArrayPrinter(layout.columns)
+    exprs = [e for _, e in layout.graph.assignments(q, floating=True)]
+    printer = _ColumnPrinter(layout.columns)
     body, values = cse_lines(exprs, printer, prefix=f"_{name}_")
     lines = ["    " + line for line in body]
     if q.symbol == LOSS:

@@ -39,8 +39,8 @@ def _bold(letter: str, one: bool) -> str:
     return rf"\boldsymbol{{{letter}}}" if letter.startswith("\\") else rf"\mathbf{{{letter}}}"
 
 
-def _layered(letter: str, layer: int, one: bool, power: str = "") -> tuple[str, str]:
-    return rf"{_bold(letter, one)}^{{{power}({layer})}}", rf"{letter}^{{{power}({layer})}}"
+def _layered(letter: str, layer: int, one: bool) -> tuple[str, str]:
+    return rf"{_bold(letter, one)}^{{({layer})}}", rf"{letter}^{{({layer})}}"
 
 
 def written(role: str, layer: int, shape: tuple[int, ...], final: bool) -> Written:
@@ -56,7 +56,9 @@ def written(role: str, layer: int, shape: tuple[int, ...], final: bool) -> Writt
         return Written(rf"\hat{{{_bold('y', one)}}}", r"\hat{y}", f"z{layer}", _layered("z", layer, one)[0])
     if role == "xhat":
         return Written(rf"\hat{{{_bold('x', one)}}}^{{({layer})}}", rf"\hat{{x}}^{{({layer})}}")
-    latex, plain = _layered(LETTERS[role], layer, one, "2" if role == "var" else "")
+    latex, plain = _layered(LETTERS[role], layer, one)
+    if role == "var":  # the variance: sigma squared
+        return Written(rf"\left({latex}\right)^{{2}}", rf"\left({plain}\right)^{{2}}")
     return Written(latex, plain)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import sympy as sp
 
 from symderiv.algebra import substitute
+from symderiv.calculus import OPS
 from symderiv.calculus.values import as_tensor
 from symderiv.kinds.network.graph import Quantity, entries
 from symderiv.model import Answer, Figure, Question, Step
@@ -121,13 +122,16 @@ def backward_symbolic(solved, qid: str) -> Question:
     graph = solved.graph
     expanded = expanded_rules(graph.backward)
     steps: list[Step] = []
+    shown: set = set()
     for q in graph.backward:
-        if q.derivation:
-            steps.append(Step(_DERIVED, math=q.derivation))
+        new = tuple(r for r in q.derivation if r not in shown)
+        shown.update(new)
+        if new:
+            steps.append(Step(q.derivation_text or _DERIVED, math=new))
         steps.append(Step(q.text, q.symbol, q.rule, chain_product(q), expanded[q.name]))
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, q.rule) for q in graph.backward)
-    prompt = ("Derive, in order, the chain-rule expression of every gradient from dL/dy_hat back to dL/dx: "
-              "each is the previous one times a local derivative.",)
+    prompt = ("Derive, in order, the chain-rule expression of every gradient from ", graph.backward[0].symbol,
+              " back to ", graph.quantity("dL_dx").symbol, ": each is the previous one times a local derivative.")
     return Question(qid, "Backpropagation, symbolically", prompt, (), tuple(steps), answers, graph.notes)
 
 
@@ -173,7 +177,8 @@ def backward_numbers(solved, qid: str) -> Question:
     wanted = [q for q in graph.backward if (q.of is not None and graph.quantity(q.of).trainable and q.source is None)
               or q.name == "dL_dx"]
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, solved.value(q.name)) for q in wanted)
-    prompt = ("Evaluate every gradient at the given numbers; report dL/dW and dL/db of each layer and dL/dx.",)
+    prompt = ("Evaluate every gradient at the given numbers; report the gradient of every parameter and ",
+              graph.quantity("dL_dx").symbol, ".")
     figure = network_figure(solved)
     notes = kink_notes(solved) + (() if figure is not None else (_NO_FIGURE,))
     return Question(qid, "Backpropagation, in numbers", prompt, (), tuple(steps), answers, notes,
@@ -189,12 +194,16 @@ def network_figure(solved) -> Figure | None:
     spec, graph = solved.spec, solved.graph
     if spec.batch or any(layer.type != "dense" for layer in spec.layers):
         return None
-    depth = graph.depth
-    column = lambda name: tuple(solved.value(name))  # noqa: E731
-    names = ["x"] + [f"z{l}" for l in range(1, depth)] + ["y_hat"]
-    forward = tuple(column(n) for n in names)
-    preact = tuple(column(f"a{l}") for l in range(1, depth + 1))
-    grads = (column("dL_dx"),) + tuple(column(f"dL_dz{l}") for l in range(1, depth + 1))
-    data = (("widths", graph.widths), ("activations", graph.activations), ("forward", forward),
+    column = lambda q: tuple(solved.value(q.name))  # noqa: E731
+    outputs = [graph.quantity("x")] + [_by_role(graph, "out", l) for l in range(1, graph.depth + 1)]
+    preact = tuple(column(_by_role(graph, "pre", l)) for l in range(1, graph.depth + 1))
+    grads = tuple(column([g for g in graph.backward if g.of == q.name][-1]) for q in outputs)
+    words = tuple(OPS[act].words for act in graph.activations)
+    data = (("widths", graph.widths), ("activations", words), ("forward", tuple(column(q) for q in outputs)),
             ("preact", preact), ("grads", grads))
-    return Figure("layered_graph", "The network: forward values z on the nodes, gradients dL/dz beside them.", data)
+    return Figure("layered_graph", "The network: the forward values on the nodes, beside each the gradient of the "
+                                   "loss with respect to it.", data)
+
+
+def _by_role(graph, role: str, layer: int) -> Quantity:
+    return next(q for q in graph.forward if q.role == role and q.layer == layer)

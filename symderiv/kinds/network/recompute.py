@@ -26,6 +26,8 @@ def numeric_symbols(problem: Problem) -> dict[str, sp.Basic]:
 def _numeric(value: sp.Basic) -> bool:
     if isinstance(value, MatrixBase):
         return all(e.is_number for e in value)
+    if isinstance(value, sp.NDimArray):
+        return all(e.is_number for e in sp.flatten(value.tolist()))
     return isinstance(value, sp.Expr) and value.is_number
 
 

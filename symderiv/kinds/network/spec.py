@@ -12,7 +12,8 @@ make the derivation explode.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,19 @@ BOUNDS = {
 }
 
 SOFTMAX = "softmax"
+
+
+@contextmanager
+def relaxed_bounds(**limits: int) -> Iterator[None]:
+    """Other size bounds for the duration (benchmarks of kernels for networks no sheet
+    could print); the bounds are restored after."""
+    saved = dict(BOUNDS)
+    BOUNDS.update(limits)
+    try:
+        yield
+    finally:
+        BOUNDS.clear()
+        BOUNDS.update(saved)
 
 
 @dataclass(frozen=True)
@@ -147,6 +161,10 @@ def read_input(f: Fields, batch: bool) -> np.ndarray:
     x = read_tensor(f, "x", rank)
     if batch and x.shape[0] > BOUNDS["examples"]:
         raise f.fail("x", f"at most {BOUNDS['examples']} examples, got {x.shape[0]}")
+    if rank >= 3 and max(x.shape[-2:]) > BOUNDS["side"]:
+        raise f.fail("x", f"images are at most {BOUNDS['side']} a side, got {shape_text(x.shape[-2:])}")
+    if x.size > BOUNDS["entries"]:
+        raise f.fail("x", f"at most {BOUNDS['entries']} entries in all, got {x.size}")
     return x.T.copy() if batch and rank == 2 else x
 
 

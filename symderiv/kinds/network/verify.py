@@ -10,8 +10,9 @@ They are checked against the forward pass alone, differentiated numerically, two
 The forward pass is printed from the graph's program into plain code once and evaluated
 for every perturbation at once (one column each), so the check stays fast however many
 parameters there are. Where a forward value sits on a kink (ReLU at 0, a tie in a
-max-pool window) the derivative is a convention and differences straddle two slopes:
-those entries are reported and not compared.
+max-pool window) the derivative is a convention and central differences straddle two
+slopes: where the one-sided differences disagree, the derived value must lie between
+them (the convention picks one slope, or a mix), and the report says how many did.
 
 This is the network kind's ``verify`` hook (``symderiv verify SPEC`` prints its report);
 the tests run it on random networks of every layer type.
@@ -38,19 +39,29 @@ DIGITS, STEP = 60, mpmath.mpf("1e-25")
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """One scalar gradient entry compared with two finite differences."""
+    """One scalar gradient entry compared with finite differences: central at 60 digits
+    (``precise``), one-sided at 60 digits (``left``, ``right``) and central in float64."""
 
     name: str
     engine: sp.Basic
     precise: Any
     finite_difference: float
     on_kink: bool
+    left: Any = None
+    right: Any = None
+
+    def _close(self, a: Any, b: Any) -> bool:
+        return bool(abs(a - b) <= mpmath.mpf("1e-20") * max(1, abs(b)))
+
+    @property
+    def value(self) -> Any:
+        with mpmath.workdps(DIGITS):
+            return mpmath.mpf(str(sp.N(self.engine, DIGITS)))
 
     @property
     def precise_ok(self) -> bool:
         with mpmath.workdps(DIGITS):
-            engine = mpmath.mpf(str(sp.N(self.engine, DIGITS)))
-            return bool(abs(engine - self.precise) <= mpmath.mpf("1e-20") * max(1, abs(self.precise)))
+            return self._close(self.value, self.precise)
 
     @property
     def fd_ok(self) -> bool:
@@ -58,9 +69,22 @@ class GradientCheck:
         return abs(e - self.finite_difference) <= 1e-5 * max(1.0, abs(e))
 
     @property
+    def kinked(self) -> bool:
+        """Whether this entry's one-sided differences disagree (it sits on a kink)."""
+        if not self.on_kink or self.left is None:
+            return False
+        with mpmath.workdps(DIGITS):
+            return not self._close(self.left, self.right)
+
+    @property
     def ok(self) -> bool:
-        """On a kink, differences straddle two slopes: the entry is not compared."""
-        return self.on_kink or (self.precise_ok and self.fd_ok)
+        """Smooth: both central differences agree. On a kink: between the one-sided ones."""
+        if not self.kinked:
+            return self.precise_ok and self.fd_ok
+        with mpmath.workdps(DIGITS):
+            low, high = sorted((self.left, self.right))
+            slack = mpmath.mpf("1e-20") * max(1, abs(low), abs(high))
+            return bool(low - slack <= self.value <= high + slack)
 
 
 #: What the checks compare, as the report says it.
@@ -70,9 +94,9 @@ WHAT = "gradient entries checked against central differences of the forward pass
 def verify_problem(problem: Problem) -> Verification:
     """The ``verify`` hook of the network kind: every gradient of a derived network problem."""
     found = verify_network(problem.data)
-    kinks = sum(c.on_kink for c in found)
-    notes = (f"{kinks} with a forward value on a kink, where differences are not compared "
-             f"(the derivative there is a convention)",) if kinks else ()
+    kinks = sum(c.kinked for c in found)
+    notes = (f"{kinks} sit on a kink, where the derivative is a convention: there the derived value is "
+             f"checked to lie between the one-sided differences",) if kinks else ()
     checks = tuple(Check(c.name, c.ok, f"engine {c.engine}, 60-digit difference {mpmath.nstr(c.precise, 20)}, "
                                        f"float64 difference {c.finite_difference:.9g}") for c in found)
     return Verification(WHAT, checks, notes)
@@ -88,9 +112,9 @@ def verify_network(solved) -> list[GradientCheck]:
     precise = _differences(forward, base, targets, _mp_namespace(), STEP, lambda v: mpmath.mpf(v.p) / v.q)
     rough = _differences(forward, base, targets, _np_namespace(), 1e-6, float)
     checks = []
-    for (name, index, grad), hp, fd in zip(targets, precise, rough):
+    for (name, index, grad), (hp, left, right), (fd, _, _) in zip(targets, precise, rough):
         label = f"dL/d{name}[{','.join(str(i + 1) for i in index)}]"
-        checks.append(GradientCheck(label, grad, hp, float(fd), kinked))
+        checks.append(GradientCheck(label, grad, hp, float(fd), kinked, left, right))
     return checks
 
 
@@ -169,8 +193,9 @@ def _np_namespace() -> dict:
 
 
 def _differences(forward, base: dict, targets: list, namespace: dict, step, number) -> list:
-    """Central differences of the loss for every target, one column per perturbation."""
-    count = 2 * len(targets)
+    """(central, backward, forward) differences of the loss for every target, one column
+    per perturbation and a last column unperturbed."""
+    count = 2 * len(targets) + 1
     dtype = object if number is not float else float
     with mpmath.workdps(DIGITS):
         columns = {name: _columns(t, count, number, dtype) for name, t in base.items()}
@@ -181,7 +206,9 @@ def _differences(forward, base: dict, targets: list, namespace: dict, step, numb
             columns[name][index][2 * k + 1] -= h
             steps.append(h)
         loss = forward(columns, namespace)
-        return [(loss[2 * k] - loss[2 * k + 1]) / (2 * h) for k, h in enumerate(steps)]
+        at = loss[-1]
+        return [((loss[2 * k] - loss[2 * k + 1]) / (2 * h), (at - loss[2 * k + 1]) / h, (loss[2 * k] - at) / h)
+                for k, h in enumerate(steps)]
 
 
 def _columns(t: np.ndarray, count: int, number, dtype) -> np.ndarray:
