@@ -39,7 +39,8 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     head.check_known({"name", "title", "author", "digits", "paper"})
     name = head.str("name", default_name)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        raise head.fail("name", "must be 1-64 letters, digits, '-' or '_' (it names the output files)")
+        taken = "" if head.has("name") else f"; none is given, so the file's name {name!r} is used: set [sheet] name"
+        raise head.fail("name", f"must be 1-64 letters, digits, '-' or '_' (it names the output files){taken}")
     listed = top.raw("problem", [])
     if isinstance(listed, list) and len(listed) > MAX_PROBLEMS:
         raise top.fail("problem", f"at most {MAX_PROBLEMS} problems in one spec, got {len(listed)} "

@@ -37,7 +37,9 @@ from symderiv.model import GivenDecimal
 #: Longest text field of a spec (titles, names): a title is a line, not a document.
 MAX_TEXT = 200
 
-_RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$")
+#: A number written as a string: ASCII digits only (``\d`` alone would read Arabic-Indic and
+#: full-width digits as numbers too).
+_RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$", re.ASCII)
 
 
 @dataclass(frozen=True)
