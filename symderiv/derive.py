@@ -41,10 +41,7 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
         taken = "" if head.has("name") else f"; none is given, so the file's name {name!r} is used: set [sheet] name"
         raise head.fail("name", f"must be 1-64 letters, digits, '-' or '_' (it names the output files){taken}")
-    listed = top.raw("problem", [])
-    if isinstance(listed, list) and len(listed) > MAX_PROBLEMS:
-        raise top.fail("problem", f"at most {MAX_PROBLEMS} problems in one spec, got {len(listed)} "
-                                  "(split the problem set into several specs)")
+    top.at_most("problem", MAX_PROBLEMS, "problems in one spec (split the problem set into several specs)")
     problems = tuple(parse_problem(fields) for fields in top.subs("problem"))
     return SheetSpec(name, head.str("title", name), head.str("author", ""), problems, top.source,
                      head.integer("digits", 4, low=DIGITS[0], high=DIGITS[1]),

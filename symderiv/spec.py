@@ -147,6 +147,13 @@ class Fields:
         for i, v in enumerate(value):
             yield Fields(v, self.source, f"{self.where(name)}[{i + 1}]")
 
+    def at_most(self, name: builtins.str, most: int, what: builtins.str) -> None:
+        """Refuse a list field of more than ``most`` entries before any is read: each entry is
+        printed and worked, so the count bounds a build's time (``what`` names the entries)."""
+        value = self.raw(name, [])
+        if isinstance(value, list) and len(value) > most:
+            raise self.fail(name, f"at most {most} {what}, got {len(value)}")
+
     def check_known(self, known: set[builtins.str]) -> None:
         """Reject unknown fields: a typo must not silently fall back to a default."""
         for name in self.table:

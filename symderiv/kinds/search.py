@@ -95,7 +95,7 @@ def parse(f: Fields) -> SearchSpec:
 
 def _parse_grid(f: Fields) -> GridSpec:
     f.check_known({"hyperparameter", "epochs_per_combination", "minutes_per_epoch"})
-    _at_most(f, "hyperparameter", MAX_HYPERPARAMETERS, "hyperparameters (each is printed)")
+    f.at_most("hyperparameter", MAX_HYPERPARAMETERS, "hyperparameters (each is printed)")
     params = tuple(_parse_hyperparameter(h) for h in f.subs("hyperparameter"))
     names = [h.name for h in params]
     for index, name in enumerate(names):
@@ -111,13 +111,6 @@ def _parse_grid(f: Fields) -> GridSpec:
     return grid
 
 
-def _at_most(f: Fields, name: str, most: int, what: str) -> None:
-    """Refuse a list field with more than ``most`` entries before reading any of them."""
-    raw = f.raw(name, [])
-    if isinstance(raw, list) and len(raw) > most:
-        raise f.fail(name, f"at most {most} {what}, got {len(raw)}")
-
-
 def _parse_hyperparameter(f: Fields) -> Hyperparameter:
     f.check_known({"name", "values"})
     name = f.str("name")
@@ -129,7 +122,7 @@ def _parse_hyperparameter(f: Fields) -> Hyperparameter:
 def _parse_random(f: Fields) -> RandomSpec:
     f.check_known({"success_rate", "confidence"})
     rate = f.number("success_rate", low=0, high=1, open_low=True, open_high=True)
-    _at_most(f, "confidence", MAX_CONFIDENCES, "confidences (each is a worked step)")
+    f.at_most("confidence", MAX_CONFIDENCES, "confidences (each is a worked step)")
     targets = _probabilities(f, "confidence")
     if _estimate(rate, max(targets)) > MAX_TRIALS:
         raise f.fail("success_rate", f"too small for confidence {max(targets)}: more than {MAX_TRIALS} "

@@ -170,10 +170,7 @@ def parse_apply(f: Fields) -> ApplySpec:
 def parse(f: Fields) -> ConvSpec:
     """Validate a conv spec: up to MAX_SIZES size questions and an optional convolution."""
     f.check_known({"size", "apply"})
-    raw = f.raw("size", [])
-    count = len(raw) if isinstance(raw, list) else 0
-    if count > MAX_SIZES:
-        raise f.fail("size", f"at most {MAX_SIZES} size questions (each is a question with a figure), got {count}")
+    f.at_most("size", MAX_SIZES, "size questions (each is a question with a figure)")
     sizes = tuple(parse_size(sf) for sf in f.subs("size", required=False))
     return ConvSpec(sizes, parse_apply(f.sub("apply")) if f.has("apply") else None)
 
