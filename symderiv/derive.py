@@ -21,6 +21,10 @@ DIGITS = (1, 15)
 #: Paper sizes of the typeset sheet (``[sheet] paper``).
 PAPERS = ("letter", "a4")
 
+#: Most problems in one spec: each kind bounds its own work, so this bounds a build's
+#: (README, "Bounds you can rely on").
+MAX_PROBLEMS = 20
+
 
 def load_spec(path: str | Path) -> SheetSpec:
     """Read and validate a TOML spec file; every error is a :class:`SpecError`."""
@@ -35,7 +39,9 @@ def parse_sheet(top: Fields, default_name: str) -> SheetSpec:
     head.check_known({"name", "title", "author", "digits", "paper"})
     name = head.str("name", default_name)
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
-        raise head.fail("name", "must be 1-64 letters, digits, '-' or '_' (it names the output files)")
+        taken = "" if head.has("name") else f"; none is given, so the file's name {name!r} is used: set [sheet] name"
+        raise head.fail("name", f"must be 1-64 letters, digits, '-' or '_' (it names the output files){taken}")
+    top.at_most("problem", MAX_PROBLEMS, "problems in one spec (split the problem set into several specs)")
     problems = tuple(parse_problem(fields) for fields in top.subs("problem"))
     return SheetSpec(name, head.str("title", name), head.str("author", ""), problems, top.source,
                      head.integer("digits", 4, low=DIGITS[0], high=DIGITS[1]),

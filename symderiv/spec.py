@@ -37,7 +37,9 @@ from symderiv.model import GivenDecimal
 #: Longest text field of a spec (titles, names): a title is a line, not a document.
 MAX_TEXT = 200
 
-_RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$")
+#: A number written as a string: ASCII digits only (``\d`` alone would read Arabic-Indic and
+#: full-width digits as numbers too).
+_RATIONAL = re.compile(r"^\s*[-+]?\d{1,30}(\.\d{1,30})?(\s*/\s*\d{1,30})?\s*$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,13 @@ class Fields:
             raise self.fail(name, "expected one or more tables ([[...]] in TOML)")
         for i, v in enumerate(value):
             yield Fields(v, self.source, f"{self.where(name)}[{i + 1}]")
+
+    def at_most(self, name: builtins.str, most: int, what: builtins.str) -> None:
+        """Refuse a list field of more than ``most`` entries before any is read: each entry is
+        printed and worked, so the count bounds a build's time (``what`` names the entries)."""
+        value = self.raw(name, [])
+        if isinstance(value, list) and len(value) > most:
+            raise self.fail(name, f"at most {most} {what}, got {len(value)}")
 
     def check_known(self, known: set[builtins.str]) -> None:
         """Reject unknown fields: a typo must not silently fall back to a default."""

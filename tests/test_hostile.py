@@ -8,7 +8,12 @@ for every new way of breaking the tool.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,7 +40,12 @@ def search_spec(epochs: str = "2", name: str = "a", head: str = "") -> str:
 
 @dataclass(frozen=True)
 class Case:
-    """A command and the files it reads; what it must answer."""
+    """A command and the files it reads; what it must answer.
+
+    ``check`` looks at the standard output of a successful command; ``env`` runs the command
+    in a real process with these variables (where the process matters: stream encodings);
+    ``needs`` names a program the case needs (skipped without it).
+    """
 
     name: str
     argv: tuple[str, ...]
@@ -44,11 +54,44 @@ class Case:
     message: str = ""
     seconds: float = 30.0
     output: Callable[[Path], Path] | None = None
+    check: Callable[[str], object] | None = None
+    env: dict[str, str] | None = None
+    needs: str | None = None
 
 
-def spec_case(name: str, text: str | bytes, message: str, status: int = 2, command: str = "build") -> Case:
+def spec_case(name: str, text: str | bytes, message: str, status: int = 2, command: str = "build",
+              **options) -> Case:
     argv = ("build", "spec.toml", "-o", "out", "--no-pdf") if command == "build" else (command, "spec.toml")
-    return Case(name, argv, {"spec.toml": text}, status, message)
+    return Case(name, argv, {"spec.toml": text}, status, message, **options)
+
+
+def problem(kind: str, body: str) -> str:
+    return f'[[problem]]\nkind = "{kind}"\n{body}'
+
+
+def strict_json(text: str) -> None:
+    """Parses as strict JSON (no Infinity or NaN) with a number beyond float64 in it."""
+    def reject(constant: str):
+        raise AssertionError(f"not JSON: {constant}")
+    values = re.findall(r'"value": (-?[0-9.]+e[+-]\d+)', text)
+    assert json.loads(text, parse_constant=reject) and values, text[:200]
+
+
+def matrix(rows: int, cols: int) -> str:
+    return "[" + ", ".join("[" + ", ".join(str((r * cols + c) % 7 - 3) for c in range(cols)) + "]"
+                           for r in range(rows)) + "]"
+
+
+def hyperparameters(count: int, values: str = "2") -> str:
+    return "".join(f'[[problem.grid.hyperparameter]]\nname = "h{i}"\nvalues = {values}\n' for i in range(count))
+
+
+GRID = "[problem.grid]\nepochs_per_combination = 2\nminutes_per_epoch = 1\n"
+RANDOM = "[problem.random]\nsuccess_rate = {q}\nconfidence = {p}\n"
+SIZE = '[[problem.size]]\ninput = [9, 9, 1]\nkernel = 3\n'
+GRADFLOW = ("[problem.chain]\nupstream = {u}\nlocal = [{d}, {d}]\n[problem.residual]\nupstream = {u}\n"
+            "[problem.depths]\nupstream = {u}\nlocal = {d}\nplain = [1, 3]\nresidual = [2]\nblock = 1\n")
+NESTED = "sin(cos(" * 12 + "w1 + w2" + "))" * 12
 
 
 CASES = [
@@ -74,6 +117,57 @@ CASES = [
          {"spec.toml": search_spec(), "plain.txt": "keep"}, 2, r"cannot write the output: Not a directory"),
     Case("output name too long", ("build", "spec.toml", "-o", "x" * 300, "--no-pdf"),
          {"spec.toml": search_spec()}, 2, r"File name too long"),
+    # numbers that are not ASCII digits, or not numbers
+    spec_case("Arabic-Indic digits", search_spec('"\u0661\u0662"'), r"epochs_per_combination: expected a number"),
+    spec_case("full-width digits", search_spec('"\uff11\uff12"'), r"epochs_per_combination: expected a number"),
+    spec_case("NaN as a string", search_spec('"NaN"'), r"epochs_per_combination: expected a number"),
+    spec_case("a float past 1e300 as a count", search_spec("1e300"), r"grid: the total time C E t would have"),
+    # unbounded work: every documented bound is reachable in a stated time (README, "Bounds")
+    spec_case("conv: 48,400 printed products", problem("conv", f"[problem.apply]\ninput = {matrix(30, 30)}\n"
+                                                               f"kernel = {matrix(11, 11)}\n"),
+              r"apply\.kernel: the steps would print 48,400 products .* at most 5,000"),
+    spec_case("conv: 21 size questions", problem("conv", SIZE * 21), r"problem\[1\]\.size: at most 20 size questions"),
+    spec_case("search: 21 hyperparameters", problem("search", GRID + hyperparameters(21)),
+              r"grid\.hyperparameter: at most 20 hyperparameters"),
+    spec_case("search: 21 confidences", problem("search", RANDOM.format(q=0.5, p=[k / 100 for k in range(1, 22)])),
+              r"random\.confidence: at most 20 confidences"),
+    spec_case("search: a grid total of 2,000 digits", problem("search", GRID + hyperparameters(20, "9" * 99)),
+              r"problem\[1\]\.grid: the total time C E t would have \d+ digits; at most 200"),
+    spec_case("search: 900,000 trials of a 30-digit rate", problem("search", RANDOM.format(
+        q='"767500000000000000000001/100000000000000000000000000000"', p='[0.95, "999/1000"]')), "", status=0),
+    spec_case("optimizers: steps * batch_size over 10^7", problem("optimizers", "[problem.demo]\nsteps = 100000\n"
+                                                                                "batch_size = 101\nsamples = 1000\n"),
+              r"demo\.steps: steps \* batch_size must be <= 10\^7"),
+    spec_case("optimizers: draws * batch_size over 10^6", problem("optimizers", "[problem.demo]\ndraws = 200000\n"
+                                                                                 "batch_size = 8\n"),
+              r"demo\.draws: draws \* batch_size must be <= 10\^6"),
+    spec_case("optimizers: 100,000 steps", problem("optimizers", "[problem.demo]\nsteps = 100000\n"), "", status=0),
+    spec_case("optimizer_steps: a gradient of 600 nodes", problem("optimizer_steps", (
+        f'start = [1, 2]\nobjective = "{NESTED}"\nvariables = ["w1", "w2"]\nsteps = 2\n'
+        '[[problem.optimizer]]\nmethod = "sgd"\nlr = 0.1\n')), r"objective: its gradient has \d+ nodes"),
+    spec_case("21 problems", problem("search", GRID + hyperparameters(1)) * 21, r"problem: at most 20 problems"),
+    Case("a file name that is no sheet name", ("build", "\u00dcbung 1.toml", "-o", "out", "--no-pdf"),
+         {"\u00dcbung 1.toml": search_spec()}, 2,
+         r"sheet\.name: .*the file's name '.bung 1' is used: set \[sheet\] name"),
+    # beyond float range: the key stays strict JSON, the kernels import
+    spec_case("key: values beyond float64", problem("gradflow", GRADFLOW.format(u=1e300, d=1e50)), "", status=0,
+              command="key", check=strict_json),
+    spec_case("key: values below float64", problem("gradflow", GRADFLOW.format(u=1e-300, d=1e-50)), "", status=0,
+              command="key", check=strict_json),
+    # text that reaches a document: a name SymPy would print as \mathscr{x}, through TeX
+    Case("hyperparameter named xscr, typeset", ("build", "spec.toml", "-o", "out"), {"spec.toml": search_spec(
+        name="xscr")}, 0, needs="pdflatex", seconds=120),
+    # a terminal that takes ASCII only: non-ASCII text is escaped, never a UnicodeEncodeError
+    Case("ASCII terminal: build with a non-ASCII title", ("build", "spec.toml", "-o", "out", "--no-pdf"),
+         {"spec.toml": search_spec(head='[sheet]\ntitle = "\u00dcbung \u03bb \u6f22\u5b57 \U0001f600"\n')}, 0,
+         env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"}),
+    Case("ASCII terminal: the key", ("key", "spec.toml"), {"spec.toml": search_spec(
+        head='[sheet]\ntitle = "\u00dcbung"\n', name="lambda1")}, 0, env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"},
+         check=lambda out: json.loads(out)),
+    Case("ASCII terminal: an error naming a non-ASCII file", ("build", "sp\u00e9c.toml", "-o", "out"),
+         {"sp\u00e9c.toml": search_spec("0", head='[sheet]\nname = "x"\n')}, 2,
+         r"sp\\xe9c\.toml: problem\[1\]\.grid\.epochs_per_combination: must be >= 1",
+         env={"PYTHONIOENCODING": "ascii"}),
 ]
 
 
@@ -87,16 +181,33 @@ def _write(tmp: Path, files: dict[str, str | bytes]) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file()}
 
 
+def _in_a_process(case: Case, tmp: Path) -> tuple[int, str, str]:
+    """Run the case's command as ``python -m symderiv`` with its environment."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, **(case.env or {}), "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "symderiv", *case.argv], cwd=tmp, env=env, capture_output=True,
+                          timeout=case.seconds)
+    return done.returncode, done.stdout.decode("ascii"), done.stderr.decode("ascii")
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_corpus(case: Case, tmp_path, monkeypatch, capsys):
+    if case.needs and shutil.which(case.needs) is None:
+        pytest.skip(f"{case.needs} is not installed")
     before = _write(tmp_path, case.files)
     monkeypatch.chdir(tmp_path)
     start = time.monotonic()
-    status = cli.main(list(case.argv))
+    if case.env is not None:
+        status, out, err = _in_a_process(case, tmp_path)
+    else:
+        status = cli.main(list(case.argv))
+        out, err = capsys.readouterr()
     elapsed = time.monotonic() - start
-    err = capsys.readouterr().err
     assert status == case.status, err
     assert elapsed < case.seconds
+    assert "Traceback" not in err
+    if case.status == 0 and case.check is not None:
+        case.check(out)
     if case.status == 2:
         assert len(err.strip().splitlines()) == 1, err
         assert re.search(case.message, err), err

@@ -13,7 +13,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.errors import SpecError
-from symderiv.kinds.conv import MAX_APPLY_SIDE, MAX_SIDE
+from symderiv.kinds.conv import MAX_APPLY_SIDE, MAX_PRODUCTS, MAX_SIDE, MAX_SIZES
 from symderiv.kinds.conv.apply import conv2d
 from symderiv.kinds.conv.size import Axis, derivation, formula, full_formula, same_padding, tidy
 from symderiv.model import Step
@@ -126,35 +126,46 @@ def _size_spec(case) -> dict:
             "padding": list(pad), "dilation": list(dil)}
 
 
+def sizes_sheet(sizes: list[dict]):
+    """A sheet of every size table, in order, as conv problems of at most MAX_SIZES questions each."""
+    problems = [{"kind": "conv", "size": sizes[i:i + MAX_SIZES]} for i in range(0, len(sizes), MAX_SIZES)]
+    return derive_sheet(parse_sheet(Fields({"problem": problems}, "test.toml"), "t"))
+
+
+def output_shapes(sheet) -> list:
+    """The output shape of every size question of ``sheet``, in order."""
+    return [a.value for p in sheet.problems for q in p.questions for a in q.answers if a.id.endswith("output_shape")]
+
+
 @functools.cache
 def rect_sheet():
     """Every rectangular case as one size question each, derived once."""
-    return sheet_of({"size": [_size_spec(case) for case in RECT_CASES]})
+    return sizes_sheet([_size_spec(case) for case in RECT_CASES])
+
+
+def rect_shapes() -> list:
+    return output_shapes(rect_sheet())
 
 
 def test_rectangular_shapes_against_brute_force():
-    sheet = rect_sheet()
-    for i, ((h, w, _c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in enumerate(RECT_CASES, start=1):
+    for shape, ((h, w, _c), f, (kh, kw), (sh, sw), (ph, pw), (dh, dw)) in zip(rect_shapes(), RECT_CASES, strict=True):
         expected = [len(ref.count_starts(h, kh, ph, ph, sh, dh)), len(ref.count_starts(w, kw, pw, pw, sw, dw)), f]
-        assert sheet.answer(f"1.{i}.output_shape").value.tolist() == [expected]
+        assert shape.tolist() == [expected]
 
 
 @needs_torch
 def test_rectangular_shapes_against_torch():
-    sheet = rect_sheet()
-    for i, ((h, w, c), f, kernel, stride, pad, dil) in enumerate(RECT_CASES, start=1):
-        expected = ref.torch_output_shape(h, w, c, f, kernel, stride, pad, dil)
-        assert tuple(sheet.answer(f"1.{i}.output_shape").value) == expected
+    for shape, ((h, w, c), f, kernel, stride, pad, dil) in zip(rect_shapes(), RECT_CASES, strict=True):
+        assert tuple(shape) == ref.torch_output_shape(h, w, c, f, kernel, stride, pad, dil)
 
 
 @needs_torch
 def test_same_padding_shapes_against_torch():
     cases = list(itertools.product([5, 8], [6, 7], [1, 2, 3, 4], [1, 2]))
-    sheet = sheet_of({"size": [{"input": [h, w, 2], "filters": 3, "kernel": k, "padding": "same", "dilation": d}
-                               for h, w, k, d in cases]})
-    for i, (h, w, k, d) in enumerate(cases, start=1):
-        expected = ref.torch_output_shape(h, w, 2, 3, k, 1, "same", d)
-        assert tuple(sheet.answer(f"1.{i}.output_shape").value) == expected
+    shapes = output_shapes(sizes_sheet([{"input": [h, w, 2], "filters": 3, "kernel": k, "padding": "same",
+                                         "dilation": d} for h, w, k, d in cases]))
+    for shape, (h, w, k, d) in zip(shapes, cases, strict=True):
+        assert tuple(shape) == ref.torch_output_shape(h, w, 2, 3, k, 1, "same", d)
 
 
 @needs_torch
@@ -455,6 +466,10 @@ BAD = [
     (apply(input=[[1, "x"], [3, 4]]), "apply.input[1][2]", "expected a number"),
     (apply(input=[]), "apply.input", "non-empty"),
     (apply(input=[[0] * 30] * 30), "apply.input", "at most"),
+    (apply(input=[[0] * 30] * 30, kernel=[[1] * 11] * 11), "apply.kernel", f"48,400 products (400 output entries x "
+                                                                          f"121 kernel entries each); at most "
+                                                                          f"{MAX_PRODUCTS:,}"),
+    ({"size": [{"input": [3, 3, 1], "kernel": 1}] * (MAX_SIZES + 1)}, "size", f"at most {MAX_SIZES} size questions"),
     (apply(bias=1), "apply.bias", "unknown field"),
     # bounds: the padded side, stride, dilation and kernel are at most MAX_SIDE (MAX_APPLY_SIDE when applied)
     (size(padding=10 ** 6), "size[1].padding", f"<= {MAX_SIDE}"),

@@ -266,6 +266,30 @@ def test_gd_run_follows_the_closed_form(shown):
     assert np.allclose(gd.path, expected, rtol=1e-9, atol=1e-12)
 
 
+def _sampled_path(X, y, rows, w0, alpha, steps):
+    """SGD / mini-batch GD by a plain loop over steps and rows (the per-sample gradients averaged)."""
+    w, path = list(w0), [tuple(w0)]
+    for t in range(steps):
+        g = [0.0, 0.0]
+        for r in rows[t]:
+            residual = X[r][0] * w[0] + X[r][1] * w[1] - y[r]
+            g = [g[0] + X[r][0] * residual / len(rows[t]), g[1] + X[r][1] * residual / len(rows[t])]
+        w = [w[0] - alpha * g[0], w[1] - alpha * g[1]]
+        path.append(tuple(w))
+    return np.array(path)
+
+
+def test_sampled_runs_follow_the_per_sample_gradients(shown):
+    """The runs' batch gradients (M_B w - c_B, from the batch's moments) against row-by-row sums."""
+    spec, d = shown
+    data = demo.make_data(spec)
+    X, y, w0 = data.X.tolist(), data.y.tolist(), [float(v) for v in spec.start]
+    alpha, steps = float(spec.stochastic_learning_rate), spec.steps
+    for run, purpose, b in ((d.stochastic[1], demo.SGD, 1), (d.stochastic[2], demo.MINIBATCH, spec.batch_size)):
+        rows = demo.batches(spec, purpose, steps, b).tolist()
+        assert np.allclose(run.path, _sampled_path(X, y, rows, w0, alpha, steps), rtol=1e-9, atol=1e-12)
+
+
 def test_momentum_reaches_tolerance_first(shown):
     spec, d = shown
     gd, mom = d.deterministic
@@ -383,8 +407,14 @@ def test_bad_input_names_the_field(field, value, words):
 
 def test_draws_times_batch_is_bounded():
     with pytest.raises(SpecError) as err:
-        spec_of(draws=10 ** 6, batch_size=16)
-    assert err.value.field == "demo.draws" and "10^7" in str(err.value)
+        spec_of(draws=10 ** 5, batch_size=16)
+    assert err.value.field == "demo.draws" and "10^6" in str(err.value)
+
+
+def test_steps_times_batch_is_bounded():
+    with pytest.raises(SpecError) as err:
+        spec_of(steps=100_000, batch_size=101, samples=1000)
+    assert err.value.field == "demo.steps" and "10^7" in str(err.value)
 
 
 def test_bad_input_through_a_sheet():

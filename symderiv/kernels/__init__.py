@@ -1,9 +1,9 @@
 """SymPy expressions -> NumPy source: the only place code is generated.
 
 ``render_kernels(sheet)`` is the text of ``<sheet>_kernels.py``, written by
-``symderiv build`` beside the sheet: plain Python importing only NumPy, one public
-function per problem result, each computing exactly what the sheet derives, vectorized
-over leading batch axes. ``compile_kernels(sheet)`` gives the same functions in process.
+``symderiv build`` beside the sheet: plain Python importing only NumPy and the standard
+library (``os``, ``concurrent.futures``), one public function per problem result, each
+computing exactly what the sheet derives, vectorized over leading batch axes. ``compile_kernels(sheet)`` gives the same functions in process.
 
 >>> import symderiv, symderiv.kernels
 >>> sheet = symderiv.derive_file("derivations/homework1.toml")       # doctest: +SKIP

@@ -18,7 +18,9 @@ Like SymPy's printers, expressions dispatch on their class name (``_emit_Add``,
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -31,9 +33,34 @@ COMMUTATIVE = {"add", "multiply", "maximum", "minimum"}
 KEYWORD_OUT = {"maximum", "minimum"}
 
 
-def literal(number: sp.Basic) -> str:
-    """A SymPy number as a float literal (shortest repr that round-trips)."""
-    return repr(float(number))
+def literal(number: Any) -> str:
+    """A number as a Python float literal: the shortest repr that round-trips.
+
+    Every number printed into generated code goes through here (or :func:`literals`), so
+    the code always imports: beyond float64's range (or nonzero and rounding to 0.0) a
+    number is its 17 significant digits and exponent (``1.0000000000000000e+400``, which
+    Python reads as ``inf``, as float64 holds it), and an infinite or undefined one is
+    ``float("inf")`` / ``float("nan")``: never the bare name ``inf`` or ``nan``.
+    """
+    try:
+        value = float(number)
+    except OverflowError:
+        value = math.inf
+    if math.isfinite(value) and (value != 0 or number == 0):
+        return repr(value)
+    if math.isnan(value):
+        return 'float("nan")'
+    exact = sp.Float(number, 17)
+    if not exact.is_finite:
+        return ("-" if value < 0 else "") + 'float("inf")'
+    return str(exact)
+
+
+def literals(values: Any) -> str:
+    """Nested lists of numbers as code, each number by :func:`literal` (``[[1.0, 0.5]]``)."""
+    if isinstance(values, (list, tuple)):
+        return "[" + ", ".join(literals(v) for v in values) + "]"
+    return literal(values)
 
 
 @dataclass

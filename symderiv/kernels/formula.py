@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from symderiv.kernels.emit import literal, literals
 from symderiv.kernels.printer import ArrayPrinter, cse_lines, safe_text
 from symderiv.model import Answer, Problem, Question
 
@@ -75,9 +76,9 @@ def _given(symbol: sp.Symbol, q: Question):
         if not (isinstance(value, sp.Basic) and value.is_number):
             continue
         if isinstance(key, sp.Symbol) and key.name == symbol.name:
-            return float(value)
+            return value
         if isinstance(key, sp.Indexed) and str(key.base) == symbol.name:
-            family.append(float(value))
+            family.append(value)
     return family or None
 
 
@@ -134,13 +135,14 @@ def formula_source(problem: Problem) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _function(f: Formula, number: int) -> str:
-    consts = [f"{_const_name(f, n)} = _const({d!r})" for n, d in f.args if isinstance(d, list)]
+    consts = [f"{_const_name(f, n)} = _const({literals(d)})" for n, d in f.args if isinstance(d, list)]
     sig = ", ".join(n if d is None else f"{n}={_default_code(f, n, d)}" for n, d in f.args)
     note = safe_text(prose(f.answer.text))
     arg_doc = "\n".join(f"        {n}: " + ("required" if d is None else f"default {_default_code(f, n, d, doc=True)}")
                         for n, d in f.args)
+    aside = f"\n        ({note.strip('()')})" if note else ""
     doc = (f'    """Answer {f.answer.id} of question {f.question.id} ({safe_text(f.question.title)}), vectorized.\n\n'
-           f"        {f.answer.symbol} = {f.answer.value}" + (f"\n        ({note.strip('()')})" if note else "") + "\n\n"
+           f"        {f.answer.symbol} = {f.answer.value}{aside}\n\n"
            "    Arguments are numbers or arrays, broadcast together (NumPy rules); defaults are\n"
            f"    the spec's numbers where the problem gives them.\n{arg_doc}\n" + '    """')
     body = "\n".join("    " + line for line in f.body)
@@ -159,5 +161,6 @@ def _default_code(f: Formula, name: str, default, doc: bool = False) -> str:
     return _number(default)
 
 
-def _number(value: float) -> str:
-    return repr(int(value)) if float(value).is_integer() else repr(float(value))
+def _number(value: sp.Basic) -> str:
+    """A whole number a float64 holds exactly as an int, anything else as a float literal."""
+    return str(int(value)) if value.is_integer and abs(value) < 2**53 else literal(value)

@@ -33,7 +33,9 @@ class ArrayPrinter(NumPyPrinter):
         return literal(expr)
 
     def _print_Integer(self, expr: sp.Integer) -> str:
-        return str(int(expr))
+        """Whole numbers a float64 holds exactly as ints; larger ones as float literals (a
+        Python int past 2^63 would not go into a NumPy operation)."""
+        return str(int(expr)) if abs(expr) < 2**53 else literal(expr)
 
     def _print_Half(self, expr) -> str:
         return "0.5"

@@ -1,7 +1,8 @@
-"""Runtime helpers of every generated kernels module: numpy only, copied in verbatim.
+"""Runtime helpers of every generated kernels module: NumPy and the standard library only, copied in verbatim.
 
 ``symderiv.kernels`` pastes the source below the ``# --- runtime ---`` marker into each
-``<sheet>_kernels.py`` it writes, so the generated file needs nothing but NumPy. Keeping
+``<sheet>_kernels.py`` it writes, so the generated file needs nothing but NumPy (and the
+standard library: ``os``, ``concurrent.futures``, imported where used). Keeping
 the helpers here, as ordinary code, lets them be read, linted and tested like the rest.
 
 The calling convention they implement: every argument is an array whose *trailing*

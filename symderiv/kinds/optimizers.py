@@ -56,7 +56,7 @@ NEXT = sp.Add(t, 1, evaluate=False)  # prints "t + 1", not "1 + t"
 
 #: How the names SymPy would print badly are written.
 NOTATION = (("det_zI_M", r"\det(z I - M)"), ("gain", r"\frac{\alpha m_{\infty}}{\alpha g}"),
-            ("m_inf", r"m_{\infty}"), ("nabla_h", r"\nabla h"),
+            ("ghat_t", r"\hat{g}_{t}"), ("m_inf", r"m_{\infty}"), ("nabla_h", r"\nabla h"),
             ("w_2next", r"w_{2}^{+}"))
 
 
@@ -88,6 +88,11 @@ def updates(batch: sp.Basic) -> sp.Basic:
 
 # ---------------------------------------------------------------------------- spec
 
+#: Most sampled rows of a mini-batch run (steps * batch_size), and of the variance table's
+#: largest batch size (draws * batch_size): each row is gathered once, so these bound the time.
+MAX_STEP_ROWS = 10 ** 7
+MAX_DRAW_ROWS = 10 ** 6
+
 
 @dataclass(frozen=True)
 class OptimizersSpec:
@@ -112,8 +117,9 @@ def parse(f: Fields) -> OptimizersSpec:
         _rate(d, "stochastic_learning_rate", "0.01", "2/(1 + kappa)", 2 / (1 + kap),
               "one sample's curvature is 1 + kappa, so an SGD step would overshoot"),
         _rate(d, "saddle_learning_rate", "0.05", "1", sp.Integer(1), "h has curvature 2 at its minima"),
-        batch, samples, d.number("noise", "0.5", low=0, high=1000), d.integer("steps", 300, low=1, high=100_000),
+        batch, samples, d.number("noise", "0.5", low=0, high=1000), _steps(d, batch),
         d.number("tolerance", 1e-6, low=0, open_low=True), _draws(d, batch)))
+
 
 
 def _samples(d: Fields) -> int:
@@ -140,10 +146,19 @@ def _rate(d: Fields, name: str, default: str, label: str, bound: sp.Rational, wh
     return rate
 
 
+def _steps(d: Fields, batch: int) -> int:
+    steps = d.integer("steps", 300, low=1, high=100_000)
+    if steps * batch > MAX_STEP_ROWS:
+        raise d.fail("steps", f"steps * batch_size must be <= 10^7 (the rows a mini-batch run samples), "
+                              f"got {steps * batch:,}")
+    return steps
+
+
 def _draws(d: Fields, batch: int) -> int:
     draws = d.integer("draws", 4000, low=10, high=10 ** 6)
-    if draws * batch > 10 ** 7:
-        raise d.fail("draws", f"draws * batch_size must be <= 10^7 (memory), got {draws * batch}")
+    if draws * batch > MAX_DRAW_ROWS:
+        raise d.fail("draws", f"draws * batch_size must be <= 10^6 (the rows the variance table samples), "
+                              f"got {draws * batch:,}")
     return draws
 
 

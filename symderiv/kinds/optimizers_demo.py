@@ -17,6 +17,7 @@ are bit-identical from run to run.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,7 +26,8 @@ import sympy as sp
 
 from symderiv.model import Figure, Step, Table
 
-Gradient = Callable[[np.ndarray, int], np.ndarray]
+#: g(w_1, w_2, t) -> (g_1, g_2): the gradient used at step t, in Python floats.
+Gradient = Callable[[float, float, int], tuple[float, float]]
 
 #: Random-stream purposes: one independent, seeded stream each.
 DATA, SGD, MINIBATCH, VARIANCE, SADDLE, EPOCH_SGD, EPOCH_MINIBATCH = range(7)
@@ -86,14 +88,49 @@ def row_gradients(data: Data, w: np.ndarray, rows: np.ndarray | slice = slice(No
     return X * residual[:, None]
 
 
+#: Rows gathered at once when the batches' moments are computed (bounds the memory).
+CHUNK_ROWS = 1 << 18
+
+
+def batch_moments(data: Data, batches: np.ndarray) -> np.ndarray:
+    """Per batch (a row of ``batches``), the means of x1 x1, x1 x2, x2 x2, x1 y, x2 y over its rows.
+
+    The mean gradient of a batch B is linear in w: (1/b) sum x_i (x_i . w - y_i) = M_B w - c_B,
+    with M_B = (1/b) sum x_i x_i^T and c_B = (1/b) sum x_i y_i. Computed for every step at
+    once, they leave each step of a run a few float operations, whatever the batch size.
+    """
+    steps, b = batches.shape
+    out = np.empty((steps, 5))
+    chunk = max(1, CHUNK_ROWS // b)
+    for t0 in range(0, steps, chunk):
+        rows = batches[t0:t0 + chunk]
+        x1, x2, y = data.X[rows, 0], data.X[rows, 1], data.y[rows]
+        for k, (u, v) in enumerate(((x1, x1), (x1, x2), (x2, x2), (x1, y), (x2, y))):
+            out[t0:t0 + chunk, k] = np.mean(u * v, axis=1)
+    return out
+
+
+def linear_gradient(moments: np.ndarray) -> Gradient:
+    """g_t(w) = M_t w - c_t from one row of moments per step (one row: the same every step)."""
+    rows = moments.tolist()
+    if len(rows) == 1:
+        a, b, d, c1, c2 = rows[0]
+        return lambda w1, w2, t: (a * w1 + b * w2 - c1, b * w1 + d * w2 - c2)
+
+    def gradient(w1: float, w2: float, t: int) -> tuple[float, float]:
+        a, b, d, c1, c2 = rows[t]
+        return a * w1 + b * w2 - c1, b * w1 + d * w2 - c2
+    return gradient
+
+
 def full_gradient(data: Data) -> Gradient:
     """Gradient descent's gradient: the mean over all N rows."""
-    return lambda w, t: np.mean(row_gradients(data, w), axis=0)
+    return linear_gradient(batch_moments(data, np.arange(len(data.y))[None, :]))
 
 
 def sampled_gradient(data: Data, batches: np.ndarray) -> Gradient:
     """The mean gradient over the rows of batch ``t`` (``batches`` is steps x b indices)."""
-    return lambda w, t: np.mean(row_gradients(data, w, batches[t]), axis=0)
+    return linear_gradient(batch_moments(data, batches))
 
 
 def batches(spec: DemoSpec, purpose: int, steps: int, size: int) -> np.ndarray:
@@ -102,12 +139,19 @@ def batches(spec: DemoSpec, purpose: int, steps: int, size: int) -> np.ndarray:
 
 
 def descend(gradient: Gradient, w0: np.ndarray, alpha: float, beta: float, steps: int) -> np.ndarray:
-    """The path of m <- beta m + g(w), w <- w - alpha m (beta = 0 is plain (S)GD)."""
-    w, m, path = w0.copy(), np.zeros_like(w0), [w0.copy()]
+    """The path of m <- beta m + g(w), w <- w - alpha m (beta = 0 is plain (S)GD).
+
+    Two coordinates per step: plain Python floats, where NumPy's cost per call would be
+    most of the work (a run of 100,000 steps takes a tenth of a second).
+    """
+    w1, w2 = float(w0[0]), float(w0[1])
+    m1 = m2 = 0.0
+    path = [(w1, w2)]
     for t in range(steps):
-        m = beta * m + gradient(w, t)
-        w = w - alpha * m
-        path.append(w)
+        g1, g2 = gradient(w1, w2, t)
+        m1, m2 = beta * m1 + g1, beta * m2 + g2
+        w1, w2 = w1 - alpha * m1, w2 - alpha * m2
+        path.append((w1, w2))
     return np.array(path)
 
 
@@ -243,14 +287,26 @@ def saddle_runs(spec: DemoSpec, gradient: Callable, loss: Callable) -> tuple[Sad
     """
     start = np.array([float(spec.start[0]), 0.0])
     noise = float(spec.noise) * rng(spec, SADDLE).standard_normal((spec.steps, 2))
-    exact = lambda w, t: np.asarray(gradient(w), dtype=float)  # noqa: E731
-    noisy = lambda w, t: exact(w, t) + noise[t]  # noqa: E731
     out = []
-    for name, grad in (("GD", exact), ("noisy GD", noisy)):
+    for name, grad in (("GD", _perturbed(gradient, None)), ("noisy GD", _perturbed(gradient, noise))):
         with np.errstate(over="ignore", invalid="ignore"):  # a large noise can throw w off: reported, not hidden
             w = descend(grad, start, float(spec.saddle_learning_rate), 0.0, spec.steps)[-1]
             out.append(SaddleRun(name, (float(w[0]), float(w[1])), float(loss(w))))
-    return tuple(out)
+    return out[0], out[1]
+
+
+def _perturbed(gradient: Callable, noise: np.ndarray | None) -> Gradient:
+    """h's gradient at (w_1, w_2), plus ``noise[t]`` when given. A gradient too large for a
+    float is infinite: the run then diverges, and the sheet says so."""
+    added = noise.tolist() if noise is not None else None
+
+    def g(w1: float, w2: float, t: int) -> tuple[float, float]:
+        try:
+            g1, g2 = gradient((w1, w2))
+        except OverflowError:
+            return math.inf, math.inf
+        return (g1, g2) if added is None else (g1 + added[t][0], g2 + added[t][1])
+    return g
 
 
 @dataclass(frozen=True)
@@ -403,8 +459,10 @@ def momentum_step(spec: DemoSpec, demo: Demo) -> Step:
     rows = tuple((r.name, num(r.beta), reached_cell(r.reached(tol), total), sp.Integer(r.sign_changes(r.reached(tol))),
                   num(r.travel(1)), num(r.travel(0)), num(r.loss[-1])) for r in demo.deterministic)
     gd, mom = demo.deterministic
-    both = mom.reached(tol) is not None and gd.reached(tol) is not None
-    ratio = (" (momentum needed ", *versus(mom.reached(tol), gd.reached(tol), "fewer", "more"), " GD)") if both else ()
+    fast, slow = mom.reached(tol), gd.reached(tol)
+    ratio: tuple = ()
+    if fast is not None and slow is not None:
+        ratio = (" (momentum needed ", *versus(fast, slow, "fewer", "more"), " GD)")
     note = ("Momentum reached ", _tolerance(spec), " ", *_reached_words(mom, tol, total), ", GD ",
             *_reached_words(gd, tol, total), *ratio, ". Until then the steep coordinate ", _w2, " changed sign ",
             sp.Integer(mom.sign_changes(mom.reached(tol))), " times under momentum and ",

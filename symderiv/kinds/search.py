@@ -29,12 +29,18 @@ import mpmath
 import sympy as sp
 
 from symderiv.algebra import decimal_text, substitute
+from symderiv.errors import SpecError
 from symderiv.kinds.registry import Kind, register
 from symderiv.model import Answer, Problem, Question, Step, Table
 from symderiv.spec import Fields
 
 #: The largest N the random-search question verifies exactly ((1 - q)^N as a Rational).
 MAX_TRIALS = 10**6
+#: Most hyperparameters of a grid, and confidences of a random search (each is printed).
+MAX_HYPERPARAMETERS = 20
+MAX_CONFIDENCES = 20
+#: Most digits of the grid's total time C E t (numerator or denominator): it is printed whole.
+MAX_GRID_DIGITS = 200
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,31}")
 
@@ -89,13 +95,20 @@ def parse(f: Fields) -> SearchSpec:
 
 def _parse_grid(f: Fields) -> GridSpec:
     f.check_known({"hyperparameter", "epochs_per_combination", "minutes_per_epoch"})
+    f.at_most("hyperparameter", MAX_HYPERPARAMETERS, "hyperparameters (each is printed)")
     params = tuple(_parse_hyperparameter(h) for h in f.subs("hyperparameter"))
     names = [h.name for h in params]
     for index, name in enumerate(names):
         if name in names[:index]:
             raise f.fail(f"hyperparameter[{index + 1}].name", f"repeated name {name!r}")
-    return GridSpec(params, f.integer("epochs_per_combination", low=1),
+    grid = GridSpec(params, f.integer("epochs_per_combination", low=1),
                     f.number("minutes_per_epoch", low=0, open_low=True))
+    total = grid.minutes * grid.epochs * sp.Mul(*(h.count for h in params))
+    digits = max(len(str(total.p)), len(str(total.q)))  # below 4,300: at most 22 numbers of 100 digits
+    if digits > MAX_GRID_DIGITS:
+        raise SpecError(f.source, f.path, f"the total time C E t would have {digits} digits; at most "
+                                          f"{MAX_GRID_DIGITS} are printed (fewer values or epochs)")
+    return grid
 
 
 def _parse_hyperparameter(f: Fields) -> Hyperparameter:
@@ -109,6 +122,7 @@ def _parse_hyperparameter(f: Fields) -> Hyperparameter:
 def _parse_random(f: Fields) -> RandomSpec:
     f.check_known({"success_rate", "confidence"})
     rate = f.number("success_rate", low=0, high=1, open_low=True, open_high=True)
+    f.at_most("confidence", MAX_CONFIDENCES, "confidences (each is a worked step)")
     targets = _probabilities(f, "confidence")
     if _estimate(rate, max(targets)) > MAX_TRIALS:
         raise f.fail("success_rate", f"too small for confidence {max(targets)}: more than {MAX_TRIALS} "
@@ -216,16 +230,17 @@ def _miss_sign(rate: sp.Rational, target: sp.Rational, trials: int) -> int:
     """The sign of ``(1 - rate)^trials - (1 - target)``, decided exactly.
 
     It is the sign of ``N ln(1 - rate) - ln(1 - target)``; at 60 digits that difference
-    is known to far better than 1e-40, so a larger one decides. Anything smaller (a tie,
-    or all but) is settled with integers: ``a^N d`` against ``(d - c) b^N`` where
-    ``1 - rate = a/b`` and ``target = c/d``. Integer powers of a million digits take
-    seconds, so they are kept for that rare case.
+    is known to far better than 1e-40, so a larger one decides, and at 600 digits one
+    larger than 1e-580. Anything smaller is a tie, settled with integers: ``a^N d`` against
+    ``(d - c) b^N`` where ``1 - rate = a/b`` and ``target = c/d``. A tie needs ``b^N`` to
+    divide ``d`` (a number of the spec, at most 100 digits), so these powers stay small.
     """
     miss, (c, d) = 1 - rate, (int(target.p), int(target.q))
-    with mpmath.workdps(60):
-        gap = trials * mpmath.log(mpmath.mpf(int(miss.p)) / int(miss.q)) - mpmath.log(mpmath.mpf(d - c) / d)
-    if abs(gap) > mpmath.mpf(10) ** -40:
-        return 1 if gap > 0 else -1
+    for digits in (60, 600):
+        with mpmath.workdps(digits):
+            gap = trials * mpmath.log(mpmath.mpf(int(miss.p)) / int(miss.q)) - mpmath.log(mpmath.mpf(d - c) / d)
+            if abs(gap) > mpmath.mpf(10) ** (20 - digits):
+                return 1 if gap > 0 else -1
     left, right = int(miss.p) ** trials * d, (d - c) * int(miss.q) ** trials
     return (left > right) - (left < right)
 
@@ -286,9 +301,19 @@ def _hit(rate: sp.Rational, trials: int) -> sp.Expr:
     return 1 - sp.Pow(1 - rate, trials, evaluate=False)
 
 
+def hit_decimal(rate: sp.Rational, trials: int) -> sp.Float:
+    """``1 - (1 - q)^N`` to 30 significant digits, from ``-expm1(N log1p(-q))`` at 80 digits:
+    the exact power would have up to N times the digits of q (a million trials of a
+    30-digit q: 30 million digits, minutes of work), and this form loses no digits when
+    the chance is tiny."""
+    with mpmath.workdps(80):
+        value = -mpmath.expm1(trials * mpmath.log1p(-mpmath.mpf(int(rate.p)) / int(rate.q)))
+    return sp.Float(value, 30)
+
+
 def _minimality_table(rate: sp.Rational, target: sp.Rational, trials: int) -> Table:
     """N - 1 and N trials: the chance of a good combination, exact (as a power) and in decimals."""
-    rows = tuple((sp.Integer(count), _hit(rate, count), sp.N(_hit(rate, count), 30),
+    rows = tuple((sp.Integer(count), _hit(rate, count), hit_decimal(rate, count),
                   "yes" if reaches(rate, target, count) else "no") for count in (trials - 1, trials))
     return Table(("N", "P(at least one good)", "decimal", f"reaches P = {id_suffix(target)[1]}?"), rows)
 

@@ -8,11 +8,14 @@ double precision), and nested lists (rows) for vectors and matrices, and for ten
 rank 3 and 4 (N-dimensional arrays). A 1x1 matrix is keyed as its single number. An
 answer carried as a high-precision float rather than an exact number has
 ``"numeric": true``; a tensor shape is a flat list with ``"tuple": true`` (a row or a
-column of its entries is the same answer).
+column of its entries is the same answer). A value beyond float64's range (or nonzero and below it) is written as
+a JSON number with 17 significant digits and its exponent (``1.2345678901234567e+400``):
+every key is strict JSON, never ``Infinity`` or ``NaN``.
 """
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import sympy as sp
@@ -22,10 +25,28 @@ from symderiv.render.printer import SheetPrinter
 from symderiv.render.walker import SheetWalker
 
 
+class JsonNumber(str):
+    """A number beyond float64's range as JSON number text, 17 significant digits and its
+    exponent (``1.2345678901234567e+400``): JSON's grammar has no limit on exponents, while
+    a float would be ``Infinity`` (not JSON) or 0."""
+
+
+#: The largest float64; whole numbers below it stay exact ints in the key.
+_FLOAT_MAX = sp.Float(2) ** 1024
+
+
 def _scalar(value: sp.Basic) -> Any:
-    if value.is_Integer:
+    """An int where whole, else the nearest float; beyond float64 (or a nonzero number that
+    rounds to 0.0) a :class:`JsonNumber`."""
+    if value.is_Integer and abs(value) < _FLOAT_MAX:
         return int(value)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if math.isinf(number) or (number == 0 and value != 0):
+        return JsonNumber(str(sp.Float(value, 17)))
+    return number
 
 
 def _nested(rows: Any) -> Any:
@@ -97,7 +118,19 @@ def key_entries(sheet: Sheet) -> dict[str, dict[str, Any]]:
     return {k: v for problem in sheet.problems for k, v in problem_entries(sheet, problem).items()}
 
 
+def to_json(value: Any) -> str:
+    """``value`` as strict JSON text (as ``json.dumps`` writes it), with :class:`JsonNumber`
+    written as the number it holds; a float that is not finite is an error, never ``Infinity``."""
+    if isinstance(value, JsonNumber):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=True)}: {to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(to_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=True, allow_nan=False)
+
+
 def render_key(sheet: Sheet) -> str:
     """The key as deterministic JSON text, one answer per line."""
-    lines = [f"  {json.dumps(k)}: {json.dumps(v, ensure_ascii=True)}" for k, v in key_entries(sheet).items()]
+    lines = [f"  {json.dumps(k)}: {to_json(v)}" for k, v in key_entries(sheet).items()]
     return "{\n" + ",\n".join(lines) + "\n}\n"

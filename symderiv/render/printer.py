@@ -21,7 +21,8 @@ from typing import Any
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, accepted_latex_functions, greek_letters_set, tex_greek_dictionary
 
 from symderiv.algebra import decimal_text
 from symderiv.model import GivenDecimal
@@ -32,6 +33,15 @@ _SHOWN: dict[tuple, Shown] = {}
 
 #: LaTeX that makes a formula taller than a line: parentheses around it must grow.
 _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
+
+#: Function names SymPy writes as a LaTeX command that LaTeX defines as an operator (``\sin``);
+#: the other names it knows (``frac``, ``root``, ``re``, ``im``, ``sqrt``) would be commands
+#: taking arguments, or undefined, so a function of that name is an ``\operatorname``.
+_OPERATORS = frozenset({"arcsin", "arccos", "arctan", "sin", "cos", "tan", "sinh", "cosh", "tanh", "ln", "log",
+                        "sec", "csc", "cot", "coth", "arg"})
+
+#: Characters of a name that are special to TeX, as LaTeX that prints them.
+_TEX_SPECIAL = {"}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%", "~": r"\sim{}"}
 
 
 class SheetPrinter(LatexPrinter):
@@ -137,6 +147,22 @@ class SheetPrinter(LatexPrinter):
             return self.notation[expr.name]
         return super()._print_Symbol(expr, style=style)
 
+    def _split_super_sub(self, name: str) -> tuple[str, list[str], list[str]]:
+        """A name's base, superscripts and subscripts (``lambda1`` -> \\lambda, [], [1]), each
+        printed by :func:`name_latex`: names come from specs (hyperparameters, variables),
+        and SymPy's own reading of them would turn ``xhat`` into an accent and ``xscr``
+        into a font TeX does not have. A name holding LaTeX already (``y_{j-1}``, ``\\nabla f``:
+        written by a kind, never by a spec) is kept."""
+        if "{" in name or "\\" in name:
+            return name, [], []
+        base, supers, subs = split_super_sub(name)
+        return name_latex(base), [name_latex(p) for p in supers], [name_latex(p) for p in subs]
+
+    def _hprint_Function(self, func: str) -> str:
+        if func in accepted_latex_functions and func not in _OPERATORS:
+            return rf"\operatorname{{{func}}}"
+        return super()._hprint_Function(func)
+
     def _print_MatrixSymbol(self, expr: sp.MatrixSymbol) -> str:
         return self.notation.get(expr.name) or super()._print_MatrixSymbol(expr)
 
@@ -223,6 +249,17 @@ class SheetPrinter(LatexPrinter):
         return rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]"
 
 
+def name_latex(part: str) -> str:
+    """One piece of a symbol's name as LaTeX, by a whitelist: the name of a Greek letter is the
+    letter (``rho``, ``Sigma``, ``lamda``); anything else is its own letters (``xhat``,
+    ``xscr``, ``exec``), with TeX's special characters escaped."""
+    if part in tex_greek_dictionary:
+        return tex_greek_dictionary[part]
+    if part.lower() in greek_letters_set:
+        return "\\" + part.lower()
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in part)
+
+
 def _number(arg: sp.Basic) -> bool:
     """A plain number, or one kept unevaluated (``UnevaluatedExpr(0.038)``)."""
     return isinstance(arg, sp.Number) or (isinstance(arg, sp.UnevaluatedExpr) and isinstance(arg.args[0], sp.Number))
@@ -244,6 +281,8 @@ def _evaluated_number(expr: sp.Basic) -> bool:
         return expr.is_number
     if isinstance(expr, (sp.UnevaluatedExpr, AppliedUndef)) or not isinstance(expr, sp.Expr):
         return False
+    if expr.is_Pow and expr.base.is_Rational and expr.exp.is_Integer:
+        return False  # SymPy would fold it into one Rational (of a million digits for 0.95^1000000)
     if not all(_evaluated_number(a) for a in expr.args):
         return False
     with sp.evaluate(True):

@@ -25,11 +25,11 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.kinds.registry import Kind, register
 from symderiv.kinds.conv.apply import ApplySpec, apply_question
-from symderiv.kinds.conv.kernels import problem_kernels
 from symderiv.kinds.conv.apply import notation as apply_notation
+from symderiv.kinds.conv.kernels import problem_kernels
 from symderiv.kinds.conv.size import NOTATION, Axis, SizeSpec, general_question, same_padding, size_question
+from symderiv.kinds.registry import Kind, register
 from symderiv.model import Problem
 from symderiv.spec import Fields, to_rational
 
@@ -40,6 +40,11 @@ MAX_SIDE = 10_000
 MAX_APPLY_SIDE = 32
 #: Most output entries in the convolution question (each is one printed step).
 MAX_WINDOWS = 400
+#: Most products the convolution question prints in all (output entries x channels x kernel
+#: taps): each is written out in the sheet and the Markdown, about 0.3 ms and 60 bytes each.
+MAX_PRODUCTS = 5_000
+#: Most size questions in one problem (each is a question with a figure).
+MAX_SIZES = 20
 GEOMETRY = {"stride", "padding", "dilation"}
 
 
@@ -151,15 +156,21 @@ def parse_apply(f: Fields) -> ApplySpec:
     first, kern = channels[0], filters[0][0]
     height, width, same = geometry(f, first.shape, kern.shape, MAX_APPLY_SIDE)
     spec = ApplySpec(channels, filters, height, width, same)
-    if spec.filters * height.size * width.size > MAX_WINDOWS:
-        raise f.fail("input", f"the output has {spec.filters * height.size * width.size} entries, each shown "
-                              f"as a step; at most {MAX_WINDOWS} are allowed")
+    windows = spec.filters * height.size * width.size
+    if windows > MAX_WINDOWS:
+        raise f.fail("input", f"the output has {windows} entries, each shown as a step; at most {MAX_WINDOWS} "
+                              "are allowed")
+    taps = spec.channels * height.k * width.k
+    if windows * taps > MAX_PRODUCTS:
+        raise f.fail("kernel", f"the steps would print {windows * taps:,} products ({windows} output entries x "
+                               f"{taps} kernel entries each); at most {MAX_PRODUCTS:,} are allowed")
     return spec
 
 
 def parse(f: Fields) -> ConvSpec:
-    """Validate a conv spec: any number of size questions and an optional convolution."""
+    """Validate a conv spec: up to MAX_SIZES size questions and an optional convolution."""
     f.check_known({"size", "apply"})
+    f.at_most("size", MAX_SIZES, "size questions (each is a question with a figure)")
     sizes = tuple(parse_size(sf) for sf in f.subs("size", required=False))
     return ConvSpec(sizes, parse_apply(f.sub("apply")) if f.has("apply") else None)
 

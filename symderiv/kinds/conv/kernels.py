@@ -20,6 +20,7 @@ import re
 
 import sympy as sp
 
+from symderiv.kernels.emit import literals
 from symderiv.kernels.printer import ArrayPrinter
 from symderiv.kinds.registry import ProblemKernels
 from symderiv.model import Problem
@@ -141,8 +142,8 @@ def _defaults(problem: Problem) -> dict[str, object]:
     spec = getattr(problem.data, "apply", None)
     if spec is None:
         return {}
-    x = [[[float(v) for v in m.row(r)] for r in range(m.rows)] for m in spec.input]
-    w = [[[[float(v) for v in m.row(r)] for r in range(m.rows)] for m in f] for f in spec.kernel]
+    x = [m.tolist() for m in spec.input]
+    w = [[m.tolist() for m in f] for f in spec.kernel]
     h, wd = spec.height, spec.width
     return {"x": x, "w": w, "stride": (h.s, wd.s), "padding": ((h.before, h.after), (wd.before, wd.after)),
             "dilation": (h.d, wd.d)}
@@ -166,7 +167,7 @@ def conv_source(problem: Problem) -> tuple[str, str]:
     the helpers of :func:`conv_helpers`."""
     n = problem.number
     d = _defaults(problem)
-    consts = [f"_P{n}_CONV_X = _const({d['x']!r})", f"_P{n}_CONV_W = _const({d['w']!r})"] if d else []
+    consts = [f"_P{n}_CONV_X = _const({literals(d['x'])})", f"_P{n}_CONV_W = _const({literals(d['w'])})"] if d else []
     xw = f"x=_P{n}_CONV_X, w=_P{n}_CONV_W" if d else "x, w"
     geometry = (f"stride={d['stride']!r}, padding={d['padding']!r}, dilation={d['dilation']!r}" if d
                 else "stride=1, padding=0, dilation=1")

@@ -3,7 +3,8 @@
 Bounds keep a sheet printable: at most :data:`MAX_DIM` parameters (each is a printed
 vector entry), :data:`MAX_STEPS` steps (each is a group of printed lines),
 :data:`MAX_OPTIMIZERS` optimizers (each is a question) and :data:`MAX_DIGITS` digits in
-any number of the spec (each is printed as given).
+any number of the spec (each is printed as given), and :data:`MAX_GRADIENT_NODES` nodes in
+the objective's gradient (printed at every step with the numbers put in).
 """
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ MAX_DIM = 6
 MAX_STEPS = 10
 MAX_OPTIMIZERS = 4
 MAX_DIGITS = 20
+#: Most nodes (symbols, numbers, operations) of the gradient, all partial derivatives together:
+#: homework objectives have tens; a deep composition (sin(cos(sin(...)))) thousands, and
+#: printing them at every step of every optimizer would take minutes.
+MAX_GRADIENT_NODES = 400
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,15}")
 
 
@@ -128,7 +133,15 @@ def _objective(f: Fields, variables: tuple[sp.Symbol, ...]) -> Objective:
                                   f"({', '.join(map(str, variables))})")
     if expr.has(sp.floor, sp.ceiling):
         raise f.fail("objective", "floor and ceiling have no useful gradient (it is 0 or undefined)")
+    nodes = sum(_nodes(sp.diff(expr, v)) for v in variables)
+    if nodes > MAX_GRADIENT_NODES:
+        raise f.fail("objective", f"its gradient has {nodes} nodes (symbols, numbers, operations); at most "
+                                  f"{MAX_GRADIENT_NODES}, since it is printed at every step: use a simpler objective")
     return Objective(expr, variables)
+
+
+def _nodes(expr: sp.Basic) -> int:
+    return sum(1 for _ in sp.preorder_traversal(expr))
 
 
 def _gradients(f: Fields, dim: int) -> tuple[tuple[sp.Rational, ...], ...]:
