@@ -3,6 +3,9 @@ the oracle from the written files), rosters, and one-line refusals that write no
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -72,6 +75,15 @@ def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
     assert tree(tmp_path / "other")["grid_v001.toml"] != serial["grid_v001.toml"]
 
 
+def test_same_bytes_from_separate_runs_with_different_hash_seeds(tmp_path):
+    spec = grid(tmp_path)
+    for hash_seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed, PYTHONPATH=str(Path.cwd()))
+        subprocess.run([sys.executable, "-m", "symderiv", "variants", str(spec), "--count", "3", "--seed", "8",
+                        "--no-pdf", "-o", str(tmp_path / hash_seed)], env=env, check=True, capture_output=True)
+    assert tree(tmp_path / "1") == tree(tmp_path / "2")
+
+
 def test_the_index_maps_variants_to_files_and_counts_the_rejections(tmp_path, capsys):
     spec = grid(tmp_path)
     assert run(spec, "--count", 4, "--seed", 1, "--no-pdf", "--jobs", 1, "-o", tmp_path / "out") == 0
@@ -127,6 +139,14 @@ def test_an_exporter_gets_the_same_variant_as_the_command(tmp_path):
     assert run(spec, "--count", 2, "--seed", 9, "--no-pdf", "--jobs", 1, "-o", tmp_path / "out") == 0
     variant = draw_variant(load_template(spec), 9, VariantKey(index=2))
     assert (tmp_path / "out" / "grid_v002.toml").read_text() == variant.spec_text
+
+
+def test_a_variants_spec_builds_to_the_very_files_written_beside_it(tmp_path):
+    assert run(grid(tmp_path), "--count", 2, "--seed", 5, "--no-pdf", "--jobs", 1, "-o", tmp_path / "out") == 0
+    spec = tmp_path / "out" / "grid_v002.toml"
+    assert main(["build", str(spec), "--no-pdf", "--format", "tex,key,md", "-o", str(tmp_path / "built")]) == 0
+    built, written = tree(tmp_path / "built"), tree(tmp_path / "out")
+    assert built and all(written[name] == content for name, content in built.items())
 
 
 def test_a_roster_gives_one_variant_per_student_whatever_its_order(tmp_path):
