@@ -70,7 +70,7 @@ def test_same_seed_same_bytes_for_any_number_of_workers(tmp_path):
         assert run(spec, "--count", 5, "--seed", 3, "--no-pdf", "--jobs", jobs, "-o", tmp_path / name) == 0
     serial = tree(tmp_path / "serial")
     assert serial == tree(tmp_path / "parallel") == tree(tmp_path / "again")
-    assert len(serial) == 5 * 4 + 1  # spec, tex, key, md per variant, and the index
+    assert len(serial) == 5 * 6 + 1  # spec, tex, key, md, handout tex and md per variant, and the index
     assert run(spec, "--count", 5, "--seed", 4, "--no-pdf", "--jobs", 2, "-o", tmp_path / "other") == 0
     assert tree(tmp_path / "other")["grid_v001.toml"] != serial["grid_v001.toml"]
 
@@ -91,7 +91,7 @@ def test_the_index_maps_variants_to_files_and_counts_the_rejections(tmp_path, ca
     assert [v["variant"] for v in index["variants"]] == [1, 2, 3, 4]
     for entry in index["variants"]:
         assert all((tmp_path / "out" / name).is_file() for name in entry["files"].values())
-        assert set(entry["files"]) == {"spec", "tex", "key", "md"}
+        assert set(entry["files"]) == {"spec", "tex", "key.json", "md", "handout.tex", "handout.md"}
     # the oracle's count: the answers are 2 or 3 combinations, x E epochs, x t minutes; max_abs 30
     (draws,) = index["draws"]
     expected = [_oracle_draws(1, f"variant:{i}") for i in range(1, 5)]

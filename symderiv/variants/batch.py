@@ -37,7 +37,7 @@ INDEX = "index.json"
 
 @dataclass(frozen=True)
 class Rendered:
-    """One variant's files (name -> content), and which file is which (format -> name)."""
+    """One variant's files (name -> content), and which file is which (role -> name)."""
 
     key: VariantKey
     name: str
@@ -58,7 +58,7 @@ class Batch:
 def formats_for(text: str | None) -> set[str]:
     """The formats to write: ``text`` (comma-separated) or, by default, those of
     :data:`DEFAULT_FORMATS` the build knows."""
-    known = [a.format for a in ARTIFACTS]
+    known = list(dict.fromkeys(a.format for a in ARTIFACTS))
     if text is None:
         return {f for f in DEFAULT_FORMATS if f in known}
     chosen = {f.strip() for f in text.split(",")}
@@ -80,9 +80,15 @@ def render_variant(template: Template, seed: int, key: VariantKey, formats: set[
     variant = draw_variant(template, seed, key)
     files: dict[str, str | bytes] = {f"{variant.name}.toml": variant.spec_text}
     files |= render_sheet(variant.sheet, formats, pdf)
-    suffixes = [("spec", ".toml")] + [(a.format, a.suffix) for a in ARTIFACTS] + [("pdf", ".pdf")]
-    which = {fmt: variant.name + suffix for fmt, suffix in suffixes if variant.name + suffix in files}
+    which = {_role(variant.name, file): file for file in files}
     return Rendered(key, variant.name, files, which, variant.tallies)
+
+
+def _role(stem: str, file: str) -> str:
+    """What a variant's file is, for the index: ``spec``, or its ending (``tex``,
+    ``key.json``, ``handout.pdf``, ``kernels.py``)."""
+    ending = file[len(stem):].lstrip("._")
+    return "spec" if ending == "toml" else ending
 
 
 def build_batch(template: Template, seed: int, keys: Sequence[VariantKey], *, formats: set[str], pdf: bool,

@@ -31,7 +31,7 @@ from typing import Any
 import sympy as sp
 from sympy.matrices import MatrixBase
 
-from symderiv.check.diagnose import numeric_answers
+from symderiv.check.carry import numeric_answers
 from symderiv.kinds import ability
 from symderiv.model import Problem
 from symderiv.spec import Fields
@@ -128,7 +128,12 @@ def _check_consistent(c: Constraints, fields: Fields) -> None:
 
 
 def _entries(value: sp.Basic) -> list[sp.Basic]:
-    return list(value) if isinstance(value, MatrixBase) else [value]
+    """A numeric answer's entries: a number's one, a matrix's or a tensor's (row-major)."""
+    return list(value) if isinstance(value, (MatrixBase, sp.NDimArray)) else [value]
+
+
+def _shape(value: sp.Basic) -> tuple[int, ...]:
+    return tuple(value.shape) if isinstance(value, (MatrixBase, sp.NDimArray)) else (1, 1)
 
 
 def _approx(entry: sp.Basic) -> Fraction | None:
@@ -140,7 +145,7 @@ def _approx(entry: sp.Basic) -> Fraction | None:
 
 
 def _shown(value: sp.Basic) -> str:
-    text = sp.sstr(value.tolist() if isinstance(value, MatrixBase) else value)
+    text = sp.sstr(value.tolist() if isinstance(value, (MatrixBase, sp.NDimArray)) else value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -175,13 +180,13 @@ class _Image:
     """An answer or a slip of it, as (rows, cols) and row-major Fractions."""
 
     name: str
-    shape: tuple[int, int]
+    shape: tuple[int, ...]
     entries: tuple[Fraction, ...]
 
 
 def slips(value: sp.Basic) -> list[_Image] | None:
     """The answer and each slip the grader diagnoses from it (None: an entry is not real)."""
-    shape = value.shape if isinstance(value, MatrixBase) else (1, 1)
+    shape = _shape(value)
     entries = [_approx(entry) for entry in _entries(value)]
     if any(entry is None for entry in entries):
         return None
@@ -189,9 +194,9 @@ def slips(value: sp.Basic) -> list[_Image] | None:
     images = [_Image("the answer", shape, a), _Image("its negative", shape, tuple(-e for e in a)),
               _Image("ten times it", shape, tuple(10 * e for e in a)),
               _Image("it plus 1", shape, tuple(e + 1 for e in a)), _Image("it minus 1", shape, tuple(e - 1 for e in a))]
-    rows, cols = shape
-    if rows == cols > 1:
-        images.append(_Image("its transpose", shape, tuple(a[j * cols + i] for i in range(rows) for j in range(cols))))
+    if len(shape) == 2 and shape[0] == shape[1] > 1:
+        n = shape[0]
+        images.append(_Image("its transpose", shape, tuple(a[j * n + i] for i in range(n) for j in range(n))))
     return images
 
 
