@@ -68,6 +68,11 @@ class VariantKey:
         """How the variant is named on its sheet: ``variant 7``, or the student id."""
         return f"variant {self.index}" if self.index is not None else str(self.student)
 
+    @property
+    def heading(self) -> str:
+        """What the variant's spec says it is: ``Variant 7``, ``Variant of student s0001``."""
+        return f"Variant {self.index}" if self.index is not None else f"Variant of student {self.student}"
+
     def stem(self, base: str) -> str:
         """The variant's sheet name, which names its files: ``hw_v007``, ``hw_s0001``."""
         return f"{base}_v{self.index:03d}" if self.index is not None else f"{base}_{slug(str(self.student))}"
@@ -127,7 +132,7 @@ def draw_variant(template: Template, seed: int, key: VariantKey) -> Variant:
              "problem": tables}
     spec = parse_sheet(Fields(table, f"{name}.toml"), name)
     sheet = Sheet(spec.name, spec.title, tuple(problems), spec.source, spec.author)
-    header = f"{key.label.capitalize()} of {template.source}, seed {seed}, drawn by `symderiv variants`."
+    header = f"{key.heading} of {template.source}, seed {seed}, drawn by `symderiv variants`."
     return Variant(key, name, dumps(table, header), table, sheet, tuple(tallies))
 
 
