@@ -17,6 +17,7 @@ class Progress:
         self.total, self.stream, self.label = total, stream, label
         self.shown = stream.isatty()
         self.started = self.drawn = time.monotonic()
+        self.width = 0
 
     def update(self, done: int) -> None:
         now = time.monotonic()
@@ -26,7 +27,9 @@ class Progress:
         filled = WIDTH * done // self.total
         left = (now - self.started) / done * (self.total - done) if done else 0.0
         bar = "#" * filled + "-" * (WIDTH - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{self.total}  {int(left) // 60}:{int(left) % 60:02d} left")
+        line = f"{self.label} [{bar}] {done}/{self.total}  {int(left) // 60}:{int(left) % 60:02d} left"
+        self.stream.write("\r" + line.ljust(self.width))  # spaces cover a longer line drawn before
+        self.width = len(line)
         self.stream.flush()
 
     def close(self) -> None:
