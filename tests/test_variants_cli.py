@@ -13,6 +13,7 @@ import pytest
 import reference_variants as ref
 
 from symderiv.cli import main
+from symderiv.errors import SymderivError
 from symderiv.variants import VariantKey, draw_variant, load_template, spec_for_student
 
 EXAMPLE = Path("examples/homework1_variants.toml")
@@ -214,3 +215,10 @@ def test_a_draw_outside_its_fields_range_is_refused(tmp_path, capsys):
     spec.write_text(spec.read_text().replace('"randint(2, 3)"', '"randint(0, 3)"'))
     err = refused(capsys, tmp_path / "out", spec, "--count", 1)
     assert "grid.toml: problem[1].grid.hyperparameter[1].values: must be >= 1, got 0 (the draw 'randint(0, 3)'" in err
+
+
+@pytest.mark.parametrize("index", ['{"variants": [{"student_id": "s1"}]}', "[]", "{", '{"variants": [1]}'])
+def test_a_student_missing_from_an_index_or_a_broken_index_is_one_error(tmp_path, index):
+    (tmp_path / "index.json").write_text(index, encoding="utf-8")
+    with pytest.raises(SymderivError, match="index.json: "):
+        spec_for_student(tmp_path, "s1")

@@ -41,7 +41,7 @@ MAX_DEPTH = 32           # nesting of an expression
 MAX_MAGNITUDE = 10**15   # of a number in a draw, and of its denominator
 MAX_OPTIONS = 1000       # of choice, and of exclude
 MAX_ENTRIES = 10_000     # of a whole-array draw
-MAX_RANK = 4             # of a whole-array draw (a conv kernel is [filter][channel][row][column])
+MAX_RANK = 4             # axes of a whole-array draw (filter, channel, row, column at most)
 
 _CALL_START = re.compile(r"^\s*[A-Za-z_]\w*\s*\(")
 

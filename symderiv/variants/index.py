@@ -20,7 +20,9 @@ def spec_for_student(directory: str | Path, student: str) -> Path:
         data = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SymderivError(f"{index}: cannot read the variants' index ({exc})") from None
-    for entry in data.get("variants", []):
-        if entry.get("student_id") == student:
-            return Path(directory) / entry["files"]["spec"]
+    entries = data.get("variants") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        spec = entry.get("files", {}).get("spec") if isinstance(entry, dict) else None
+        if isinstance(spec, str) and entry.get("student_id") == student:
+            return Path(directory) / spec
     raise SymderivError(f"{index}: no variant for student id {student!r}")
