@@ -57,12 +57,19 @@ def render_all(specs: list[Path], formats: set[str], pdf: bool = False) -> dict[
     """
     files: dict[str, str | bytes] = {}
     for path in specs:
-        sheet = derive_sheet(load_spec(path))
-        for artifact in ARTIFACTS:
-            if artifact.format in formats:
-                files[sheet.name + artifact.suffix] = artifact.render(sheet)
-        if pdf:
-            files.update(pdfs(sheet, files, "handout" in formats))
+        files |= render_sheet(derive_sheet(load_spec(path)), formats, pdf)
+    return files
+
+
+def render_sheet(sheet: Sheet, formats: set[str], pdf: bool = False) -> dict[str, str | bytes]:
+    """File name -> content for one derived sheet: its selected artifacts and, with ``pdf``,
+    its PDFs (for ``symderiv build`` and for each variant of ``symderiv variants``)."""
+    files: dict[str, str | bytes] = {}
+    for artifact in ARTIFACTS:
+        if artifact.format in formats:
+            files[sheet.name + artifact.suffix] = artifact.render(sheet)
+    if pdf:
+        files.update(pdfs(sheet, files, "handout" in formats))
     return files
 
 

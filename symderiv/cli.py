@@ -178,6 +178,30 @@ def _progress_bar():
     return show
 
 
+@command("variants")
+def _variants(args: argparse.Namespace) -> int:
+    """Draw variants of a spec with draws; write each one's spec, sheet, key and the index."""
+    from symderiv.build import write_outputs
+    from symderiv.variants import build_batch, load_template, read_roster
+    from symderiv.variants.batch import default_jobs, formats_for, numbered, summary, tex_missing
+    from symderiv.variants.progress import Progress
+
+    template = load_template(args.spec)
+    keys = read_roster(args.roster, args.id_column) if args.roster else numbered(args.count)
+    formats = formats_for(args.format)
+    if tex_missing(not args.no_pdf):
+        print("symderiv: TeX is not installed, so no PDFs (the .tex files are written)", file=sys.stderr)
+    bar = Progress(len(keys), sys.stderr)
+    batch = build_batch(template, args.seed, keys, formats=formats, pdf=not args.no_pdf,
+                        jobs=args.jobs or default_jobs(), progress=bar.update)
+    bar.close()
+    done = write_outputs(Path(args.output), batch.files)
+    print(f"wrote {len(keys):,} variants ({len(done.written):,} files) to {args.output}, "
+          f"index {Path(args.output) / 'index.json'}")
+    print("\n".join(summary(batch)))
+    return 0
+
+
 def _only_spec() -> Path:
     """The spec to grade against when ``--spec`` is not given: the one in ``derivations/``."""
     from symderiv.build import default_specs
@@ -217,7 +241,23 @@ def parser() -> argparse.ArgumentParser:
                    help="processes grading a class (default: one per core; 1 grades here)")
     g.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask distributed cluster at ADDRESS")
     g.add_argument("--policy", metavar="FILE", help="a TOML file with a [grading] table (instead of the spec's)")
+    _variants_parser(sub)
     return p
+
+
+def _variants_parser(sub: argparse._SubParsersAction) -> None:
+    v = sub.add_parser("variants", help="draw per-student variants of a spec with draws")
+    v.add_argument("spec", help="a spec whose numbers may be draws, with [variants] constraints")
+    which = v.add_mutually_exclusive_group(required=True)
+    which.add_argument("--count", type=int, help="draw variants 1 .. N")
+    which.add_argument("--roster", help="a CSV file with an id column: one variant per student id")
+    v.add_argument("--id-column", default="id", help="the roster's column of student ids (default: id)")
+    v.add_argument("--seed", type=int, default=0, help="the seed every draw derives from (default: 0)")
+    v.add_argument("-o", "--output", required=True, help="output directory")
+    v.add_argument("--format", default=None, help="comma-separated artifacts (default: tex,handout,key,md "
+                                                  "where available); every variant's spec is always written")
+    v.add_argument("--no-pdf", action="store_true", help="do not compile the sheets to PDF")
+    v.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
 
 
 def terminal_safe(text: str) -> str:

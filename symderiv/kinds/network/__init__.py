@@ -28,6 +28,7 @@ from symderiv.kinds.network.questions import backward_numbers, backward_symbolic
 from symderiv.kinds.network.recompute import recompute
 from symderiv.kinds.network.solve import Solved, solve
 from symderiv.kinds.network.spec import NetworkSpec, parse
+from symderiv.kinds.network.variants import CHECKS as VARIANT_CHECKS
 from symderiv.kinds.network.verify import verify_problem
 from symderiv.kinds.registry import Kind, register
 from symderiv.model import Problem
@@ -82,4 +83,5 @@ def _dense_intro(spec: NetworkSpec) -> tuple:
 
 
 KIND = register(Kind("network", "Forward pass and backpropagation", parse, derive,
-                     doc=__doc__ or "", verify=verify_problem, kernels=problem_kernels, recompute=recompute))
+                     doc=__doc__ or "", verify=verify_problem, kernels=problem_kernels, recompute=recompute,
+                     variant_checks=VARIANT_CHECKS))
