@@ -228,8 +228,26 @@ def _taps(kh, kw, stride, dilation, Ho, Wo):
                          slice(c0, c0 + (Wo - 1) * stride[1] + 1, stride[1]))
 
 
+#: The last im2col, ``(input array, options, columns)``: a convolution's weight gradient reads
+#: the very windows its forward pass made, from the same input array in the same chunk.
+#: Cleared before every chunk (so a later call never sees an array whose values changed).
+_RECENT = [None]
+
+
 def _window_columns(x, kh, kw, stride, padding, dilation):
-    """im2col: ``(N, C*kh*kw, Ho*Wo)``, every window of the zero-padded stack ``x`` as a column."""
+    """im2col of a chunk of images ``x``: ``(N, C*kh*kw, Ho*Wo)``, every window of the
+    zero-padded stack as a column (made once per input array and options in a chunk)."""
+    key = (kh, kw, tuple(stride), tuple(padding), tuple(dilation))
+    last = _RECENT[0]
+    if last is not None and last[0] is x and last[1] == key:
+        return last[2]
+    made = _im2col(_images(x)[0], kh, kw, stride, padding, dilation)
+    _RECENT[0] = (x, key, made)
+    return made
+
+
+def _im2col(x, kh, kw, stride, padding, dilation):
+    """Every window of the zero-padded stack ``x`` ``(N, C, H, W)`` as a column."""
     N, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)) if any(padding) else x
     Ho = (H + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
@@ -255,9 +273,9 @@ def _filters_times(W, cols, transpose=False):
 def _conv2d(x, W, b, stride, padding, dilation):
     """``W \\star x + b`` (a cross-correlation, as frameworks compute it) of every image:
     each window as a column (im2col), times the filters as a matrix (one gemm)."""
-    stack, lead = _images(x)
+    lead = x.shape[:-3]
     F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
-    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    cols, Ho, Wo = _window_columns(x, kh, kw, stride, padding, dilation)
     out = _filters_times(W, cols.reshape((x.shape[0], -1) + cols.shape[1:]))
     out = out.reshape(out.shape[:1] + lead[1:] + (F, Ho, Wo))
     if b is not None:
@@ -268,9 +286,9 @@ def _conv2d(x, W, b, stride, padding, dilation):
 def _conv2d_grad_w(x, g, W, stride, padding, dilation):
     """``dL/dW``: every window of the input times ``dL/da`` at its output, added up
     (a correlation of the input with the gradient), per row of the chunk."""
-    stack, lead = _images(x)
+    lead = x.shape[:-3]
     F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
-    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    cols, Ho, Wo = _window_columns(x, kh, kw, stride, padding, dilation)
     rows = max(x.shape[0], g.shape[0])
     per_row = int(np.prod(lead[1:], dtype=np.int64))
     cols = np.broadcast_to(cols.reshape((x.shape[0], -1) + cols.shape[1:]), (rows, per_row) + cols.shape[1:])
@@ -324,13 +342,15 @@ def _maxpool(x, size, stride):
 def _maxpool_grad(x, top, g, size, stride):
     """Each window's gradient to its first maximum in reading order (row by row), as PyTorch;
     ``top`` is the pooled output (each window's maximum)."""
-    dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
+    shape = np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:]
+    apart = stride[0] >= size[0] and stride[1] >= size[1]  # windows do not overlap: each cell in one
+    tiled = apart and tuple(stride) == tuple(size) and not (x.shape[-2] % size[0] or x.shape[-1] % size[1])
+    dx = np.empty(shape) if tiled else np.zeros(shape)  # every cell in exactly one window: all written
     taken = np.zeros(np.broadcast_shapes(top.shape, g.shape), dtype=bool)
     hit = np.empty_like(taken)
-    apart = stride[0] >= size[0] and stride[1] >= size[1]  # windows do not overlap: each cell in one
     for cut in _pool_slices(x, size, stride):
         np.equal(x[cut], top, out=hit)
-        hit &= ~taken
+        np.greater(hit, taken, out=hit)  # a maximum, and no earlier entry of the window was one
         taken |= hit
         if apart:
             np.multiply(g, hit, out=dx[cut])
@@ -497,10 +517,12 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", wo
         for k in indices:
             lo, hi = spans[k]
             views = _views(shapes, results, summed, sinks, lo, hi)
+            _RECENT[0] = None
             fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=views, t=scratch[:, :hi - lo],
                backward=backward)
             for g in summed:
                 parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
+        _RECENT[0] = None
 
     _parallel(work, len(spans), _default_workers() if workers is None and fn is kernel.scalar else workers or 1)
     return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})

@@ -132,6 +132,21 @@ def _put(sink, value):
         np.copyto(sink, value)
 
 
+#: Below this many multiply-adds a matrix product runs as NumPy's own loop (einsum), not
+#: as BLAS: a threaded BLAS call costs more to start than such a product (and stalls when a
+#: core is busy: measured 16 ms against 1 ms for a 256x10 by 10x1352 product on a loaded
+#: 2-core machine), while NumPy's loop is as fast as one BLAS thread at this size.
+SMALL_PRODUCT = 1 << 22
+
+
+def _mm(a, b):
+    """``a @ b`` (matrices, or stacks of them): NumPy's loop for small products, BLAS else."""
+    work = a.shape[-2] * a.shape[-1] * b.shape[-1] * int(np.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2])))
+    if work < SMALL_PRODUCT:
+        return np.einsum("...ij,...jk->...ik", a, b)
+    return np.matmul(a, b)
+
+
 def _put_outer(sink, g, z):
     """Store ``g z^T`` of every row (``dL/dW = dL/da z^T``; for a batch of columns the product
     adds up the examples), or its sum over rows (one gemm)."""
@@ -147,7 +162,7 @@ def _put_outer(sink, g, z):
         if z.shape[0] == 1:
             sink.add(np.outer(g.sum(axis=0), z[0]))
         else:
-            sink.add(g.T @ z)
+            sink.add(_mm(g.T, z))
     else:
         np.multiply(g[:, :, None], z[:, None, :], out=sink)
 
@@ -163,18 +178,18 @@ def _matvec(W, v):
     """``W v`` row by row (``v`` a vector, or a matrix with one column per example); one
     matrix product when ``W`` is shared by every row."""
     if v.ndim == 3:
-        return np.matmul(W[0], v) if W.shape[0] == 1 else np.matmul(W, v)
+        return _mm(W[0], v) if W.shape[0] == 1 else _mm(W, v)
     if W.shape[0] == 1:
-        return v @ W[0].T
+        return _mm(v, W[0].T)
     return np.einsum("kij,kj->ki", W, v)
 
 
 def _matvec_t(W, g):
     """``W^T g`` row by row; one matrix product when ``W`` is shared by every row."""
     if g.ndim == 3:
-        return np.matmul(W[0].T, g) if W.shape[0] == 1 else np.matmul(np.swapaxes(W, 1, 2), g)
+        return _mm(W[0].T, g) if W.shape[0] == 1 else _mm(np.swapaxes(W, 1, 2), g)
     if W.shape[0] == 1:
-        return g @ W[0]
+        return _mm(g, W[0])
     return np.einsum("kij,ki->kj", W, g)
 
 
@@ -215,8 +230,26 @@ def _taps(kh, kw, stride, dilation, Ho, Wo):
                          slice(c0, c0 + (Wo - 1) * stride[1] + 1, stride[1]))
 
 
+#: The last im2col, ``(input array, options, columns)``: a convolution's weight gradient reads
+#: the very windows its forward pass made, from the same input array in the same chunk.
+#: Cleared before every chunk (so a later call never sees an array whose values changed).
+_RECENT = [None]
+
+
 def _window_columns(x, kh, kw, stride, padding, dilation):
-    """im2col: ``(N, C*kh*kw, Ho*Wo)``, every window of the zero-padded stack ``x`` as a column."""
+    """im2col of a chunk of images ``x``: ``(N, C*kh*kw, Ho*Wo)``, every window of the
+    zero-padded stack as a column (made once per input array and options in a chunk)."""
+    key = (kh, kw, tuple(stride), tuple(padding), tuple(dilation))
+    last = _RECENT[0]
+    if last is not None and last[0] is x and last[1] == key:
+        return last[2]
+    made = _im2col(_images(x)[0], kh, kw, stride, padding, dilation)
+    _RECENT[0] = (x, key, made)
+    return made
+
+
+def _im2col(x, kh, kw, stride, padding, dilation):
+    """Every window of the zero-padded stack ``x`` ``(N, C, H, W)`` as a column."""
     N, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2)) if any(padding) else x
     Ho = (H + 2 * padding[0] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
@@ -242,9 +275,9 @@ def _filters_times(W, cols, transpose=False):
 def _conv2d(x, W, b, stride, padding, dilation):
     """``W \\star x + b`` (a cross-correlation, as frameworks compute it) of every image:
     each window as a column (im2col), times the filters as a matrix (one gemm)."""
-    stack, lead = _images(x)
+    lead = x.shape[:-3]
     F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
-    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    cols, Ho, Wo = _window_columns(x, kh, kw, stride, padding, dilation)
     out = _filters_times(W, cols.reshape((x.shape[0], -1) + cols.shape[1:]))
     out = out.reshape(out.shape[:1] + lead[1:] + (F, Ho, Wo))
     if b is not None:
@@ -255,19 +288,19 @@ def _conv2d(x, W, b, stride, padding, dilation):
 def _conv2d_grad_w(x, g, W, stride, padding, dilation):
     """``dL/dW``: every window of the input times ``dL/da`` at its output, added up
     (a correlation of the input with the gradient), per row of the chunk."""
-    stack, lead = _images(x)
+    lead = x.shape[:-3]
     F, kh, kw = W.shape[1], W.shape[3], W.shape[4]
-    cols, Ho, Wo = _window_columns(stack, kh, kw, stride, padding, dilation)
+    cols, Ho, Wo = _window_columns(x, kh, kw, stride, padding, dilation)
     rows = max(x.shape[0], g.shape[0])
     per_row = int(np.prod(lead[1:], dtype=np.int64))
     cols = np.broadcast_to(cols.reshape((x.shape[0], -1) + cols.shape[1:]), (rows, per_row) + cols.shape[1:])
     grads = np.broadcast_to(g, (rows,) + g.shape[1:]).reshape(rows, -1, F, Ho * Wo)
     n = grads.shape[1]
     if n == 1:
-        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[2:])
+        return np.matmul(grads[:, 0], np.swapaxes(cols[:, 0], 1, 2)).reshape((rows,) + W.shape[1:])
     grads = np.swapaxes(grads, 1, 2).reshape(rows, F, -1)
     cols = np.swapaxes(cols, 1, 2).reshape(rows, cols.shape[2], -1)
-    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[2:])
+    return np.matmul(grads, np.swapaxes(cols, 1, 2)).reshape((rows,) + W.shape[1:])
 
 
 def _conv2d_grad_b(g):
@@ -299,21 +332,32 @@ def _pool_slices(x, size, stride):
 
 def _maxpool(x, size, stride):
     """The largest entry of every window, channel by channel."""
-    out = None
-    for cut in _pool_slices(x, size, stride):
-        out = x[cut].copy() if out is None else np.maximum(out, x[cut], out=out)
+    cuts = list(_pool_slices(x, size, stride))
+    if len(cuts) == 1:
+        return x[cuts[0]].copy()
+    out = np.maximum(x[cuts[0]], x[cuts[1]])
+    for cut in cuts[2:]:
+        np.maximum(out, x[cut], out=out)
     return out
 
 
-def _maxpool_grad(x, g, size, stride):
-    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch."""
-    top = _maxpool(x, size, stride)
-    dx = np.zeros(np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:])
-    taken = np.zeros(top.shape, dtype=bool)
+def _maxpool_grad(x, top, g, size, stride):
+    """Each window's gradient to its first maximum in reading order (row by row), as PyTorch;
+    ``top`` is the pooled output (each window's maximum)."""
+    shape = np.broadcast_shapes(x.shape[:1], g.shape[:1]) + x.shape[1:]
+    apart = stride[0] >= size[0] and stride[1] >= size[1]  # windows do not overlap: each cell in one
+    tiled = apart and tuple(stride) == tuple(size) and not (x.shape[-2] % size[0] or x.shape[-1] % size[1])
+    dx = np.empty(shape) if tiled else np.zeros(shape)  # every cell in exactly one window: all written
+    taken = np.zeros(np.broadcast_shapes(top.shape, g.shape), dtype=bool)
+    hit = np.empty_like(taken)
     for cut in _pool_slices(x, size, stride):
-        first = (x[cut] == top) & ~taken
-        taken |= first
-        dx[cut] += g * first
+        np.equal(x[cut], top, out=hit)
+        np.greater(hit, taken, out=hit)  # a maximum, and no earlier entry of the window was one
+        taken |= hit
+        if apart:
+            np.multiply(g, hit, out=dx[cut])
+        else:
+            dx[cut] += g * hit
     return dx
 
 
@@ -475,10 +519,12 @@ def _run(kernel, args, outputs=None, reduce=False, chunk=None, method="auto", wo
         for k in indices:
             lo, hi = spans[k]
             views = _views(shapes, results, summed, sinks, lo, hi)
+            _RECENT[0] = None
             fn(*(a[lo:hi] if a.shape[0] != 1 else a for a in rows), out=views, t=scratch[:, :hi - lo],
                backward=backward)
             for g in summed:
                 parts[g][k] = views[g].total if g not in sinks else views[g].sum(axis=0)
+        _RECENT[0] = None
 
     _parallel(work, len(spans), _default_workers() if workers is None and fn is kernel.scalar else workers or 1)
     return _finish(kernel, wanted, results, parts, split, batch, reduce, out or {})
