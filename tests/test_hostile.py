@@ -77,6 +77,25 @@ def strict_json(text: str) -> None:
     assert json.loads(text, parse_constant=reject) and values, text[:200]
 
 
+def verified(out: str) -> None:
+    """``symderiv verify``: every entry agrees."""
+    assert " 0 differ" in out and "DIFFERS" not in out, out
+
+
+def verified_past_float64(out: str) -> None:
+    """Every entry agrees; float64 overflowed and the report says so (no false DIFFERS)."""
+    verified(out)
+    assert "float64 overflows for 11; checked at" in out, out
+
+
+def kernels_run(out: str) -> None:
+    """The kernels module of the build imports and runs (beyond float64: inf, as float64 holds it)."""
+    code = ("import warnings, spec_kernels as k; warnings.simplefilter('ignore'); "
+            "print(sorted(k.problem1_gradients()))")
+    done = subprocess.run([sys.executable, "-c", code], cwd="out", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "dL_dW1" in done.stdout, done.stderr
+
+
 def matrix(rows: int, cols: int) -> str:
     return "[" + ", ".join("[" + ", ".join(str((r * cols + c) % 7 - 3) for c in range(cols)) + "]"
                            for r in range(rows)) + "]"
@@ -91,6 +110,9 @@ RANDOM = "[problem.random]\nsuccess_rate = {q}\nconfidence = {p}\n"
 SIZE = '[[problem.size]]\ninput = [9, 9, 1]\nkernel = 3\n'
 GRADFLOW = ("[problem.chain]\nupstream = {u}\nlocal = [{d}, {d}]\n[problem.residual]\nupstream = {u}\n"
             "[problem.depths]\nupstream = {u}\nlocal = {d}\nplain = [1, 3]\nresidual = [2]\nblock = 1\n")
+NETWORK = ('x = {x}\ny = 1\n[[problem.layer]]\nW = [[{w}, 2], [3, 1]]\nb = [0, 1]\nactivation = "{act}"\n'
+           '[[problem.layer]]\nW = [[1, 1]]\nb = 0\nactivation = "identity"\n')
+HUGE_NETWORK = problem("network", NETWORK.format(x="[1e200, 2]", w="1e150", act="relu"))
 NESTED = "sin(cos(" * 12 + "w1 + w2" + "))" * 12
 
 
@@ -154,6 +176,12 @@ CASES = [
               command="key", check=strict_json),
     spec_case("key: values below float64", problem("gradflow", GRADFLOW.format(u=1e-300, d=1e-50)), "", status=0,
               command="key", check=strict_json),
+    # verify and the kernels where float64 overflows: exact values agree, checked at high precision
+    spec_case("verify: a network beyond float64", HUGE_NETWORK, "", status=0, command="verify",
+              check=verified_past_float64),
+    spec_case("verify: huge tanh weights", problem("network", NETWORK.format(x="[0.5, 2]", w="1e300", act="tanh")),
+              "", status=0, command="verify", check=verified),
+    spec_case("kernels of a network beyond float64", HUGE_NETWORK, "", status=0, check=kernels_run),
     # text that reaches a document: a name SymPy would print as \mathscr{x}, through TeX
     Case("hyperparameter named xscr, typeset", ("build", "spec.toml", "-o", "out"), {"spec.toml": search_spec(
         name="xscr")}, 0, needs="pdflatex", seconds=120),
