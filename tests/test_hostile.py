@@ -113,6 +113,17 @@ GRADFLOW = ("[problem.chain]\nupstream = {u}\nlocal = [{d}, {d}]\n[problem.resid
 NETWORK = ('x = {x}\ny = 1\n[[problem.layer]]\nW = [[{w}, 2], [3, 1]]\nb = [0, 1]\nactivation = "{act}"\n'
            '[[problem.layer]]\nW = [[1, 1]]\nb = 0\nactivation = "identity"\n')
 HUGE_NETWORK = problem("network", NETWORK.format(x="[1e200, 2]", w="1e150", act="relu"))
+def dense(widths: list[int], activation: str = "sigmoid") -> str:
+    """A network of dense layers of these widths (input first), weights of 17 digits."""
+    def entries(n: int, seed: int) -> str:
+        return "[" + ", ".join(repr(((seed + 7 * i) % 13 - 6) / 7.3) for i in range(n)) + "]"
+    shapes = enumerate(zip(widths, widths[1:]))
+    layers = "".join(f'[[problem.layer]]\nW = [{", ".join(entries(n, i + r) for r in range(m))}]\n'
+                     f'b = {entries(m, i)}\nactivation = "{activation}"\n' for i, (n, m) in shapes)
+    return problem("network", f"x = {entries(widths[0], 1)}\ny = {entries(widths[-1], 2)}\n{layers}")
+
+
+IMAGE = "[[" + ", ".join("[" + ", ".join(str((r + c) % 5) for c in range(32)) + "]" for r in range(32)) + "]]"
 NESTED = "sin(cos(" * 12 + "w1 + w2" + "))" * 12
 
 
@@ -171,6 +182,15 @@ CASES = [
     Case("a file name that is no sheet name", ("build", "\u00dcbung 1.toml", "-o", "out", "--no-pdf"),
          {"\u00dcbung 1.toml": search_spec()}, 2,
          r"sheet\.name: .*the file's name '.bung 1' is used: set \[sheet\] name"),
+    spec_case("network: a 3x4 sigmoid network", dense([3, 4]), "", status=0, command="key", check=json.loads),
+    spec_case("network: a dense layer of 41 inputs", dense([41, 2]),
+              r"layer\[1\]\.W: is 2x41; a dense layer is at most 40x40"),
+    spec_case("network: 4,800 multiply-adds", dense([40, 40, 40, 40]),
+              r"layer\[3\]\.type: the forward pass up to here needs 4,800 multiply-adds; at most 4,000"),
+    spec_case("network: 2,048 layer outputs", problem("network", (
+        f'x = {IMAGE}\ny = [1]\n[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.5]]]]\nactivation = "tanh"\n'
+        '[[problem.layer]]\ntype = "flatten"\n[[problem.layer]]\nW = [[1]]\nb = 0\n')),
+              r"layer\[2\]\.type: the layers up to here output 2,048 entries together; at most 1,024"),
     # beyond float range: the key stays strict JSON, the kernels import
     spec_case("key: values beyond float64", problem("gradflow", GRADFLOW.format(u=1e300, d=1e50)), "", status=0,
               command="key", check=strict_json),
