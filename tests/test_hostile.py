@@ -219,6 +219,84 @@ CASES = [
 ]
 
 
+# ---------------------------------------------------------------------- grading submissions
+
+HOMEWORK1 = str(Path(__file__).resolve().parent.parent / "derivations" / "homework1.toml")
+FORGED = "\\u001b[2J\\u0007\\rscore: 65/65 (100.0%)"
+SLOW_ENTRY = "+".join(f"x^{i}" for i in range(300))           # about 0.2 s to read, each
+
+
+def submission(answers: str, student: str = "") -> str:
+    return (f"[student]\n{student}\n" if student else "") + f"[answers]\n{answers}\n"
+
+
+def grade_case(name: str, text: str | bytes, message: str = "", status: int = 0, report: str = "text",
+               **options) -> Case:
+    return Case(name, ("grade", "sub.toml", "--spec", HOMEWORK1, "--report", report), {"sub.toml": text}, status,
+                message, **options)
+
+
+def verdicts(expected: dict[str, str]) -> Callable[[str], None]:
+    """The text report gives each answer id its verdict, and one score line."""
+    def check(out: str) -> None:
+        for answer_id, verdict in expected.items():
+            assert re.search(rf"^{re.escape(answer_id)} +{verdict} ", out, re.M), (answer_id, out[:3000])
+        assert len(re.findall(r"^score: ", out, re.M)) == 1, out
+    return check
+
+
+def terminal_clean(out: str) -> None:
+    """No control character reaches the terminal; the one score line is the real one."""
+    assert not any(ord(ch) < 32 and ch != "\n" for ch in out), repr(out[:500])
+    assert re.findall(r"^score: .*$", out, re.M) == ["score: 0/65 (0.0%)"], out
+    assert "\\x1b[2J" in out and "\\x07" in out and "\\r" in out
+
+
+def typesets(out: str) -> None:
+    """The TeX feedback sheet escapes what students typed; pdflatex (shell escape off) builds it."""
+    assert "\\input{/etc" not in out and "\\write18{" not in out
+    if shutil.which("pdflatex") is None:
+        return
+    Path("report.tex").write_text(out, encoding="utf-8")
+    done = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and Path("report.pdf").exists(), done.stdout[-2000:]
+
+
+NOT_FINITE = submission('"1.1.loss" = "1e400"\n"1.1.a3" = "-1e400"\n"1.3.dL_db3" = "1e-400"\n"1.1.y_hat" = "nan"\n'
+                        '"2.1.combinations" = "inf"\n"1.3.dL_dx" = ["1e400", "nan"]\n'
+                        '"1.3.dL_dW3" = [["inf", "-1e400"]]\n"1.3.dL_db1" = [1e300, 1e-300, -1e308]\n'
+                        '"1.3.dL_dW1" = [["1e-400", 1], [1, 1], [1, 1]]')
+GRADE_CASES = [
+    grade_case("grade: byte-order mark", b"\xef\xbb\xbf" + submission('"1.1.loss" = 4').encode(),
+               check=verdicts({"1.1.loss": "correct"})),
+    grade_case("grade: an integer answer of 4,400 digits", submission(f'"1.1.loss" = {"9" * 4400}'),
+               r"sub\.toml: answers\.1\.1\.loss: line 2: an integer of 4,400 digits", status=2),
+    grade_case("grade: a string answer of 4,400 digits", submission(f'"1.1.loss" = "{"9" * 4400}"'),
+               check=verdicts({"1.1.loss": "too_large"})),
+    grade_case("grade: control characters in names and answers", submission(
+        f'"1.1.loss" = "{FORGED}"\n"2.1.epochs" = "3000\\u001b[1A\\rscore: 65/65"',
+        f'name = "Eve{FORGED}"\nid = "s\\u001b[31m1\\u0007"'), check=terminal_clean),
+    grade_case("grade: control characters, in a real terminal process", submission(
+        f'"1.1.loss" = "{FORGED}"', f'name = "Eve{FORGED}"'), env={}, check=terminal_clean),
+    grade_case("grade: numbers beyond float64, NaN and infinity", NOT_FINITE, check=verdicts({
+        "1.1.loss": "not_finite", "1.1.a3": "not_finite", "1.3.dL_db3": "(too_large|incorrect)",
+        "1.1.y_hat": "not_finite", "2.1.combinations": "not_finite", "1.3.dL_dx": "not_finite",
+        "1.3.dL_dW3": "not_finite", "1.3.dL_db1": "incorrect", "1.3.dL_dW1": "(too_large|incorrect)"})),
+    grade_case("grade: numbers beyond float64, in a real process", NOT_FINITE, env={},
+               check=verdicts({"1.1.loss": "not_finite", "1.3.dL_dW3": "not_finite"})),
+    grade_case("grade: 100 slow entries within the budget", submission(
+        f'"1.3.dL_dx" = [{", ".join([repr(SLOW_ENTRY)] * 100)}]'), check=verdicts({"1.3.dL_dx": "too_large"})),
+    grade_case("grade: TeX commands and names in the TeX report", submission(
+        '"2.1.minutes" = \'\\input{/etc/passwd}\'\n"3.1.cost_gd" = "xscr"\n"3.1.cost_sgd" = "exec"\n'
+        '"3.2.cost" = \'\\write18{rm -rf /}\'\n"1.1.loss" = "\\u001b[2J"',
+        'name = "\\\\input{/etc/passwd} xscr $ & # ^ _ % ~"'), report="tex", check=typesets, seconds=120),
+    grade_case("grade: a boolean answer", submission('"1.1.loss" = true'), r'answers\."1\.1\.loss": .*not a boolean',
+               status=2),
+]
+CASES += GRADE_CASES
+
+
 def _write(tmp: Path, files: dict[str, str | bytes]) -> dict[Path, bytes]:
     """Write the case's files and a sentinel output directory; their bytes, to compare after."""
     (tmp / "out").mkdir()
@@ -256,9 +334,15 @@ def test_corpus(case: Case, tmp_path, monkeypatch, capsys):
     assert "Traceback" not in err
     if case.status == 0 and case.check is not None:
         case.check(out)
+    if case.argv[0] in ("grade", "key", "verify"):   # commands that write nothing
+        assert _files(tmp_path, "report.") == before, "the command changed files"
     if case.status == 2:
         assert len(err.strip().splitlines()) == 1, err
         assert re.search(case.message, err), err
         assert "Traceback" not in err and all(ch.isprintable() for ch in err.strip())
-        after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(".")}
-        assert after == before, "a failed command changed files"
+        assert _files(tmp_path) == before, "a failed command changed files"
+
+
+def _files(tmp: Path, skip: str = ".") -> dict[Path, bytes]:
+    """Every file under ``tmp`` and its bytes (but hidden ones and those the check wrote)."""
+    return {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file() and not p.name.startswith((".", skip))}
