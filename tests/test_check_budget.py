@@ -20,8 +20,9 @@ from symderiv.check.diagnose import diagnose
 from symderiv.check.worker import thread_worker
 
 SLOW = ("exp(x^999)", "exp(x^998)")
-SLACK = 3.0
-"""Seconds allowed beyond a budget (process start-up aside) on a busy machine."""
+SLACK = 10.0
+"""Seconds allowed beyond a budget (process start-up aside) on a busy machine: a hang
+detector, not a timing (unbounded, ``SLOW`` runs for minutes: over 120 s measured)."""
 
 
 def timed(fn, *args, **kwargs):
