@@ -104,7 +104,8 @@ def run(argv: list[str], cwd: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one cold subprocess; a failing command stops the benchmark."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(argv, cwd=cwd, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True)
     if done.returncode:
         raise SystemExit(f"{' '.join(argv[2:])}: exit {done.returncode}: {done.stderr.strip()}")
     wall = time.perf_counter() - start
