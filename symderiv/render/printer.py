@@ -15,6 +15,7 @@ and ``decimals``): :meth:`SheetPrinter.show` also says whether anything was roun
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -39,6 +40,10 @@ _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
 #: taking arguments, or undefined, so a function of that name is an ``\operatorname``.
 _OPERATORS = frozenset({"arcsin", "arccos", "arctan", "sin", "cos", "tan", "sinh", "cosh", "tanh", "ln", "log",
                         "sec", "csc", "cot", "coth", "arg"})
+
+#: LaTeX longer than this (a long row, a tensor of wide matrices) may not fit the line: the
+#: typeset sheet also gives TeX a narrower form of it to pick (``\\sdpick``).
+_PICK_LENGTH = 100
 
 #: Characters of a name that are special to TeX, as LaTeX that prints them.
 _TEX_SPECIAL = {"}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%", "~": r"\sim{}"}
@@ -176,11 +181,28 @@ class SheetPrinter(LatexPrinter):
         return f"{{{name}}}_{{{index}}}"
 
     def _print_ImmutableDenseMatrix(self, expr) -> str:
+        """A 1x1 matrix as its number; on the typeset sheet a row too long for the line as the
+        transpose of a column (``\\sdpick``: the same matrix, written so it fits)."""
         if expr.shape == (1, 1):
             return self._print(expr[0, 0])
-        return super()._print_MatrixBase(expr)
+        printed = super()._print_MatrixBase(expr)
+        if self._settings["breakable"] and expr.shape[0] == 1 and len(printed) > _PICK_LENGTH:
+            column = super()._print_MatrixBase(expr.T)
+            return rf"\sdpick{{{printed}}}{{{column}^{{\top}}}}"
+        return printed
 
     _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
+
+    def _print_NDimArray(self, expr) -> str:
+        """A tensor of rank 3 or 4 as its matrices side by side (SymPy's layout); on the typeset
+        sheet also stacked one above the other, for TeX to pick when side by side is wider than
+        the room left on the line (``\\sdpick``: an image of two wide channels)."""
+        row = super()._print_NDimArray(expr)
+        if not self._settings["breakable"] or expr.rank() < 3 or len(row) <= _PICK_LENGTH:
+            return row
+        blocks = [self._print(expr[index]) for index in _block_indices(expr.shape[:-2])]
+        stacked = r"\begin{pmatrix}" + r"\\[1ex]".join(blocks) + r"\end{pmatrix}"
+        return rf"\sdpick{{{row}}}{{{stacked}}}"
 
     def _print_HadamardProduct(self, expr) -> str:
         return r" \odot ".join(self._factor(a) for a in expr.args)
@@ -189,6 +211,10 @@ class SheetPrinter(LatexPrinter):
         return " ".join(self._factor(a) for a in expr.args)
 
     def _print_Transpose(self, expr) -> str:
+        if self._settings["breakable"] and isinstance(expr.arg, sp.MatrixBase) and expr.arg.shape[0] == 1:
+            row = super()._print_MatrixBase(expr.arg)
+            if len(row) > _PICK_LENGTH:  # a long row's transpose: as written, or as the column it is
+                return rf"\sdpick{{{row}^{{\top}}}}{{{super()._print_MatrixBase(expr.arg.T)}}}"
         base = self._factor(expr.arg)
         return f"{{{base}}}^{{\\top}}" if "^" in base else f"{base}^{{\\top}}"
 
@@ -302,3 +328,8 @@ def _numbers_left_unevaluated(expr: sp.Mul) -> bool:
 def to_latex(expr, notation: Mapping[str, str] | None = None) -> str:
     """LaTeX of a SymPy object in a given notation."""
     return SheetPrinter(notation).doprint(expr)
+
+
+def _block_indices(lead: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every index of the leading axes (the matrices of a tensor), in reading order."""
+    return list(itertools.product(*(range(n) for n in lead)))
