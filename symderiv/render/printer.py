@@ -208,7 +208,21 @@ class SheetPrinter(LatexPrinter):
         return r" \odot ".join(self._factor(a) for a in expr.args)
 
     def _print_MatMul(self, expr) -> str:
+        if expr.args[0] == -1:  # -y, not (-1) y
+            rest = expr.args[1:]
+            return "-" + (self._factor(rest[0]) if len(rest) == 1 else self._print_MatMul(sp.MatMul(*rest)))
         return " ".join(self._factor(a) for a in expr.args)
+
+    def _print_MatAdd(self, expr) -> str:
+        """A sum of matrices, terms with a minus sign last (``\\hat y - y``)."""
+        out = ""
+        for term in sorted(expr.args, key=_negative):
+            if _negative(term):
+                out += " - " + self._print(sp.MatMul(-term.args[0], *term.args[1:]).doit()
+                                           if term.args[0] != -1 else sp.MatMul(*term.args[1:]))
+            else:
+                out += (" + " if out else "") + self._print(term)
+        return out.removeprefix(" ")
 
     def _print_Transpose(self, expr) -> str:
         if self._settings["breakable"] and isinstance(expr.arg, sp.MatrixBase) and expr.arg.shape[0] == 1:
@@ -222,7 +236,7 @@ class SheetPrinter(LatexPrinter):
         """Terms with a minus sign go after the others (``\\hat y - y``, not ``-y + \\hat y``),
         constants after the terms they adjust (``\\lfloor\\cdot\\rfloor + 1``)."""
         terms = list(expr.args) if self.order == "none" else self._as_ordered_terms(expr, order=order)
-        terms.sort(key=lambda t: (t.could_extract_minus_sign(), t.is_Number))  # plain numbers last: x + 1
+        terms.sort(key=lambda t: (_negative(t), t.is_Number))  # plain numbers last: x + 1
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
     def _print_Mul(self, expr) -> str:
@@ -333,3 +347,10 @@ def to_latex(expr, notation: Mapping[str, str] | None = None) -> str:
 def _block_indices(lead: tuple[int, ...]) -> list[tuple[int, ...]]:
     """Every index of the leading axes (the matrices of a tensor), in reading order."""
     return list(itertools.product(*(range(n) for n in lead)))
+
+
+def _negative(term: sp.Basic) -> bool:
+    """Whether a term prints with a leading minus sign (``-y``, also of a matrix: ``(-1) Y``)."""
+    if isinstance(term, sp.MatMul):
+        return bool(term.args[0].is_number and term.args[0].is_negative)
+    return bool(term.could_extract_minus_sign())
