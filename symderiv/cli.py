@@ -149,8 +149,10 @@ def _grade_variants(policy, form: str, args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     """Export a spec to PrairieLearn, Moodle or Gradescope (see README, "Export")."""
     from symderiv.export import export
+    from symderiv.variants.batch import default_jobs
 
-    for path in export(args.spec, args.to, args.output, count=args.count, seed=args.seed):
+    for path in export(args.spec, args.to, args.output, count=args.count, seed=args.seed,
+                       jobs=args.jobs or default_jobs()):
         print(f"wrote {path}")
     return 0
 
@@ -310,6 +312,7 @@ def _export_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("-o", "--output", required=True, help="output directory")
     e.add_argument("--count", type=int, default=None, help="variants 1 .. N of a spec with draws")
     e.add_argument("--seed", type=int, default=0, help="the seed every draw derives from (default: 0)")
+    e.add_argument("--jobs", type=int, default=0, help="processes drawing Moodle's variants (default: one per core)")
 
 
 def terminal_safe(text: str) -> str:

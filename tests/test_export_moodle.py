@@ -2,6 +2,7 @@
 against values computed independently, the structure and the cloze syntax checked."""
 from __future__ import annotations
 
+import html
 import math
 import re
 import tomllib
@@ -10,6 +11,7 @@ import xml.etree.ElementTree as ET
 import export_cases as cases
 import numpy as np
 import pytest
+import reference_mathjax
 import sympy as sp
 
 from symderiv.check.numbers import Tolerance
@@ -114,3 +116,13 @@ def test_variants_are_one_question_each_in_a_category_per_answer(tmp_path):
         for answer_id, values in expected.items():
             assert np.allclose(dict(by_id[answer_id])[variant], np.asarray(values).reshape(-1)), (answer_id, variant)
     assert len({tuple(v) for _, v in by_id["1.1.a1"]}) > 1
+
+
+@pytest.mark.skipif(reference_mathjax.missing() is not None, reason=f"MathJax: {reference_mathjax.missing()}")
+def test_every_formula_typesets_in_mathjax(homework1):
+    """Question texts, solutions and grader information, math as the browser hands it to MathJax."""
+    pages = [html.unescape(t.text or "") for t in homework1.iter("text")]
+    items = [(m.group(1), True) for page in pages for m in re.finditer(r"\\\[\n(.*?)\n\\\]", page, re.S)]
+    items += [(m.group(1), False) for page in pages for m in re.finditer(r"\\\((.*?)\\\)", page, re.S)]
+    assert len(items) > 300
+    assert reference_mathjax.typeset_errors(items) == []

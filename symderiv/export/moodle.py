@@ -31,6 +31,7 @@ from symderiv.export.source import (
     as_float,
     entries,
     key_text,
+    map_variants,
     tolerance_of,
     variant_keys,
 )
@@ -40,25 +41,27 @@ from symderiv.variants import VariantKey
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<quiz>\n'
 
 
-def export_files(source: Source, seed: int, count: int | None) -> dict[str, str]:
-    """``quiz.xml``: every answer of the sheet, or of each of variants 1 .. count."""
+def export_files(source: Source, seed: int, count: int | None, jobs: int = 1) -> dict[str, str]:
+    """``quiz.xml``: every answer of the sheet, or of each of variants 1 .. count (drawn and
+    rendered in ``jobs`` processes)."""
     keys = variant_keys(source, count)
-    sheets = [(key, source.sheet(seed, key)) for key in keys]
-    first = sheets[0][1]
+    rendered = map_variants(lambda key: variant_questions(source, seed, key), keys, jobs)
+    first = source.sheet(seed, keys[0])
     out = [HEADER, f"<!-- {escape(source.title)}: written by symderiv export from {escape(source.path.name)}"
                    f"{f', seed {seed}, variants 1-{count}' if count else ''} -->\n"]
     for problem in first.problems:
         for q in problem.questions:
             for answer in q.answers:
                 out += category(source, problem, answer if count else None)
-                out += [question_xml(sheet, _same(sheet, problem.number, q.id), answer.id, source.name, key)
-                        for key, sheet in sheets]
+                out += [questions_of[answer.id] for questions_of in rendered]
     return {"quiz.xml": "".join(_dedupe_categories(out)) + "</quiz>\n"}
 
 
-def _same(sheet: Sheet, number: int, question: str) -> tuple[Problem, Question]:
-    problem = next(p for p in sheet.problems if p.number == number)
-    return problem, next(q for q in problem.questions if q.id == question)
+def variant_questions(source: Source, seed: int, key: VariantKey | None) -> dict[str, str]:
+    """Every answer's question of one variant (answer id -> XML)."""
+    sheet = source.sheet(seed, key)
+    return {a.id: question_xml(sheet, (p, q), a.id, source.name, key)
+            for p in sheet.problems for q in p.questions for a in q.answers}
 
 
 def category(source: Source, problem: Problem, answer: Answer | None) -> list[str]:

@@ -13,7 +13,9 @@ or more): what the platform's input can hold, and what it can grade by itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -128,6 +130,28 @@ def variant_keys(source: Source, count: int | None) -> tuple[VariantKey | None, 
     if not 1 <= count <= MAX_VARIANTS:
         raise ExportError(f"--count: must be from 1 to {MAX_VARIANTS:,}, got {count:,}")
     return tuple(VariantKey(index=i) for i in range(1, count + 1))
+
+
+_WORK: dict[str, Callable[[Any], Any]] = {}
+
+
+def _run(item: Any) -> Any:
+    return _WORK["fn"](item)
+
+
+def map_variants(work: Callable[[VariantKey | None], Any], keys: Sequence[VariantKey | None], jobs: int = 1) -> list:
+    """``work`` of every key, in order, in ``jobs`` forked processes (each variant is drawn
+    on its own, so the results are the same for any number of processes). The work is
+    handed to the workers by forking, so only the keys and the results are pickled."""
+    methods = multiprocessing.get_all_start_methods()
+    if jobs <= 1 or len(keys) <= 1 or "fork" not in methods:
+        return [work(key) for key in keys]
+    _WORK["fn"] = work
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(_run, keys, chunksize=max(1, len(keys) // (4 * jobs))))
+    finally:
+        _WORK.clear()
 
 
 def questions(sheet: Sheet) -> list[tuple[Problem, Question]]:
