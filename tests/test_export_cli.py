@@ -60,6 +60,13 @@ def test_a_spec_with_errors_is_one_line_naming_file_and_field(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_file_that_is_no_spec_gets_the_specs_error(tmp_path, capsys):
+    spec = cases.write(tmp_path, '[student]\nid = "s1"\n[answers]\n"1.1.a1" = 2\n', "answers.toml")
+    assert main(["export", str(spec), "--to", "moodle", "-o", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"symderiv: {spec}: student: unknown field; expected one of grading, "
+                                       f"problem, sheet\n")
+
+
 def test_drawn_specs_need_count_for_moodle_and_refuse_it_for_gradescope(tmp_path, capsys):
     spec = cases.write(tmp_path, cases.DRAWN, "drawn.toml")
     assert main(["export", str(spec), "--to", "moodle", "-o", str(tmp_path / "out")]) == 2

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from symderiv.export.html import PARENS, question_html, solution_html, symbol_math, text_html
 from symderiv.export.source import (
+    ExportError,
     Source,
     absolute_tolerance,
     answer_form,
@@ -47,6 +48,7 @@ def export_files(source: Source, seed: int, count: int | None, jobs: int = 1) ->
     keys = variant_keys(source, count)
     rendered = map_variants(lambda key: variant_questions(source, seed, key), keys, jobs)
     first = source.sheet(seed, keys[0])
+    _same_ids(first, rendered, keys)
     out = [HEADER, f"<!-- {escape(source.title)}: written by symderiv export from {escape(source.path.name)}"
                    f"{f', seed {seed}, variants 1-{count}' if count else ''} -->\n"]
     for problem in first.problems:
@@ -55,6 +57,16 @@ def export_files(source: Source, seed: int, count: int | None, jobs: int = 1) ->
                 out += category(source, problem, answer if count else None)
                 out += [questions_of[answer.id] for questions_of in rendered]
     return {"quiz.xml": "".join(_dedupe_categories(out)) + "</quiz>\n"}
+
+
+def _same_ids(first: Sheet, rendered: list[dict[str, str]], keys: tuple[VariantKey | None, ...]) -> None:
+    """Every variant must have the answer ids of the first (a category holds one id's variants)."""
+    ids = {a.id for a in first.answers()}
+    for key, questions_of in zip(keys, rendered):
+        if set(questions_of) != ids:
+            other = sorted(set(questions_of) ^ ids)[0]
+            raise ExportError(f"--count: variant {key.index if key else 1} and variant 1 differ in answer "
+                              f"{other!r}: keep the fields that name answers fixed (see Per-student variants)")
 
 
 def variant_questions(source: Source, seed: int, key: VariantKey | None) -> dict[str, str]:

@@ -103,7 +103,7 @@ def load_source(path: str | Path) -> Source:
             template = load_template(path)
         except SpecError as template_error:
             no_draws = template_error.field == "problem" and template_error.problem.startswith("no field holds")
-            raise (plain_error if no_draws else template_error) from None
+            raise (plain_error if no_draws or template_error.field == plain_error.field else template_error) from None
         return Source(path, path.read_text(encoding="utf-8-sig"), template=template)
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), "(file)", str(exc)) from None
