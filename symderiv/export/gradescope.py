@@ -3,8 +3,8 @@
 The zip holds, at its root (Gradescope's autograder specification):
 
 * ``setup.sh``: installs symderiv from the bundled source (``symderiv-src/``: the package
-  and a ``pyproject.toml``) with pip; it needs Python 3.11 or later (Gradescope's
-  Ubuntu 24.04 base image has 3.12);
+  and a ``pyproject.toml``) with pip; it needs Python 3.11 or later (an Ubuntu 24.04
+  base image has 3.12);
 * ``run_autograder``: a Python script that calls :func:`run_autograder`: it reads the
   student's ``*.toml`` submission from ``/autograder/submission/``, grades it against the
   bundled spec (for a spec with draws: against the student's own variant, drawn from the
@@ -40,7 +40,7 @@ VISIBILITY = "visible"
 
 SETUP = """#!/usr/bin/env bash
 # Installs symderiv for the autograder (written by `symderiv export --to gradescope`).
-# symderiv needs Python 3.11 or later: choose Gradescope's Ubuntu 24.04 base image.
+# symderiv needs Python 3.11 or later: choose a base image that has it (Ubuntu 24.04: 3.12).
 set -euo pipefail
 cd /autograder/source
 python3 -m pip install --break-system-packages ./{src} || python3 -m pip install ./{src}

@@ -62,17 +62,13 @@ def export_files(source: Source, seed: int, count: int | None) -> dict[str, str]
     sheet = source.sheet(seed, VariantKey(index=1) if source.drawn else None)
     files: dict[str, str] = {}
     for problem, q in questions(sheet):
-        folder = f"questions/{sheet_name(source)}/{q.id.replace('.', '_')}"
+        folder = f"questions/{source.name}/{q.id.replace('.', '_')}"
         names = answer_names(q)
         files[f"{folder}/info.json"] = info_json(source, problem, q)
         files[f"{folder}/question.html"] = question_page(source, sheet, problem, q, names)
         files[f"{folder}/server.py"] = server_py(source, q, names, seed, count)
         files[f"{folder}/{source.path.name}"] = source.text
     return files
-
-
-def sheet_name(source: Source) -> str:
-    return source.name
 
 
 def answer_names(q: Question) -> dict[str, str]:
