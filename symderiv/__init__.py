@@ -10,6 +10,11 @@ Everything else lives in submodules (``symderiv.check``, ``symderiv.kernels``).
 """
 from __future__ import annotations
 
+from symderiv import render as _render  # noqa: F401  (gives the model its Jupyter display)
+from symderiv.derive import derive_file as derive_file
+from symderiv.derive import derive_sheet as derive_sheet
+from symderiv.derive import derive_table as derive_table
+from symderiv.derive import load_spec as load_spec
 from symderiv.errors import AnswerError as AnswerError
 from symderiv.errors import SpecError as SpecError
 from symderiv.errors import SymderivError as SymderivError
@@ -18,11 +23,5 @@ from symderiv.model import Problem as Problem
 from symderiv.model import Question as Question
 from symderiv.model import Sheet as Sheet
 from symderiv.model import Step as Step
-from symderiv.derive import derive_file as derive_file
-from symderiv.derive import derive_sheet as derive_sheet
-from symderiv.derive import derive_table as derive_table
-from symderiv.derive import load_spec as load_spec
-
-from symderiv import render as _render  # noqa: F401  (gives the model its Jupyter display)
 
 __version__ = "0.1.0"

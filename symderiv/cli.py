@@ -74,9 +74,11 @@ def _grade(args: argparse.Namespace) -> int:
         raise SymderivError(f"--json and --report {args.report}: choose one output format")
     if args.workers is not None and args.workers < 1:
         raise SymderivError(f"--workers: must be at least 1, got {args.workers}")
-    spec = args.spec or _only_spec()
     policy = load_policy(args.policy) if args.policy else None
     form = "json" if args.json else args.report
+    if args.variants:
+        return _grade_variants(policy, form, args)
+    spec = args.spec or _only_spec()
     if len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir():
         return _grade_one(Path(args.submissions[0]), spec, policy, form, args)
     return _grade_class(spec, policy, form, args)
@@ -113,6 +115,46 @@ def _grade_class(spec: Path, policy, form: str, args: argparse.Namespace) -> int
     if failed:
         print(f"symderiv: {failed} of {len(rows)} submissions could not be graded (see their rows)", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _grade_variants(policy, form: str, args: argparse.Namespace) -> int:
+    """Grade each submission against its student's variant (``--variants DIR``)."""
+    from symderiv.check.gradebook import render_class
+    from symderiv.check.report import render
+    from symderiv.export.students import grade_by_student
+
+    if args.spec:
+        raise SymderivError("--spec and --variants: choose one (--variants picks each student's spec)")
+    one = len(args.submissions) == 1 and not Path(args.submissions[0]).is_dir()
+    if form == "tex" and not one:
+        raise SymderivError("--report tex: a LaTeX feedback sheet is for one submission; for a class use "
+                            "text, md or --json")
+    sheet, rows = grade_by_student(args.submissions, args.variants, policy)
+    if not rows:
+        raise SymderivError(f"{', '.join(args.submissions)}: no submissions (*.toml files) found")
+    if sheet is None or (one and rows[0].report is None):
+        raise SymderivError(rows[0].error or "nothing graded")
+    _write_gradebook(rows, sheet, args)
+    if one and rows[0].report is not None:
+        _write_out(render(rows[0].report, form))
+        return 0
+    _write_out(render_class(rows, sheet, str(args.variants), form))
+    failed = sum(1 for row in rows if row.report is None)
+    if failed:
+        print(f"symderiv: {failed} of {len(rows)} submissions could not be graded (see their rows)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+@command("export")
+def _export(args: argparse.Namespace) -> int:
+    """Export a spec to PrairieLearn, Moodle or Gradescope (see README, "Export")."""
+    from symderiv.export import export
+    from symderiv.variants.batch import default_jobs
+
+    for path in export(args.spec, args.to, args.output, count=args.count, seed=args.seed,
+                       jobs=args.jobs or default_jobs()):
+        print(f"wrote {path}")
+    return 0
 
 
 def _write_gradebook(rows, sheet, args: argparse.Namespace) -> None:
@@ -241,7 +283,10 @@ def parser() -> argparse.ArgumentParser:
                    help="processes grading a class (default: one per core; 1 grades here)")
     g.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask distributed cluster at ADDRESS")
     g.add_argument("--policy", metavar="FILE", help="a TOML file with a [grading] table (instead of the spec's)")
+    g.add_argument("--variants", metavar="DIR", help="grade each submission against its student's variant in DIR "
+                                                     "(written by symderiv variants --roster), by [student] id")
     _variants_parser(sub)
+    _export_parser(sub)
     return p
 
 
@@ -258,6 +303,16 @@ def _variants_parser(sub: argparse._SubParsersAction) -> None:
                                                   "where available); every variant's spec is always written")
     v.add_argument("--no-pdf", action="store_true", help="do not compile the sheets to PDF")
     v.add_argument("--jobs", type=int, default=0, help="worker processes (default: one per core)")
+
+
+def _export_parser(sub: argparse._SubParsersAction) -> None:
+    e = sub.add_parser("export", help="export a spec to PrairieLearn, Moodle or Gradescope")
+    e.add_argument("spec", help="a spec file (with or without draws)")
+    e.add_argument("--to", required=True, metavar="PLATFORM", help="prairielearn, moodle or gradescope")
+    e.add_argument("-o", "--output", required=True, help="output directory")
+    e.add_argument("--count", type=int, default=None, help="variants 1 .. N of a spec with draws")
+    e.add_argument("--seed", type=int, default=0, help="the seed every draw derives from (default: 0)")
+    e.add_argument("--jobs", type=int, default=0, help="processes drawing Moodle's variants (default: one per core)")
 
 
 def terminal_safe(text: str) -> str:

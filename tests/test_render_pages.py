@@ -62,6 +62,18 @@ NETWORKS = [
     network((3, 6, 6, 2), ("relu", "sigmoid", "identity"), "squared_error", 7),
 ]
 
+#: Layers beyond dense ones: a two-filter convolution whose ReLU step (six wide matrices side by
+#: side) and whose 1x8 weight gradient are wider than the line unless typeset stacked.
+LAYERS = [
+    {"kind": "network", "x": [[[0.5, -1, 2, 0], [1.5, 0.25, -0.5, 1], [0, 2, 1, -1], [1, -0.75, 0.5, 2]]],
+     "y": [1], "loss": "half_squared_error",
+     "layer": [{"type": "conv2d", "W": [[[[0.5, -1], [0.25, 1]]], [[[1, 0], [-0.5, 0.75]]]], "b": [0.1, -0.2],
+                "activation": "relu"},
+               {"type": "maxpool", "size": 2, "stride": 1, "remainder": "drop"},
+               {"type": "flatten"},
+               {"W": [[0.3, -0.2, 0.5, 0.1, -0.4, 0.25, 0.6, -0.1]], "b": 0.05, "activation": "sigmoid"}]},
+]
+
 OTHERS = [
     {"kind": "search",
      "grid": {"epochs_per_combination": 12, "minutes_per_epoch": 1.5,
@@ -86,7 +98,8 @@ OTHERS = [
 @pytest.fixture(scope="module")
 def sheets() -> dict:
     return {"networks": derive_table({"sheet": {"name": "networks"}, "problem": NETWORKS}, name="networks"),
-            "others": derive_table({"sheet": {"name": "others", "paper": "a4"}, "problem": OTHERS}, name="others")}
+            "others": derive_table({"sheet": {"name": "others", "paper": "a4"}, "problem": OTHERS}, name="others"),
+            "layers": derive_table({"sheet": {"name": "layers"}, "problem": LAYERS}, name="layers")}
 
 
 def typeset_log(tex: str, workdir: Path) -> str:
@@ -105,7 +118,7 @@ def scales(log: str) -> list[float]:
 
 
 @NEED_TEX
-@pytest.mark.parametrize("name", ["networks", "others"])
+@pytest.mark.parametrize("name", ["networks", "others", "layers"])
 def test_generated_sheets_fit_the_page(sheets, tmp_path, name):
     for label, render in (("sheet", render_latex), ("handout", render_handout_latex)):
         log = typeset_log(render(sheets[name]), tmp_path / label)

@@ -191,10 +191,6 @@ def entrywise(f: Callable[..., sp.Basic], *arrays: Tensor) -> Tensor:
     return tensor(arrays[0].shape, lambda i: f(*(a[i] for a in arrays)))
 
 
-def zeros_like(t: Tensor) -> Tensor:
-    return tensor(t.shape, lambda i: sp.Integer(0))
-
-
 def total(terms) -> sp.Basic:
     """A sum of SymPy terms (0 for none)."""
     terms = list(terms)

@@ -107,11 +107,6 @@ def _position(index: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(i + 1) for i in index) + ")"
 
 
-def _window_text(cfg: Config) -> str:
-    return f"{cfg.size[0]} x {cfg.size[1]} windows, stride {cfg.stride[0]}" + (
-        f" x {cfg.stride[1]}" if cfg.stride[1] != cfg.stride[0] else "")
-
-
 def _pool_math(op: str, p: Printed) -> tuple[sp.Basic, ...]:
     i, j, r, s = sp.symbols("i j r s", integer=True, positive=True)
     kh, kw = p.config.size

@@ -108,11 +108,6 @@ def find_submissions(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def read_submissions(paths: Sequence[Path]) -> list[Submission | Row]:
-    """Each file read, or a :class:`Row` saying why it could not be."""
-    return [_read(path) for path in paths]
-
-
 def _read(item: Item) -> Submission | Row:
     if isinstance(item, Submission):
         return item

@@ -3,7 +3,8 @@
 ``render_kernels(sheet)`` is the text of ``<sheet>_kernels.py``, written by
 ``symderiv build`` beside the sheet: plain Python importing only NumPy and the standard
 library (``os``, ``concurrent.futures``), one public function per problem result, each
-computing exactly what the sheet derives, vectorized over leading batch axes. ``compile_kernels(sheet)`` gives the same functions in process.
+computing exactly what the sheet derives, vectorized over leading batch axes.
+``compile_kernels(sheet)`` gives the same functions in process.
 
 >>> import symderiv, symderiv.kernels
 >>> sheet = symderiv.derive_file("derivations/homework1.toml")       # doctest: +SKIP

@@ -49,6 +49,11 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \newcommand{\sdshrink}[2]{\sbox{\sdbox}{#2}%
   \ifdim\wd\sdbox>#1\relax\setlength{\sdtarget}{#1}\typeout{sdshrink: \the\wd\sdbox\space to \the\sdtarget}%
   \resizebox{#1}{!}{\usebox{\sdbox}}\else\usebox{\sdbox}\fi}
+% \sdpick{WIDE}{NARROW}: WIDE when it fits the room \sdafter left (the text width before any
+% step), else NARROW (a tensor's matrices side by side, else one above the other).
+\newsavebox{\sdpickbox}
+\AtBeginDocument{\setlength{\sdwidth}{\linewidth}}
+\newcommand{\sdpick}[2]{\sbox{\sdpickbox}{$\displaystyle#1$}\ifdim\wd\sdpickbox>\sdwidth#2\else#1\fi}
 % \sdtable{TABULAR}: centred, rows spaced for fractions, scaled down when too wide.
 \newcommand{\sdtable}[1]{\begin{center}\renewcommand{\arraystretch}{1.3}\sdshrink{\linewidth}{#1}\end{center}}
 """

@@ -15,6 +15,7 @@ and ``decimals``): :meth:`SheetPrinter.show` also says whether anything was roun
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -39,6 +40,10 @@ _TALL = (r"\frac", r"\begin", r"\sum", r"\prod")
 #: taking arguments, or undefined, so a function of that name is an ``\operatorname``.
 _OPERATORS = frozenset({"arcsin", "arccos", "arctan", "sin", "cos", "tan", "sinh", "cosh", "tanh", "ln", "log",
                         "sec", "csc", "cot", "coth", "arg"})
+
+#: LaTeX longer than this (a long row, a tensor of wide matrices) may not fit the line: the
+#: typeset sheet also gives TeX a narrower form of it to pick (``\\sdpick``).
+_PICK_LENGTH = 100
 
 #: Characters of a name that are special to TeX, as LaTeX that prints them.
 _TEX_SPECIAL = {"}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%", "~": r"\sim{}"}
@@ -176,19 +181,54 @@ class SheetPrinter(LatexPrinter):
         return f"{{{name}}}_{{{index}}}"
 
     def _print_ImmutableDenseMatrix(self, expr) -> str:
+        """A 1x1 matrix as its number; on the typeset sheet a row too long for the line as the
+        transpose of a column (``\\sdpick``: the same matrix, written so it fits)."""
         if expr.shape == (1, 1):
             return self._print(expr[0, 0])
-        return super()._print_MatrixBase(expr)
+        printed = super()._print_MatrixBase(expr)
+        if self._settings["breakable"] and expr.shape[0] == 1 and len(printed) > _PICK_LENGTH:
+            column = super()._print_MatrixBase(expr.T)
+            return rf"\sdpick{{{printed}}}{{{column}^{{\top}}}}"
+        return printed
 
     _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
+
+    def _print_NDimArray(self, expr) -> str:
+        """A tensor of rank 3 or 4 as its matrices side by side (SymPy's layout); on the typeset
+        sheet also stacked one above the other, for TeX to pick when side by side is wider than
+        the room left on the line (``\\sdpick``: an image of two wide channels)."""
+        row = super()._print_NDimArray(expr)
+        if not self._settings["breakable"] or expr.rank() < 3 or len(row) <= _PICK_LENGTH:
+            return row
+        blocks = [self._print(expr[index]) for index in _block_indices(expr.shape[:-2])]
+        stacked = r"\begin{pmatrix}" + r"\\[1ex]".join(blocks) + r"\end{pmatrix}"
+        return rf"\sdpick{{{row}}}{{{stacked}}}"
 
     def _print_HadamardProduct(self, expr) -> str:
         return r" \odot ".join(self._factor(a) for a in expr.args)
 
     def _print_MatMul(self, expr) -> str:
+        if expr.args[0] == -1:  # -y, not (-1) y
+            rest = expr.args[1:]
+            return "-" + (self._factor(rest[0]) if len(rest) == 1 else self._print_MatMul(sp.MatMul(*rest)))
         return " ".join(self._factor(a) for a in expr.args)
 
+    def _print_MatAdd(self, expr) -> str:
+        """A sum of matrices, terms with a minus sign last (``\\hat y - y``)."""
+        out = ""
+        for term in sorted(expr.args, key=_negative):
+            if _negative(term):
+                out += " - " + self._print(sp.MatMul(-term.args[0], *term.args[1:]).doit()
+                                           if term.args[0] != -1 else sp.MatMul(*term.args[1:]))
+            else:
+                out += (" + " if out else "") + self._print(term)
+        return out.removeprefix(" ")
+
     def _print_Transpose(self, expr) -> str:
+        if self._settings["breakable"] and isinstance(expr.arg, sp.MatrixBase) and expr.arg.shape[0] == 1:
+            row = super()._print_MatrixBase(expr.arg)
+            if len(row) > _PICK_LENGTH:  # a long row's transpose: as written, or as the column it is
+                return rf"\sdpick{{{row}^{{\top}}}}{{{super()._print_MatrixBase(expr.arg.T)}}}"
         base = self._factor(expr.arg)
         return f"{{{base}}}^{{\\top}}" if "^" in base else f"{base}^{{\\top}}"
 
@@ -196,7 +236,7 @@ class SheetPrinter(LatexPrinter):
         """Terms with a minus sign go after the others (``\\hat y - y``, not ``-y + \\hat y``),
         constants after the terms they adjust (``\\lfloor\\cdot\\rfloor + 1``)."""
         terms = list(expr.args) if self.order == "none" else self._as_ordered_terms(expr, order=order)
-        terms.sort(key=lambda t: (t.could_extract_minus_sign(), t.is_Number))  # plain numbers last: x + 1
+        terms.sort(key=lambda t: (_negative(t), t.is_Number))  # plain numbers last: x + 1
         return super()._print_Add(sp.Add(*terms, evaluate=False), order="none")
 
     def _print_Mul(self, expr) -> str:
@@ -302,3 +342,15 @@ def _numbers_left_unevaluated(expr: sp.Mul) -> bool:
 def to_latex(expr, notation: Mapping[str, str] | None = None) -> str:
     """LaTeX of a SymPy object in a given notation."""
     return SheetPrinter(notation).doprint(expr)
+
+
+def _block_indices(lead: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every index of the leading axes (the matrices of a tensor), in reading order."""
+    return list(itertools.product(*(range(n) for n in lead)))
+
+
+def _negative(term: sp.Basic) -> bool:
+    """Whether a term prints with a leading minus sign (``-y``, also of a matrix: ``(-1) Y``)."""
+    if isinstance(term, sp.MatMul):
+        return bool(term.args[0].is_number and term.args[0].is_negative)
+    return bool(term.could_extract_minus_sign())

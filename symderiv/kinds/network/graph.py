@@ -490,10 +490,16 @@ def _examples(b: _Builder) -> int:
 
 
 def _fused_rule(b: _Builder) -> sp.Basic:
+    """``y_hat - y`` (over the batch size): a SymPy matrix expression where prediction and target
+    are matrices, so the grader can evaluate it like any other rule; a formula for tensors."""
     yh, y = b.quantities["y_hat"].symbol, b.quantities["y"].symbol
-    if _examples(b) == 1:
+    n = _examples(b)
+    if isinstance(yh, sp.MatrixSymbol) and isinstance(y, sp.MatrixSymbol):
+        difference = sp.MatAdd(yh, sp.MatMul(sp.S.NegativeOne, y))
+        return difference if n == 1 else sp.MatMul(sp.Rational(1, n), difference)
+    if n == 1:
         return formula("{0} - {1}", "{0} - {1}", yh, y)
-    return formula(r"\frac{{1}}{{{2}}} \left({0} - {1}\right)", "1/{2} ({0} - {1})", yh, y, sp.Integer(_examples(b)))
+    return formula(r"\frac{{1}}{{{2}}} \left({0} - {1}\right)", "1/{2} ({0} - {1})", yh, y, sp.Integer(n))
 
 
 def _fused_derivation(b: _Builder, node: Node, p: Printed) -> tuple[sp.Basic, ...]:

@@ -169,6 +169,3 @@ def _larger_than(expr: sp.Basic, limit: int) -> bool:
     return _count(expr, limit + 1) > limit
 
 
-def is_numeric(value: sp.Basic) -> bool:
-    """Whether a value (number, matrix or N-d array) was carried as a float anywhere."""
-    return isinstance(value, sp.Basic) and value.has(sp.Float)
