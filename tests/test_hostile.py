@@ -223,7 +223,9 @@ CASES = [
 
 HOMEWORK1 = str(Path(__file__).resolve().parent.parent / "derivations" / "homework1.toml")
 FORGED = "\\u001b[2J\\u0007\\rscore: 65/65 (100.0%)"
-SLOW_ENTRY = "+".join(f"x^{i}" for i in range(300))           # about 0.2 s to read, each
+#: 100 entries, each about 0.06 s to read: 6 s unbounded, past the 2 s budget (a symbol of its
+#: own each, so that SymPy's cache makes no entry cheaper; each within the 2,000 characters).
+SLOW_ENTRIES = ", ".join(repr("+".join(f"x{k}^{i}" for i in range(200))) for k in range(100))
 
 
 def submission(answers: str, student: str = "") -> str:
@@ -240,9 +242,16 @@ def verdicts(expected: dict[str, str]) -> Callable[[str], None]:
     """The text report gives each answer id its verdict, and one score line."""
     def check(out: str) -> None:
         for answer_id, verdict in expected.items():
-            assert re.search(rf"^{re.escape(answer_id)} +{verdict} ", out, re.M), (answer_id, out[:3000])
+            shown = [line for line in out.splitlines() if line.startswith(answer_id + " ")]
+            assert re.search(rf"^{re.escape(answer_id)} +{verdict} ", out, re.M), (answer_id, shown, out[-300:])
         assert len(re.findall(r"^score: ", out, re.M)) == 1, out
     return check
+
+
+def within_budget(out: str) -> None:
+    """The slow array is cut at the budget (not refused for its length), and grading goes on."""
+    verdicts({"1.3.dL_dx": "too_large"})(out)
+    assert "the answer could not be checked within 2 s" in out, out[-500:]
 
 
 def terminal_clean(out: str) -> None:
@@ -286,7 +295,7 @@ GRADE_CASES = [
     grade_case("grade: numbers beyond float64, in a real process", NOT_FINITE, env={},
                check=verdicts({"1.1.loss": "not_finite", "1.3.dL_dW3": "not_finite"})),
     grade_case("grade: 100 slow entries within the budget", submission(
-        f'"1.3.dL_dx" = [{", ".join([repr(SLOW_ENTRY)] * 100)}]'), check=verdicts({"1.3.dL_dx": "too_large"})),
+        f'"1.3.dL_dx" = [{SLOW_ENTRIES}]'), check=within_budget),
     grade_case("grade: TeX commands and names in the TeX report", submission(
         '"2.1.minutes" = \'\\input{/etc/passwd}\'\n"3.1.cost_gd" = "xscr"\n"3.1.cost_sgd" = "exec"\n'
         '"3.2.cost" = \'\\write18{rm -rf /}\'\n"1.1.loss" = "\\u001b[2J"',
