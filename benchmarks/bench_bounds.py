@@ -2,10 +2,12 @@
 can rely on" states.
 
 Each spec below puts one problem kind at the limits the README documents, all at once where
-they can be (the largest counts, the most digits, the longest lists); the network kind is
-bounded and measured by its own benchmark. Every build runs as a cold subprocess, without
-and with the PDF, and the table gives wall time, CPU time (this process's children: the
-number to compare on a shared machine) and the largest file written.
+they can be (the largest counts, the most digits, the longest lists); the network kind has
+several, one per way of reaching its bounds (the widest dense layer, the deepest stack, a
+convolution, a batch, an image through a nonlinear layer, softmax), all with 17-digit
+weights. Every build runs as a cold subprocess, without and with the PDF, and ``symderiv
+key`` too; the table gives wall time, CPU time (this process's children: the number to
+compare on a shared machine) and the largest file written.
 
     python benchmarks/bench_bounds.py                 # writes benchmarks/BOUNDS.md
     python benchmarks/bench_bounds.py --only conv     # one kind, printed only
@@ -13,6 +15,7 @@ number to compare on a shared machine) and the largest file written.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import resource
@@ -23,7 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The time a build at any documented bound should stay under without the PDF (seconds, wall).
+#: The time a key or a build at any documented bound should stay under without the PDF (CPU
+#: seconds: on a shared machine wall time grows with the others' load).
 TARGET = 20.0
 
 
@@ -90,8 +94,89 @@ def initialization() -> str:
             '[problem.stack]\nwidth = 1000000\ndepth = 100\nweight_variance = "xavier"\n')
 
 
+def _numbers(count: int, seed: int) -> list[str]:
+    """``count`` numbers in [-1, 1] with 17 significant digits, as a careless user pastes them."""
+    state = seed
+    out = []
+    for _ in range(count):
+        state = (state * 6364136223846793005 + 1442695040888963407) % 2**64
+        out.append(repr(state / 2**63 - 1))
+    return out
+
+
+def _nested(shape: tuple[int, ...], seed: int) -> str:
+    """A nested TOML list of ``shape`` (row-major) filled by :func:`_numbers`."""
+    flat = _numbers(math.prod(shape), seed)
+    def build(dims: tuple[int, ...], at: int) -> tuple[str, int]:
+        if len(dims) == 1:
+            return "[" + ", ".join(flat[at:at + dims[0]]) + "]", at + dims[0]
+        parts = []
+        for _ in range(dims[0]):
+            text, at = build(dims[1:], at)
+            parts.append(text)
+        return "[" + ", ".join(parts) + "]", at
+    return build(shape, 0)[0]
+
+
+def _dense(widths: list[int], activation: str, last: str = "sigmoid", seed: int = 1) -> str:
+    """Dense layers of these widths (input first), every one ``activation`` but the last."""
+    layers = "".join(f'[[problem.layer]]\nW = {_nested((m, n), seed + i)}\nb = {_nested((m,), seed + 50 + i)}\n'
+                     f'activation = "{last if i == len(widths) - 2 else activation}"\n'
+                     for i, (n, m) in enumerate(zip(widths, widths[1:])))
+    return layers
+
+
+def _network(x: str, y: str, layers: str, head: str = "") -> str:
+    return f'[[problem]]\nkind = "network"\n{head}x = {x}\ny = {y}\n{layers}'
+
+
+def network_wide() -> str:
+    """Two sigmoid layers of 40 x 40 weights (the bound) and one of 20 x 40: 4,000
+    multiply-adds (the bound)."""
+    return _network(_nested((40,), 7), _nested((20,), 8), _dense([40, 40, 40, 20], "sigmoid"))
+
+
+def network_deep() -> str:
+    """16 layers (the bound), tanh then sigmoid, 15 wide: 3,600 multiply-adds."""
+    return _network(_nested((15,), 7), _nested((15,), 8), _dense([15] * 17, "tanh"))
+
+
+def network_softmax() -> str:
+    """Two tanh layers of 40 x 40 and a 20 x 40 softmax layer with cross-entropy on soft
+    targets (softmax's full Jacobian): 4,000 multiply-adds."""
+    target = "[" + ", ".join(["0.01"] * 19 + ["0.3"]) + "]"
+    return _network(_nested((40,), 7), target, _dense([40, 40, 40, 20], "tanh", last="softmax"),
+                    head='loss = "cross_entropy"\n')
+
+
+def network_conv() -> str:
+    """A 7x7 sigmoid convolution on a 1x15x15 image, 3x3 max pooling, a dense layer:
+    3,969 + 9 + 9 + 9 multiply-adds."""
+    conv = (f'[[problem.layer]]\ntype = "conv2d"\nW = [{_nested((1, 7, 7), 3)}]\nb = [0.25]\nactivation = "sigmoid"\n'
+            '[[problem.layer]]\ntype = "maxpool"\nsize = 3\n[[problem.layer]]\ntype = "flatten"\n')
+    return _network(_nested((1, 15, 15), 7), "[0.5]", conv + _dense([9, 1], "sigmoid", seed=9))
+
+
+def network_image() -> str:
+    """A 1x1 tanh convolution over a 1x29x32 image (928 entries), 5x5 average pooling,
+    flatten, a sigmoid unit: 989 layer outputs (the bound is 1,024), each exact."""
+    conv = ('[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.7310585786300049]]]]\nb = [0.1]\nactivation = "tanh"\n'
+            '[[problem.layer]]\ntype = "avgpool"\nsize = 5\nremainder = "drop"\n[[problem.layer]]\ntype = "flatten"\n')
+    return _network(_nested((1, 29, 32), 7), "[0.5]", conv + _dense([30, 1], "sigmoid", seed=9))
+
+
+def network_batch() -> str:
+    """A batch of 32 examples (the bound) through a 10 x 10 tanh layer and a sigmoid unit:
+    3,520 multiply-adds."""
+    x = "[" + ", ".join(_nested((10,), 100 + k) for k in range(32)) + "]"
+    y = "[" + ", ".join(_nested((1,), 200 + k) for k in range(32)) + "]"
+    return _network(x, y, _dense([10, 10, 1], "tanh"), head="batch = true\n")
+
+
 SPECS = {"search": search, "conv": conv, "gradflow": gradflow, "optimizers": optimizers,
-         "optimizer_steps": optimizer_steps, "initialization": initialization}
+         "optimizer_steps": optimizer_steps, "initialization": initialization, "network_wide": network_wide,
+         "network_deep": network_deep, "network_softmax": network_softmax, "network_conv": network_conv,
+         "network_image": network_image, "network_batch": network_batch}
 
 
 def environment() -> dict[str, str]:
@@ -116,7 +201,7 @@ def run(argv: list[str], cwd: Path) -> tuple[float, float]:
 def measure(kind: str, tmp: Path) -> dict[str, object]:
     spec = tmp / f"{kind}_max.toml"
     spec.write_text(SPECS[kind](), encoding="utf-8")
-    row: dict[str, object] = {"kind": kind}
+    row: dict[str, object] = {"kind": kind, "key": run([sys.executable, "-m", "symderiv", "key", str(spec)], tmp)}
     for label, extra in (("no_pdf", ["--no-pdf"]), ("pdf", [])):
         out = tmp / f"out-{kind}-{label}"
         row[label] = run([sys.executable, "-m", "symderiv", "build", str(spec), "-o", str(out), *extra], tmp)
@@ -125,13 +210,15 @@ def measure(kind: str, tmp: Path) -> dict[str, object]:
 
 
 def table(rows: list[dict[str, object]], baseline: tuple[float, float]) -> str:
-    lines = ["| kind at its bounds | no PDF: wall s | CPU s | with PDF: wall s | CPU s | largest file |",
-             "|---|---:|---:|---:|---:|---:|",
-             f"| (`python -c \"import sympy\"`) | {baseline[0]:.1f} | {baseline[1]:.1f} | | | |"]
+    lines = ["| kind at its bounds | key: wall s | CPU s | no PDF: wall s | CPU s | with PDF: wall s | CPU s "
+             "| largest file |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|",
+             f"| (`python -c \"import sympy\"`) | {baseline[0]:.1f} | {baseline[1]:.1f} | | | | | |"]
     for r in rows:
-        (w, c), (pw, pc) = r["no_pdf"], r["pdf"]  # type: ignore[misc]
+        (kw, kc), (w, c), (pw, pc) = r["key"], r["no_pdf"], r["pdf"]  # type: ignore[misc]
         largest = max(r["no_pdf_largest"], r["pdf_largest"])  # type: ignore[type-var]
-        lines.append(f"| `{r['kind']}` | {w:.1f} | {c:.1f} | {pw:.1f} | {pc:.1f} | {largest / 1e6:.2f} MB |")
+        lines.append(f"| `{r['kind']}` | {kw:.1f} | {kc:.1f} | {w:.1f} | {c:.1f} | {pw:.1f} | {pc:.1f} "
+                     f"| {largest / 1e6:.2f} MB |")
     return "\n".join(lines)
 
 
@@ -149,11 +236,13 @@ def main() -> None:
     if args.only:
         return
     slowest = max(r["no_pdf"][0] for r in rows)  # type: ignore[index]
+    slowest_cpu = max(max(r["no_pdf"][1], r["key"][1]) for r in rows)  # type: ignore[index]
     report = (f"# Build time at the documented bounds\n\nGenerated by `benchmarks/bench_bounds.py`: one cold "
-              "subprocess per build (`symderiv build SPEC --no-pdf`, then with the PDF) of a spec holding one "
-              "problem of the kind at its documented maximum (see the script for each spec).\n\n"
-              f"{text}\n\nSlowest build without the PDF: {slowest:.1f} s wall "
-              f"({'meets' if slowest < TARGET else 'misses'} the target of {TARGET:.0f} s).\n\n"
+              "subprocess per command (`symderiv key SPEC`, `symderiv build SPEC --no-pdf`, then with the PDF) of "
+              "a spec holding one problem of the kind at its documented maximum (see the script for each spec).\n\n"
+              f"{text}\n\nSlowest key or build without the PDF: {slowest_cpu:.1f} CPU s "
+              f"({'meets' if slowest_cpu < TARGET else 'misses'} the target of {TARGET:.0f} CPU s); "
+              f"slowest build without the PDF: {slowest:.1f} s wall.\n\n"
               f"Machine: {platform.machine()}, nproc = {os.cpu_count()}, Python {platform.python_version()}; load "
               f"average at the end {os.getloadavg()[0]:.2f} (a shared machine: wall times vary with the load, CPU "
               "times less).\n")

@@ -536,7 +536,7 @@ def cnn_kernel(filters: int = 8, side: int = 28, classes: int = 10):
                        {"type": "maxpool", "size": 2}, {"type": "flatten"},
                        {"W": [[0] * (filters * pooled * pooled)] * classes, "b": [0] * classes,
                         "activation": "softmax"}]}
-    with relaxed_bounds(entries=10**6, side=64, products=10**8):
+    with relaxed_bounds(entries=10**6, side=64, products=10**8, outputs=10**8):
         graph = build_graph(parse(Fields(table, "bench")))
     namespace: dict = {"__name__": "cnn_kernel"}
     exec(compile("import numpy as np\n" + runtime_source() + "\n" + graph_source(graph), "<cnn>", "exec"), namespace)

@@ -20,8 +20,9 @@ from symderiv.check.diagnose import diagnose
 from symderiv.check.worker import thread_worker
 
 SLOW = ("exp(x^999)", "exp(x^998)")
-SLACK = 3.0
-"""Seconds allowed beyond a budget (process start-up aside) on a busy machine."""
+SLACK = 10.0
+"""Seconds allowed beyond a budget (process start-up aside) on a busy machine: a hang
+detector, not a timing (unbounded, ``SLOW`` runs for minutes: over 120 s measured)."""
 
 
 def timed(fn, *args, **kwargs):
@@ -75,10 +76,12 @@ def test_an_array_of_slow_entries_is_read_within_the_budget() -> None:
                                                  "residual": {"upstream": 1},
                                                  "depths": {"upstream": 1, "local": 0.5, "plain": [1],
                                                             "residual": [2], "block": 2}}]})
-    entry = "+".join(f"x^{i}" for i in range(300))             # about 0.2 s to read, each
+    # about 0.06 s to read, each: a symbol of its own (SymPy's cache makes no entry cheaper),
+    # within the 2,000 characters of an answer (a longer one is refused at once, for its length)
+    entries = ["+".join(f"x{k}^{i}" for i in range(200)) for k in range(100)]
     grader = Grader(sheet, max_seconds=1.0)
-    result, took = timed(grader.compare, "1.2.dL_dx", [entry] * 100)
-    assert result.verdict == "too_large" and took < 1.0 + SLACK
+    result, took = timed(grader.compare, "1.2.dL_dx", entries)
+    assert result.verdict == "too_large" and "within 1 s" in result.reason and took < 1.0 + SLACK
 
 
 def test_budgets_nest_and_the_outer_one_is_not_caught_inside() -> None:

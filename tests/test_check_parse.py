@@ -33,6 +33,11 @@ from symderiv.check.parse import (
 from symderiv.check.parse.source import SourceText
 from symderiv.errors import AnswerError, SymderivError
 
+#: CPU seconds a parse may take before it counts as a hang: parsing runs in this process, so
+#: CPU time does not grow with the machine's load; what the bound catches (evaluating
+#: 9^9^9^9, a parser gone exponential) takes minutes.
+CPU_SECONDS = 5.0
+
 n, p, k, s, b, g, q, x, y, z = sympy.symbols("n p k s b g q x y z")
 P = sympy.Symbol("P")
 alpha, beta, sigma, lam = sympy.symbols("alpha beta sigma lambda")
@@ -347,12 +352,12 @@ HOSTILE = [
 
 @pytest.mark.parametrize(("text", "verdict"), HOSTILE, ids=lambda v: repr(v)[:40])
 def test_hostile_and_malformed_input(text: str, verdict: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ParseError) as caught:
         parse_answer(text)
     assert caught.value.verdict == verdict, caught.value.reason
     assert caught.value.reason
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < CPU_SECONDS
 
 
 @pytest.mark.parametrize("text", ["float('inf')", "float('nan')"])
@@ -546,9 +551,9 @@ def test_expression_depth_is_bounded_without_brackets(text: str) -> None:
 def test_long_flat_sums_are_not_deep() -> None:
     """a+b+c+... is a long chain, not deep nesting, and stays fast."""
     text = "+".join(f"x{i}" for i in range(300))
-    started = time.perf_counter()
+    started = time.process_time()
     assert len(parse_answer(text).args) == 300
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < CPU_SECONDS
 
 
 def test_digit_bound_and_override() -> None:
@@ -573,9 +578,9 @@ def test_result_size_bound() -> None:
 
 @pytest.mark.parametrize("text", ["9^9^9^9", "10**10**10", "(10**999)**999", "floor(exp(exp(exp(100))))"])
 def test_huge_powers_are_refused_before_evaluation(text: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     assert verdict_of(text) == "too_large"
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < CPU_SECONDS
 
 
 def test_syntax_can_be_forced() -> None:
@@ -612,14 +617,14 @@ ALPHABET = [
 
 def parse_quickly(text: str, syntax: str = "auto") -> None:
     """The property every input must satisfy: a SymPy object or a ParseError, fast."""
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         result = parse_answer(text, syntax=syntax)  # type: ignore[arg-type]
     except ParseError as error:
         assert error.verdict in ("unparseable", "too_large", "not_finite")
     else:
         assert isinstance(result, sympy.Basic)
-    assert time.perf_counter() - started < 1.0, text
+    assert time.process_time() - started < CPU_SECONDS, text
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

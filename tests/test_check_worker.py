@@ -35,7 +35,7 @@ def test_a_late_call_kills_the_child_and_the_next_call_gets_a_new_one() -> None:
         started = time.monotonic()
         with pytest.raises(WorkerTimeout):
             worker.call(time.sleep, 30, timeout=0.5)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 15   # a hang detector: the call would sleep 30 s
         assert worker.pid is None and not _alive(first)
         assert worker.call(math.factorial, 4, timeout=60) == 24
 

@@ -77,6 +77,25 @@ def strict_json(text: str) -> None:
     assert json.loads(text, parse_constant=reject) and values, text[:200]
 
 
+def verified(out: str) -> None:
+    """``symderiv verify``: every entry agrees."""
+    assert " 0 differ" in out and "DIFFERS" not in out, out
+
+
+def verified_past_float64(out: str) -> None:
+    """Every entry agrees; float64 overflowed and the report says so (no false DIFFERS)."""
+    verified(out)
+    assert "float64 overflows for 11; checked at" in out, out
+
+
+def kernels_run(out: str) -> None:
+    """The kernels module of the build imports and runs (beyond float64: inf, as float64 holds it)."""
+    code = ("import warnings, spec_kernels as k; warnings.simplefilter('ignore'); "
+            "print(sorted(k.problem1_gradients()))")
+    done = subprocess.run([sys.executable, "-c", code], cwd="out", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "dL_dW1" in done.stdout, done.stderr
+
+
 def matrix(rows: int, cols: int) -> str:
     return "[" + ", ".join("[" + ", ".join(str((r * cols + c) % 7 - 3) for c in range(cols)) + "]"
                            for r in range(rows)) + "]"
@@ -91,6 +110,20 @@ RANDOM = "[problem.random]\nsuccess_rate = {q}\nconfidence = {p}\n"
 SIZE = '[[problem.size]]\ninput = [9, 9, 1]\nkernel = 3\n'
 GRADFLOW = ("[problem.chain]\nupstream = {u}\nlocal = [{d}, {d}]\n[problem.residual]\nupstream = {u}\n"
             "[problem.depths]\nupstream = {u}\nlocal = {d}\nplain = [1, 3]\nresidual = [2]\nblock = 1\n")
+NETWORK = ('x = {x}\ny = 1\n[[problem.layer]]\nW = [[{w}, 2], [3, 1]]\nb = [0, 1]\nactivation = "{act}"\n'
+           '[[problem.layer]]\nW = [[1, 1]]\nb = 0\nactivation = "identity"\n')
+HUGE_NETWORK = problem("network", NETWORK.format(x="[1e200, 2]", w="1e150", act="relu"))
+def dense(widths: list[int], activation: str = "sigmoid") -> str:
+    """A network of dense layers of these widths (input first), weights of 17 digits."""
+    def entries(n: int, seed: int) -> str:
+        return "[" + ", ".join(repr(((seed + 7 * i) % 13 - 6) / 7.3) for i in range(n)) + "]"
+    shapes = enumerate(zip(widths, widths[1:]))
+    layers = "".join(f'[[problem.layer]]\nW = [{", ".join(entries(n, i + r) for r in range(m))}]\n'
+                     f'b = {entries(m, i)}\nactivation = "{activation}"\n' for i, (n, m) in shapes)
+    return problem("network", f"x = {entries(widths[0], 1)}\ny = {entries(widths[-1], 2)}\n{layers}")
+
+
+IMAGE = "[[" + ", ".join("[" + ", ".join(str((r + c) % 5) for c in range(32)) + "]" for r in range(32)) + "]]"
 NESTED = "sin(cos(" * 12 + "w1 + w2" + "))" * 12
 
 
@@ -149,11 +182,26 @@ CASES = [
     Case("a file name that is no sheet name", ("build", "\u00dcbung 1.toml", "-o", "out", "--no-pdf"),
          {"\u00dcbung 1.toml": search_spec()}, 2,
          r"sheet\.name: .*the file's name '.bung 1' is used: set \[sheet\] name"),
+    spec_case("network: a 3x4 sigmoid network", dense([3, 4]), "", status=0, command="key", check=json.loads),
+    spec_case("network: a dense layer of 41 inputs", dense([41, 2]),
+              r"layer\[1\]\.W: is 2x41; a dense layer is at most 40x40"),
+    spec_case("network: 4,800 multiply-adds", dense([40, 40, 40, 40]),
+              r"layer\[3\]\.type: the forward pass up to here needs 4,800 multiply-adds; at most 4,000"),
+    spec_case("network: 2,048 layer outputs", problem("network", (
+        f'x = {IMAGE}\ny = [1]\n[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.5]]]]\nactivation = "tanh"\n'
+        '[[problem.layer]]\ntype = "flatten"\n[[problem.layer]]\nW = [[1]]\nb = 0\n')),
+              r"layer\[2\]\.type: the layers up to here output 2,048 entries together; at most 1,024"),
     # beyond float range: the key stays strict JSON, the kernels import
     spec_case("key: values beyond float64", problem("gradflow", GRADFLOW.format(u=1e300, d=1e50)), "", status=0,
               command="key", check=strict_json),
     spec_case("key: values below float64", problem("gradflow", GRADFLOW.format(u=1e-300, d=1e-50)), "", status=0,
               command="key", check=strict_json),
+    # verify and the kernels where float64 overflows: exact values agree, checked at high precision
+    spec_case("verify: a network beyond float64", HUGE_NETWORK, "", status=0, command="verify",
+              check=verified_past_float64),
+    spec_case("verify: huge tanh weights", problem("network", NETWORK.format(x="[0.5, 2]", w="1e300", act="tanh")),
+              "", status=0, command="verify", check=verified),
+    spec_case("kernels of a network beyond float64", HUGE_NETWORK, "", status=0, check=kernels_run),
     # text that reaches a document: a name SymPy would print as \mathscr{x}, through TeX
     Case("hyperparameter named xscr, typeset", ("build", "spec.toml", "-o", "out"), {"spec.toml": search_spec(
         name="xscr")}, 0, needs="pdflatex", seconds=120),
@@ -169,6 +217,93 @@ CASES = [
          r"sp\\xe9c\.toml: problem\[1\]\.grid\.epochs_per_combination: must be >= 1",
          env={"PYTHONIOENCODING": "ascii"}),
 ]
+
+
+# ---------------------------------------------------------------------- grading submissions
+
+HOMEWORK1 = str(Path(__file__).resolve().parent.parent / "derivations" / "homework1.toml")
+FORGED = "\\u001b[2J\\u0007\\rscore: 65/65 (100.0%)"
+#: 100 entries, each about 0.06 s to read: 6 s unbounded, past the 2 s budget (a symbol of its
+#: own each, so that SymPy's cache makes no entry cheaper; each within the 2,000 characters).
+SLOW_ENTRIES = ", ".join(repr("+".join(f"x{k}^{i}" for i in range(200))) for k in range(100))
+
+
+def submission(answers: str, student: str = "") -> str:
+    return (f"[student]\n{student}\n" if student else "") + f"[answers]\n{answers}\n"
+
+
+def grade_case(name: str, text: str | bytes, message: str = "", status: int = 0, report: str = "text",
+               **options) -> Case:
+    return Case(name, ("grade", "sub.toml", "--spec", HOMEWORK1, "--report", report), {"sub.toml": text}, status,
+                message, **options)
+
+
+def verdicts(expected: dict[str, str]) -> Callable[[str], None]:
+    """The text report gives each answer id its verdict, and one score line."""
+    def check(out: str) -> None:
+        for answer_id, verdict in expected.items():
+            shown = [line for line in out.splitlines() if line.startswith(answer_id + " ")]
+            assert re.search(rf"^{re.escape(answer_id)} +{verdict} ", out, re.M), (answer_id, shown, out[-300:])
+        assert len(re.findall(r"^score: ", out, re.M)) == 1, out
+    return check
+
+
+def within_budget(out: str) -> None:
+    """The slow array is cut at the budget (not refused for its length), and grading goes on."""
+    verdicts({"1.3.dL_dx": "too_large"})(out)
+    assert "the answer could not be checked within 2 s" in out, out[-500:]
+
+
+def terminal_clean(out: str) -> None:
+    """No control character reaches the terminal; the one score line is the real one."""
+    assert not any(ord(ch) < 32 and ch != "\n" for ch in out), repr(out[:500])
+    assert re.findall(r"^score: .*$", out, re.M) == ["score: 0/65 (0.0%)"], out
+    assert "\\x1b[2J" in out and "\\x07" in out and "\\r" in out
+
+
+def typesets(out: str) -> None:
+    """The TeX feedback sheet escapes what students typed; pdflatex (shell escape off) builds it."""
+    assert "\\input{/etc" not in out and "\\write18{" not in out
+    if shutil.which("pdflatex") is None:
+        return
+    Path("report.tex").write_text(out, encoding="utf-8")
+    done = subprocess.run(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error", "report.tex"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and Path("report.pdf").exists(), done.stdout[-2000:]
+
+
+NOT_FINITE = submission('"1.1.loss" = "1e400"\n"1.1.a3" = "-1e400"\n"1.3.dL_db3" = "1e-400"\n"1.1.y_hat" = "nan"\n'
+                        '"2.1.combinations" = "inf"\n"1.3.dL_dx" = ["1e400", "nan"]\n'
+                        '"1.3.dL_dW3" = [["inf", "-1e400"]]\n"1.3.dL_db1" = [1e300, 1e-300, -1e308]\n'
+                        '"1.3.dL_dW1" = [["1e-400", 1], [1, 1], [1, 1]]')
+GRADE_CASES = [
+    grade_case("grade: byte-order mark", b"\xef\xbb\xbf" + submission('"1.1.loss" = 4').encode(),
+               check=verdicts({"1.1.loss": "correct"})),
+    grade_case("grade: an integer answer of 4,400 digits", submission(f'"1.1.loss" = {"9" * 4400}'),
+               r"sub\.toml: answers\.1\.1\.loss: line 2: an integer of 4,400 digits", status=2),
+    grade_case("grade: a string answer of 4,400 digits", submission(f'"1.1.loss" = "{"9" * 4400}"'),
+               check=verdicts({"1.1.loss": "too_large"})),
+    grade_case("grade: control characters in names and answers", submission(
+        f'"1.1.loss" = "{FORGED}"\n"2.1.epochs" = "3000\\u001b[1A\\rscore: 65/65"',
+        f'name = "Eve{FORGED}"\nid = "s\\u001b[31m1\\u0007"'), check=terminal_clean),
+    grade_case("grade: control characters, in a real terminal process", submission(
+        f'"1.1.loss" = "{FORGED}"', f'name = "Eve{FORGED}"'), env={}, check=terminal_clean),
+    grade_case("grade: numbers beyond float64, NaN and infinity", NOT_FINITE, check=verdicts({
+        "1.1.loss": "not_finite", "1.1.a3": "not_finite", "1.3.dL_db3": "(too_large|incorrect)",
+        "1.1.y_hat": "not_finite", "2.1.combinations": "not_finite", "1.3.dL_dx": "not_finite",
+        "1.3.dL_dW3": "not_finite", "1.3.dL_db1": "incorrect", "1.3.dL_dW1": "(too_large|incorrect)"})),
+    grade_case("grade: numbers beyond float64, in a real process", NOT_FINITE, env={},
+               check=verdicts({"1.1.loss": "not_finite", "1.3.dL_dW3": "not_finite"})),
+    grade_case("grade: 100 slow entries within the budget", submission(
+        f'"1.3.dL_dx" = [{SLOW_ENTRIES}]'), check=within_budget),
+    grade_case("grade: TeX commands and names in the TeX report", submission(
+        '"2.1.minutes" = \'\\input{/etc/passwd}\'\n"3.1.cost_gd" = "xscr"\n"3.1.cost_sgd" = "exec"\n'
+        '"3.2.cost" = \'\\write18{rm -rf /}\'\n"1.1.loss" = "\\u001b[2J"',
+        'name = "\\\\input{/etc/passwd} xscr $ & # ^ _ % ~"'), report="tex", check=typesets, seconds=120),
+    grade_case("grade: a boolean answer", submission('"1.1.loss" = true'), r'answers\."1\.1\.loss": .*not a boolean',
+               status=2),
+]
+CASES += GRADE_CASES
 
 
 def _write(tmp: Path, files: dict[str, str | bytes]) -> dict[Path, bytes]:
@@ -208,9 +343,15 @@ def test_corpus(case: Case, tmp_path, monkeypatch, capsys):
     assert "Traceback" not in err
     if case.status == 0 and case.check is not None:
         case.check(out)
+    if case.argv[0] in ("grade", "key", "verify"):   # commands that write nothing
+        assert _files(tmp_path, "report.") == before, "the command changed files"
     if case.status == 2:
         assert len(err.strip().splitlines()) == 1, err
         assert re.search(case.message, err), err
         assert "Traceback" not in err and all(ch.isprintable() for ch in err.strip())
-        after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(".")}
-        assert after == before, "a failed command changed files"
+        assert _files(tmp_path) == before, "a failed command changed files"
+
+
+def _files(tmp: Path, skip: str = ".") -> dict[Path, bytes]:
+    """Every file under ``tmp`` and its bytes (but hidden ones and those the check wrote)."""
+    return {p: p.read_bytes() for p in tmp.rglob("*") if p.is_file() and not p.name.startswith((".", skip))}

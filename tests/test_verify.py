@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 from test_kinds_network import CASES, random_problem, sheet_of
 
 from symderiv.cli import main
@@ -52,3 +53,30 @@ def test_self_verification_catches_a_wrong_convolution_gradient():
         env[target] = env[target] + 1
         corrupted = type(solved)(solved.spec, solved.graph, solved.inputs, env)
         assert sum(not c.ok for c in verify_network(corrupted)) == 1, name
+
+
+#: A network whose exact values (a loss near 10^700) are far past float64's range.
+HUGE = {"x": [1e200, 2], "y": 1,
+        "layer": [{"W": [[1e150, 2], [3, 1]], "b": [0, 1], "activation": "relu"},
+                  {"W": [[1, 1]], "b": 0, "activation": "identity"}]}
+
+
+def test_verification_past_float64_checks_at_high_precision():
+    """Where float64 overflows only the high-precision differences speak: every entry agrees
+    (the digits grow with the magnitude: at 60 digits the difference of two losses near
+    10^700 would be noise), and the report says float64 overflowed."""
+    from symderiv.kinds.network.verify import verify_problem
+
+    found = verify_problem(sheet_of(HUGE).problems[0])
+    assert found.ok and len(found.checks) == 11, [c for c in found.checks if not c.ok]
+    assert any("float64 overflows for 11; checked at" in note for note in found.notes), found.notes
+
+
+def test_verification_past_float64_still_catches_a_wrong_gradient():
+    """A relative error of 10^-15 in one huge entry (x[2]'s, about 6 x 10^350) is caught."""
+    solved = sheet_of(HUGE).problems[0].data
+    env = dict(solved.env)
+    target = solved.graph.symbol("dL_dx")[1, 0]
+    env[target] = env[target] * (1 + sp.Rational(1, 10**15))
+    corrupted = type(solved)(solved.spec, solved.graph, solved.inputs, env)
+    assert [c.name for c in verify_network(corrupted) if not c.ok] == ["dL/dx[2]"]

@@ -29,12 +29,20 @@ def as_value(t: Tensor) -> Any:
 def as_tensor(value: Any, shape: tuple[int, ...]) -> Tensor:
     """The inverse of :func:`as_value`: any printed value as an object array of ``shape``."""
     if isinstance(value, (sp.MatrixBase, sp.NDimArray)):
-        flat = list(value) if isinstance(value, sp.MatrixBase) else list(sp.flatten(value.tolist()))
+        flat = list(value) if isinstance(value, sp.MatrixBase) else _flat(value)
     else:
         flat = [value]
     out = np.empty(len(flat), dtype=object)
     out[:] = flat
     return out.reshape(shape)
+
+
+def _flat(array: sp.NDimArray) -> list:
+    """An N-d array's entries in row-major order. A dense array holds them as a flat list;
+    reading them through ``tolist`` indexes entry by entry, with SymPy's index checks (on a
+    1x32x32 image that took most of a network's derivation)."""
+    held = getattr(array, "_array", None)
+    return list(held) if isinstance(held, list) and len(held) == len(array) else list(sp.flatten(array.tolist()))
 
 
 def map_values(f: Callable[..., sp.Basic], *values: Any) -> Any:

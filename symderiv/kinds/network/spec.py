@@ -31,7 +31,9 @@ BOUNDS = {
     "examples": 32,        # examples in a batch
     "side": 32,            # rows or columns of an image, padded
     "kernel": 7,           # rows or columns of a kernel or pooling window
-    "products": 40000,     # multiply-adds of the forward pass, all layers together
+    "width": 40,           # rows or columns of a dense layer's W (the sheet prints W and W^T: 40 columns)
+    "products": 4000,      # multiply-adds of the forward pass, all layers together
+    "outputs": 1024,       # entries of every layer's output, all layers together
 }
 
 SOFTMAX = "softmax"
@@ -228,6 +230,10 @@ def _dense(f: Fields, shape: tuple[int, ...], cfg: Config) -> Layer:
     W = read_tensor(f, "W", 2, _as_rows(f.raw("W")))
     if W.shape[1] != n:
         raise f.fail("W", f"has {W.shape[1]} columns but its input has {n} entries (W must be {W.shape[0]}x{n})")
+    if max(W.shape) > BOUNDS["width"]:
+        raise f.fail("W", f"is {W.shape[0]}x{W.shape[1]}; a dense layer is at most {BOUNDS['width']}x"
+                          f"{BOUNDS['width']} (the sheet prints W and its transpose, at most {BOUNDS['width']} "
+                          "columns a matrix)")
     b = read_tensor(f, "b", 1)
     if b.shape[0] != W.shape[0]:
         raise f.fail("b", f"has {b.shape[0]} entries but W has {W.shape[0]} rows")
@@ -395,7 +401,7 @@ def parse(f: Fields) -> NetworkSpec:
 
 
 def _layers(f: Fields, shape: tuple[int, ...], cfg: Config) -> tuple[Layer, ...]:
-    layers, products = [], 0
+    layers, products, outputs = [], 0, 0
     found = list(f.subs("layer"))
     if len(found) > BOUNDS["layers"]:
         raise f.fail("layer", f"at most {BOUNDS['layers']} layers, got {len(found)}")
@@ -407,7 +413,8 @@ def _layers(f: Fields, shape: tuple[int, ...], cfg: Config) -> tuple[Layer, ...]
         if layer.activation == SOFTMAX and is_image(layer.shape, cfg.batch):
             raise lf.fail("activation", "softmax needs a vector (a dense layer's output)")
         products += _products(layer, shape)
-        _check_size(lf, layer.shape, products)
+        outputs += int(np.prod(layer.shape))
+        _check_size(lf, layer.shape, products, outputs)
         layers.append(layer)
         shape = layer.shape
     return tuple(layers)
@@ -422,13 +429,19 @@ def _products(layer: Layer, shape: tuple[int, ...]) -> int:
     return int(np.prod(layer.shape)) * per_output
 
 
-def _check_size(f: Fields, shape: tuple[int, ...], products: int) -> None:
+def _check_size(f: Fields, shape: tuple[int, ...], products: int, outputs: int) -> None:
+    """Every quantity, the forward pass's multiply-adds and the layers' outputs (each one an
+    exact value, a gradient entry and a printed cell: what a build's time grows with) within
+    the bounds, so that a build at the bounds takes seconds (README, "Bounds you can rely on")."""
     if int(np.prod(shape)) > BOUNDS["entries"]:
         raise f.fail("type", f"the layer's output has {int(np.prod(shape))} entries ({shape_text(shape)}); "
                              f"at most {BOUNDS['entries']}")
     if products > BOUNDS["products"]:
-        raise f.fail("type", f"the forward pass up to here needs {products} multiply-adds; at most "
-                             f"{BOUNDS['products']} (every one is derived exactly)")
+        raise f.fail("type", f"the forward pass up to here needs {products:,} multiply-adds; at most "
+                             f"{BOUNDS['products']:,} (every one is derived exactly)")
+    if outputs > BOUNDS["outputs"]:
+        raise f.fail("type", f"the layers up to here output {outputs:,} entries together; at most "
+                             f"{BOUNDS['outputs']:,} (every one is derived exactly)")
 
 
 def _loss(f: Fields, layers: tuple[Layer, ...]) -> str:

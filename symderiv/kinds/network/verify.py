@@ -5,7 +5,13 @@ They are checked against the forward pass alone, differentiated numerically, two
 
 1. central differences in float64 (step ``1e-6``), the classic gradient check;
 2. central differences at 60 significant digits (mpmath, step ``1e-25``): accurate to about
-   30 digits, so a derived value (exact, or carried to 40 digits) must agree to 20.
+   30 digits, so a derived value (exact, or carried to 40 digits) must agree to 20. Where
+   the numbers are huge (a loss of 10^700, inputs of 10^200) the digits grow by their
+   magnitude, so that the difference of two losses still keeps 60 digits of the gradient.
+
+Where float64 overflows (a gradient or a loss beyond 1.8e308), the float64 check says
+nothing and is left out: such an entry is checked at high precision only, and the report
+says so (never a false "DIFFERS").
 
 The forward pass is printed from the graph's program into plain code once and evaluated
 for every perturbation at once (one column each), so the check stays fast however many
@@ -19,6 +25,7 @@ the tests run it on random networks of every layer type.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,22 +56,30 @@ class GradientCheck:
     on_kink: bool
     left: Any = None
     right: Any = None
+    digits: int = DIGITS
 
     def _close(self, a: Any, b: Any) -> bool:
         return bool(abs(a - b) <= mpmath.mpf("1e-20") * max(1, abs(b)))
 
     @property
     def value(self) -> Any:
-        with mpmath.workdps(DIGITS):
-            return mpmath.mpf(str(sp.N(self.engine, DIGITS)))
+        with mpmath.workdps(self.digits):
+            return mpmath.mpf(str(sp.N(self.engine, self.digits)))
 
     @property
     def precise_ok(self) -> bool:
-        with mpmath.workdps(DIGITS):
+        with mpmath.workdps(self.digits):
             return self._close(self.value, self.precise)
 
     @property
+    def float_overflows(self) -> bool:
+        """Whether float64 cannot hold this entry or its difference (the float64 check is moot)."""
+        return not (math.isfinite(self.finite_difference) and math.isfinite(_float(self.engine)))
+
+    @property
     def fd_ok(self) -> bool:
+        if self.float_overflows:
+            return True
         e = float(self.engine)
         return abs(e - self.finite_difference) <= 1e-5 * max(1.0, abs(e))
 
@@ -73,7 +88,7 @@ class GradientCheck:
         """Whether this entry's one-sided differences disagree (it sits on a kink)."""
         if not self.on_kink or self.left is None:
             return False
-        with mpmath.workdps(DIGITS):
+        with mpmath.workdps(self.digits):
             return not self._close(self.left, self.right)
 
     @property
@@ -81,7 +96,7 @@ class GradientCheck:
         """Smooth: both central differences agree. On a kink: between the one-sided ones."""
         if not self.kinked:
             return self.precise_ok and self.fd_ok
-        with mpmath.workdps(DIGITS):
+        with mpmath.workdps(self.digits):
             low, high = sorted((self.left, self.right))
             slack = mpmath.mpf("1e-20") * max(1, abs(low), abs(high))
             return bool(low - slack <= self.value <= high + slack)
@@ -94,12 +109,29 @@ WHAT = "gradient entries checked against central differences of the forward pass
 def verify_problem(problem: Problem) -> Verification:
     """The ``verify`` hook of the network kind: every gradient of a derived network problem."""
     found = verify_network(problem.data)
+    checks = tuple(Check(c.name, c.ok, f"engine {mpmath.nstr(c.value, 20)}, {c.digits}-digit difference "
+                                       f"{mpmath.nstr(c.precise, 20)}, float64 difference {c.finite_difference:.9g}")
+                   for c in found)
+    return Verification(WHAT, checks, _notes(found))
+
+
+def _notes(found: list[GradientCheck]) -> tuple[str, ...]:
+    """What the report adds: entries on a kink, entries float64 cannot check."""
     kinks = sum(c.kinked for c in found)
-    notes = (f"{kinks} sit on a kink, where the derivative is a convention: there the derived value is "
-             f"checked to lie between the one-sided differences",) if kinks else ()
-    checks = tuple(Check(c.name, c.ok, f"engine {c.engine}, 60-digit difference {mpmath.nstr(c.precise, 20)}, "
-                                       f"float64 difference {c.finite_difference:.9g}") for c in found)
-    return Verification(WHAT, checks, notes)
+    overflows = [c for c in found if c.float_overflows]
+    notes = [f"{kinks} sit on a kink, where the derivative is a convention: there the derived value is "
+             "checked to lie between the one-sided differences"] if kinks else []
+    if overflows:
+        notes.append(f"float64 overflows for {len(overflows)}; checked at {overflows[0].digits} digits")
+    return tuple(notes)
+
+
+def _float(value: sp.Basic) -> float:
+    """``value`` in float64, infinite where it overflows (never an OverflowError)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def verify_network(solved) -> list[GradientCheck]:
@@ -109,13 +141,37 @@ def verify_network(solved) -> list[GradientCheck]:
     kinked = _has_kink(solved)
     forward = _forward_function(graph)
     base = {q.name: as_tensor(solved.inputs[q.symbol], q.shape) for q in graph.input_quantities}
-    precise = _differences(forward, base, targets, _mp_namespace(), STEP, lambda v: mpmath.mpf(v.p) / v.q)
-    rough = _differences(forward, base, targets, _np_namespace(), 1e-6, float)
+    digits = _digits(forward, base)
+    precise = _differences(forward, base, targets, _mp_namespace(), STEP, _mp_number, digits)
+    with np.errstate(all="ignore"):
+        rough = _differences(forward, base, targets, _np_namespace(), 1e-6, float)
     checks = []
     for (name, index, grad), (hp, left, right), (fd, _, _) in zip(targets, precise, rough):
         label = f"dL/d{name}[{','.join(str(i + 1) for i in index)}]"
-        checks.append(GradientCheck(label, grad, hp, float(fd), kinked, left, right))
+        checks.append(GradientCheck(label, grad, hp, float(fd), kinked, left, right, digits))
     return checks
+
+
+def _mp_number(v: sp.Rational) -> Any:
+    return mpmath.mpf(v.p) / v.q
+
+
+def _digits(forward, base: dict) -> int:
+    """Working digits for the precise differences: 60, plus the decimal magnitude of the
+    loss and of the inputs' products (cancellation in ``L(x+h) - L(x-h)`` and in sums of
+    huge terms loses that many), so huge numbers keep 60 digits where it matters."""
+    scale = sum(_magnitude(t) for t in base.values())
+    with mpmath.workdps(DIGITS):
+        columns = {name: _columns(t, 1, _mp_number, object) for name, t in base.items()}
+        loss = abs(forward(columns, _mp_namespace())[0])
+        size = int(mpmath.ceil(mpmath.log10(loss))) if loss > 1 else 0
+    return DIGITS + max(2 * scale, size)
+
+
+def _magnitude(t: np.ndarray) -> int:
+    """Decimal digits of the largest entry of ``t`` above 1 (0 when all are at most 1)."""
+    largest = max((abs(sp.Rational(v)) for v in t.flat), default=sp.Integer(0))
+    return len(str(int(largest))) if largest > 1 else 0
 
 
 def _targets(solved) -> list[tuple[str, tuple[int, ...], sp.Basic]]:
@@ -192,12 +248,12 @@ def _np_namespace() -> dict:
     return {"np": np, "_q": lambda p, q: p / q}
 
 
-def _differences(forward, base: dict, targets: list, namespace: dict, step, number) -> list:
+def _differences(forward, base: dict, targets: list, namespace: dict, step, number, digits: int = DIGITS) -> list:
     """(central, backward, forward) differences of the loss for every target, one column
     per perturbation and a last column unperturbed."""
     count = 2 * len(targets) + 1
     dtype = object if number is not float else float
-    with mpmath.workdps(DIGITS):
+    with mpmath.workdps(digits):
         columns = {name: _columns(t, count, number, dtype) for name, t in base.items()}
         steps = []
         for k, (name, index, _) in enumerate(targets):
