@@ -131,9 +131,8 @@ def _network(x: str, y: str, layers: str, head: str = "") -> str:
 
 
 def network_wide() -> str:
-    """Two sigmoid layers of 40 x 40 weights (the bound) and one of 20 x 40: 4,000
-    multiply-adds (the bound)."""
-    return _network(_nested((40,), 7), _nested((20,), 8), _dense([40, 40, 40, 20], "sigmoid"))
+    """Ten sigmoid layers of 20 x 20 weights (the width bound): 4,000 multiply-adds (the bound)."""
+    return _network(_nested((20,), 7), _nested((20,), 8), _dense([20] * 11, "sigmoid"))
 
 
 def network_deep() -> str:
@@ -142,10 +141,10 @@ def network_deep() -> str:
 
 
 def network_softmax() -> str:
-    """Two tanh layers of 40 x 40 and a 20 x 40 softmax layer with cross-entropy on soft
+    """Nine tanh layers of 20 x 20 and a 20 x 20 softmax layer with cross-entropy on soft
     targets (softmax's full Jacobian): 4,000 multiply-adds."""
     target = "[" + ", ".join(["0.01"] * 19 + ["0.3"]) + "]"
-    return _network(_nested((40,), 7), target, _dense([40, 40, 40, 20], "tanh", last="softmax"),
+    return _network(_nested((20,), 7), target, _dense([20] * 11, "tanh", last="softmax"),
                     head='loss = "cross_entropy"\n')
 
 
@@ -158,19 +157,20 @@ def network_conv() -> str:
 
 
 def network_image() -> str:
-    """A 1x1 tanh convolution over a 1x29x32 image (928 entries), 5x5 average pooling,
-    flatten, a sigmoid unit: 989 layer outputs (the bound is 1,024), each exact."""
-    conv = ('[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.7310585786300049]]]]\nb = [0.1]\nactivation = "tanh"\n'
+    """Three 1x1 tanh filters over a 1x16x16 image (the side bound; 768 entries), 5x5 average
+    pooling, flatten, a sigmoid unit: 823 layer outputs (the bound is 1,024), each exact."""
+    conv = ('[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.7310585786300049]]], [[[-0.5]]], [[[0.25]]]]\n'
+            'b = [0.1, 0, -0.1]\nactivation = "tanh"\n'
             '[[problem.layer]]\ntype = "avgpool"\nsize = 5\nremainder = "drop"\n[[problem.layer]]\ntype = "flatten"\n')
-    return _network(_nested((1, 29, 32), 7), "[0.5]", conv + _dense([30, 1], "sigmoid", seed=9))
+    return _network(_nested((1, 16, 16), 7), "[0.5]", conv + _dense([27, 1], "sigmoid", seed=9))
 
 
 def network_batch() -> str:
-    """A batch of 32 examples (the bound) through a 10 x 10 tanh layer and a sigmoid unit:
-    3,520 multiply-adds."""
-    x = "[" + ", ".join(_nested((10,), 100 + k) for k in range(32)) + "]"
-    y = "[" + ", ".join(_nested((1,), 200 + k) for k in range(32)) + "]"
-    return _network(x, y, _dense([10, 10, 1], "tanh"), head="batch = true\n")
+    """A batch of 10 examples (the bound) through a 19 x 20 tanh layer and a sigmoid unit:
+    3,990 multiply-adds."""
+    x = "[" + ", ".join(_nested((20,), 100 + k) for k in range(10)) + "]"
+    y = "[" + ", ".join(_nested((1,), 200 + k) for k in range(10)) + "]"
+    return _network(x, y, _dense([20, 19, 1], "tanh"), head="batch = true\n")
 
 
 SPECS = {"search": search, "conv": conv, "gradflow": gradflow, "optimizers": optimizers,

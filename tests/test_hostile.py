@@ -123,7 +123,7 @@ def dense(widths: list[int], activation: str = "sigmoid") -> str:
     return problem("network", f"x = {entries(widths[0], 1)}\ny = {entries(widths[-1], 2)}\n{layers}")
 
 
-IMAGE = "[[" + ", ".join("[" + ", ".join(str((r + c) % 5) for c in range(32)) + "]" for r in range(32)) + "]]"
+IMAGE = "[[" + ", ".join("[" + ", ".join(str((r + c) % 5) for c in range(16)) + "]" for r in range(16)) + "]]"
 NESTED = "sin(cos(" * 12 + "w1 + w2" + "))" * 12
 
 
@@ -183,12 +183,13 @@ CASES = [
          {"\u00dcbung 1.toml": search_spec()}, 2,
          r"sheet\.name: .*the file's name '.bung 1' is used: set \[sheet\] name"),
     spec_case("network: a 3x4 sigmoid network", dense([3, 4]), "", status=0, command="key", check=json.loads),
-    spec_case("network: a dense layer of 41 inputs", dense([41, 2]),
-              r"layer\[1\]\.W: is 2x41; a dense layer is at most 40x40"),
-    spec_case("network: 4,800 multiply-adds", dense([40, 40, 40, 40]),
-              r"layer\[3\]\.type: the forward pass up to here needs 4,800 multiply-adds; at most 4,000"),
+    spec_case("network: a dense layer of 21 inputs", dense([21, 2]),
+              r"layer\[1\]\.W: is 2x21; a dense layer is at most 20x20"),
+    spec_case("network: 4,400 multiply-adds", dense([20] * 12),
+              r"layer\[11\]\.type: the forward pass up to here needs 4,400 multiply-adds; at most 4,000"),
     spec_case("network: 2,048 layer outputs", problem("network", (
-        f'x = {IMAGE}\ny = [1]\n[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.5]]]]\nactivation = "tanh"\n'
+        f'x = {IMAGE}\ny = [1]\n[[problem.layer]]\ntype = "conv2d"\n'
+        'W = [[[[0.5]]], [[[-0.5]]], [[[0.25]]], [[[2]]]]\nactivation = "tanh"\n'
         '[[problem.layer]]\ntype = "flatten"\n[[problem.layer]]\nW = [[1]]\nb = 0\n')),
               r"layer\[2\]\.type: the layers up to here output 2,048 entries together; at most 1,024"),
     # beyond float range: the key stays strict JSON, the kernels import

@@ -242,7 +242,7 @@ BAD = [
     ("batch norm on one example", lambda p: _insert(p, 2, {"type": "batchnorm"}), "layer[2].type",
      "batch of at least 2 examples"),
     ("batch norm gamma length", _batch_norm_gamma, "layer[2].gamma", "has 2 entries but the input has 4"),
-    ("too large", lambda p: dict(p, x=[[[0] * 40] * 40]), "x", "at most 32"),
+    ("too large", lambda p: dict(p, x=[[[0] * 20] * 20]), "x", "at most 16"),
 ]
 
 

@@ -62,8 +62,9 @@ NETWORKS = [
     network((3, 6, 6, 2), ("relu", "sigmoid", "identity"), "squared_error", 7),
 ]
 
-#: Layers beyond dense ones: a two-filter convolution whose ReLU step (six wide matrices side by
-#: side) and whose 1x8 weight gradient are wider than the line unless typeset stacked.
+#: Wide matrices: a two-filter convolution whose ReLU step (six wide matrices side by side) and
+#: whose 1x8 weight gradient are wider than the line unless typeset stacked, and a dense layer
+#: of 8x8 decimals.
 LAYERS = [
     {"kind": "network", "x": [[[0.5, -1, 2, 0], [1.5, 0.25, -0.5, 1], [0, 2, 1, -1], [1, -0.75, 0.5, 2]]],
      "y": [1], "loss": "half_squared_error",
@@ -72,6 +73,8 @@ LAYERS = [
                {"type": "maxpool", "size": 2, "stride": 1, "remainder": "drop"},
                {"type": "flatten"},
                {"W": [[0.3, -0.2, 0.5, 0.1, -0.4, 0.25, 0.6, -0.1]], "b": 0.05, "activation": "sigmoid"}]},
+    # 8x8 matrices of 4-digit decimals (W, dL/dW) are wider than the line: scaled to fit, not below half size
+    network((8, 8, 1), ("sigmoid", "identity"), "half_squared_error", 8),
 ]
 
 OTHERS = [

@@ -54,6 +54,9 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \newsavebox{\sdpickbox}
 \AtBeginDocument{\setlength{\sdwidth}{\linewidth}}
 \newcommand{\sdpick}[2]{\sbox{\sdpickbox}{$\displaystyle#1$}\ifdim\wd\sdpickbox>\sdwidth#2\else#1\fi}
+% \sdfit{MATH}: MATH (a wide matrix) scaled down to 3/4 of the room \sdafter left when wider
+% (the rest is for the factor beside it: W x).
+\newcommand{\sdfit}[1]{\sdshrink{0.75\sdwidth}{$\displaystyle#1$}}
 % \sdtable{TABULAR}: centred, rows spaced for fractions, scaled down when too wide.
 \newcommand{\sdtable}[1]{\begin{center}\renewcommand{\arraystretch}{1.3}\sdshrink{\linewidth}{#1}\end{center}}
 """

@@ -182,14 +182,16 @@ class SheetPrinter(LatexPrinter):
 
     def _print_ImmutableDenseMatrix(self, expr) -> str:
         """A 1x1 matrix as its number; on the typeset sheet a row too long for the line as the
-        transpose of a column (``\\sdpick``: the same matrix, written so it fits)."""
+        transpose of a column (``\\sdpick``: the same matrix, written so it fits), and a matrix
+        too wide for it scaled down to the line (``\\sdfit``; the page tests bound the scale)."""
         if expr.shape == (1, 1):
             return self._print(expr[0, 0])
         printed = super()._print_MatrixBase(expr)
-        if self._settings["breakable"] and expr.shape[0] == 1 and len(printed) > _PICK_LENGTH:
-            column = super()._print_MatrixBase(expr.T)
-            return rf"\sdpick{{{printed}}}{{{column}^{{\top}}}}"
-        return printed
+        if not self._settings["breakable"] or len(printed) <= _PICK_LENGTH:
+            return printed
+        if expr.shape[0] == 1:
+            return rf"\sdpick{{{printed}}}{{{super()._print_MatrixBase(expr.T)}^{{\top}}}}"
+        return rf"\sdfit{{{printed}}}"  # a wide matrix (many decimal columns): scaled to the line
 
     _print_MutableDenseMatrix = _print_ImmutableDenseMatrix
 

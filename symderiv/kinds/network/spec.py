@@ -28,10 +28,10 @@ from symderiv.spec import Fields, to_rational
 BOUNDS = {
     "layers": 16,          # layers in a network
     "entries": 1024,       # entries of any one quantity (a batch counts all its examples)
-    "examples": 32,        # examples in a batch
-    "side": 32,            # rows or columns of an image, padded
+    "examples": 10,        # examples in a batch (a batch of vectors prints as a matrix, one column each)
+    "side": 16,            # rows or columns of an image, padded (printed as a matrix)
     "kernel": 7,           # rows or columns of a kernel or pooling window
-    "width": 40,           # rows or columns of a dense layer's W (the sheet prints W and W^T: 40 columns)
+    "width": 20,           # rows or columns of a dense layer's W (the sheet prints W and W^T)
     "products": 4000,      # multiply-adds of the forward pass, all layers together
     "outputs": 1024,       # entries of every layer's output, all layers together
 }
@@ -232,8 +232,8 @@ def _dense(f: Fields, shape: tuple[int, ...], cfg: Config) -> Layer:
         raise f.fail("W", f"has {W.shape[1]} columns but its input has {n} entries (W must be {W.shape[0]}x{n})")
     if max(W.shape) > BOUNDS["width"]:
         raise f.fail("W", f"is {W.shape[0]}x{W.shape[1]}; a dense layer is at most {BOUNDS['width']}x"
-                          f"{BOUNDS['width']} (the sheet prints W and its transpose, at most {BOUNDS['width']} "
-                          "columns a matrix)")
+                          f"{BOUNDS['width']} (the sheet prints W, its transpose and its gradient, and a wider "
+                          "matrix of decimals does not fit a printed page)")
     b = read_tensor(f, "b", 1)
     if b.shape[0] != W.shape[0]:
         raise f.fail("b", f"has {b.shape[0]} entries but W has {W.shape[0]} rows")
