@@ -306,6 +306,14 @@ def test_malformed_files_exit_2_naming_the_field(tmp_path: Path, capsys, text: s
     assert "\n" not in err and str(path) in err and f": {field}:" in err
 
 
+def test_a_field_with_control_characters_is_named_escaped_in_the_library_error() -> None:
+    with pytest.raises(SubmissionError) as caught:
+        parse_submission({"answers": {"1.1.\x1b[2J\x07": True}, "student": {"name\r": 3}})
+    message = str(caught.value)
+    assert 'answers."1.1.\\u001b[2J\\u0007"' in message
+    assert not any(ord(ch) < 32 for ch in message), message
+
+
 def test_missing_file_and_conflicting_options(tmp_path: Path, capsys) -> None:
     assert main(["grade", str(tmp_path / "none.toml"), "--spec", "derivations/homework1.toml"]) == 2
     assert "none.toml" in capsys.readouterr().err
