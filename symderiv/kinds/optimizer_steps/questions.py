@@ -151,7 +151,7 @@ def figures_of(spec: StepsSpec, run: Run) -> tuple[Figure, ...]:
     if spec.objective is None:
         return ()
     n = len(spec.start)
-    caption = (f"The path of {run.optimizer.method.title} from w0 (first point) over {run.steps} step"
+    caption = (f"The path of {run.optimizer.method.title} from the start (the first point) over {run.steps} step"
                f"{'s' if run.steps > 1 else ''}"
                + (", on contour lines of f through the values at the points of the path." if n == 2
                   else ", on the graph of f."))
@@ -163,5 +163,5 @@ def comparison(spec: StepsSpec, runs: tuple[Run, ...]) -> tuple[Figure, ...]:
     """Every run's path on one figure, for a problem with several optimizers."""
     if spec.objective is None or len(runs) < 2:
         return ()
-    figure = path_figure(spec.objective, runs, "All the paths of this problem, from the same start w0.")
+    figure = path_figure(spec.objective, runs, "All the paths of this problem, from the same start.")
     return (figure,) if figure is not None else ()
