@@ -22,6 +22,9 @@ Functions:
     problem4_3_sigma2_formula    Problem 4: answer 4.3.sigma2_formula, vectorized
     problem4_4_sigma2_formula    Problem 4: answer 4.4.sigma2_formula, vectorized
     problem4_formula             Problem 4: answer 4.5.formula, vectorized
+    problem5_gradients           Problem 5: forward values, loss and every gradient, per row
+    problem5_dL_dx               Problem 5: answer 5.2.dL_dx, vectorized
+    problem6_gradients           Problem 6: forward values, loss and every gradient, per row
 """
 
 import numpy as np
@@ -43,6 +46,9 @@ __all__ = [
     'problem4_3_sigma2_formula',
     'problem4_4_sigma2_formula',
     'problem4_formula',
+    'problem5_gradients',
+    'problem5_dL_dx',
+    'problem6_gradients',
 ]
 
 
@@ -852,3 +858,1782 @@ def problem4_formula(*, k=10):
     """
     k, = _floats(k)
     return (0.5)**k
+
+
+# ============================================================================
+# Problem 5: Backpropagation through a small convolutional network
+# ============================================================================
+
+def _problem5_scalar(x, y, W1, b1, W4, b4, *, out, t, backward):
+    """Problem 5, scalar code: one chunk of rows. Inputs are arrays of shape
+    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a
+    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""
+    o_a1 = out["a1"]
+    o_z1 = out["z1"]
+    o_z2 = out["z2"]
+    o_z3 = out["z3"]
+    o_a4 = out["a4"]
+    o_y_hat = out["y_hat"]
+    o_L = out["L"]
+    o_dL_dy_hat = out["dL_dy_hat"]
+    o_dL_dz4 = out["dL_dz4"]
+    o_dL_da4 = out["dL_da4"]
+    o_dL_dW4 = out["dL_dW4"]
+    o_dL_db4 = out["dL_db4"]
+    o_dL_dz3 = out["dL_dz3"]
+    o_dL_dz2 = out["dL_dz2"]
+    o_dL_dz1 = out["dL_dz1"]
+    o_dL_da1 = out["dL_da1"]
+    o_dL_dW1 = out["dL_dW1"]
+    o_dL_db1 = out["dL_db1"]
+    o_dL_dz0 = out["dL_dz0"]
+    o_dL_dx = out["dL_dx"]
+    x_0_0_0, x_0_0_1, x_0_0_2, x_0_0_3, x_0_0_4, x_0_1_0, x_0_1_1, x_0_1_2, x_0_1_3, x_0_1_4, x_0_2_0, x_0_2_1, x_0_2_2, x_0_2_3, x_0_2_4, x_0_3_0, x_0_3_1, x_0_3_2, x_0_3_3, x_0_3_4, x_0_4_0, x_0_4_1, x_0_4_2, x_0_4_3, x_0_4_4, = _columns(x, t[48:73])
+    y_0, = _columns(y)
+    W1_0_0_0_0, W1_0_0_0_1, W1_0_0_1_0, W1_0_0_1_1, = _columns(W1, t[73:77])
+    b1_0, = _columns(b1, t[77:78])
+    W4_0_0, W4_0_1, W4_0_2, W4_0_3, = _columns(W4, t[78:82])
+    b4_0, = _columns(b4)
+    t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, t18, t19, t20, t21, t22, t23, t24, t25, t26, t27, t28, t29, t30, t31, t32, t33, t34, t35, t36, t37, t38, t39, t40, t41, t42, t43, t44, t45, t46, t47, = t[:48]
+
+    # a1 = W1 * x + b1   (question 5.1)
+    np.multiply(W1_0_0_0_0, x_0_0_0, t0)
+    np.multiply(W1_0_0_0_1, x_0_0_1, t1)
+    np.add(t0, t1, t0)
+    np.multiply(W1_0_0_1_0, x_0_1_0, t1)
+    np.add(t0, t1, t0)
+    np.multiply(W1_0_0_1_1, x_0_1_1, t1)
+    np.add(t0, t1, t0)
+    a1_0_0_0 = np.add(t0, b1_0, t0)
+    np.multiply(W1_0_0_0_0, x_0_0_1, t1)
+    np.multiply(W1_0_0_0_1, x_0_0_2, t2)
+    np.add(t1, t2, t1)
+    np.multiply(W1_0_0_1_0, x_0_1_1, t2)
+    np.add(t1, t2, t1)
+    np.multiply(W1_0_0_1_1, x_0_1_2, t2)
+    np.add(t1, t2, t1)
+    a1_0_0_1 = np.add(t1, b1_0, t1)
+    np.multiply(W1_0_0_0_0, x_0_0_2, t2)
+    np.multiply(W1_0_0_0_1, x_0_0_3, t3)
+    np.add(t2, t3, t2)
+    np.multiply(W1_0_0_1_0, x_0_1_2, t3)
+    np.add(t2, t3, t2)
+    np.multiply(W1_0_0_1_1, x_0_1_3, t3)
+    np.add(t2, t3, t2)
+    a1_0_0_2 = np.add(t2, b1_0, t2)
+    np.multiply(W1_0_0_0_0, x_0_0_3, t3)
+    np.multiply(W1_0_0_0_1, x_0_0_4, t4)
+    np.add(t3, t4, t3)
+    np.multiply(W1_0_0_1_0, x_0_1_3, t4)
+    np.add(t3, t4, t3)
+    np.multiply(W1_0_0_1_1, x_0_1_4, t4)
+    np.add(t3, t4, t3)
+    a1_0_0_3 = np.add(t3, b1_0, t3)
+    np.multiply(W1_0_0_0_0, x_0_1_0, t4)
+    np.multiply(W1_0_0_0_1, x_0_1_1, t5)
+    np.add(t4, t5, t4)
+    np.multiply(W1_0_0_1_0, x_0_2_0, t5)
+    np.add(t4, t5, t4)
+    np.multiply(W1_0_0_1_1, x_0_2_1, t5)
+    np.add(t4, t5, t4)
+    a1_0_1_0 = np.add(t4, b1_0, t4)
+    np.multiply(W1_0_0_0_0, x_0_1_1, t5)
+    np.multiply(W1_0_0_0_1, x_0_1_2, t6)
+    np.add(t5, t6, t5)
+    np.multiply(W1_0_0_1_0, x_0_2_1, t6)
+    np.add(t5, t6, t5)
+    np.multiply(W1_0_0_1_1, x_0_2_2, t6)
+    np.add(t5, t6, t5)
+    a1_0_1_1 = np.add(t5, b1_0, t5)
+    np.multiply(W1_0_0_0_0, x_0_1_2, t6)
+    np.multiply(W1_0_0_0_1, x_0_1_3, t7)
+    np.add(t6, t7, t6)
+    np.multiply(W1_0_0_1_0, x_0_2_2, t7)
+    np.add(t6, t7, t6)
+    np.multiply(W1_0_0_1_1, x_0_2_3, t7)
+    np.add(t6, t7, t6)
+    a1_0_1_2 = np.add(t6, b1_0, t6)
+    np.multiply(W1_0_0_0_0, x_0_1_3, t7)
+    np.multiply(W1_0_0_0_1, x_0_1_4, t8)
+    np.add(t7, t8, t7)
+    np.multiply(W1_0_0_1_0, x_0_2_3, t8)
+    np.add(t7, t8, t7)
+    np.multiply(W1_0_0_1_1, x_0_2_4, t8)
+    np.add(t7, t8, t7)
+    a1_0_1_3 = np.add(t7, b1_0, t7)
+    np.multiply(W1_0_0_0_0, x_0_2_0, t8)
+    np.multiply(W1_0_0_0_1, x_0_2_1, t9)
+    np.add(t8, t9, t8)
+    np.multiply(W1_0_0_1_0, x_0_3_0, t9)
+    np.add(t8, t9, t8)
+    np.multiply(W1_0_0_1_1, x_0_3_1, t9)
+    np.add(t8, t9, t8)
+    a1_0_2_0 = np.add(t8, b1_0, t8)
+    np.multiply(W1_0_0_0_0, x_0_2_1, t9)
+    np.multiply(W1_0_0_0_1, x_0_2_2, t10)
+    np.add(t9, t10, t9)
+    np.multiply(W1_0_0_1_0, x_0_3_1, t10)
+    np.add(t9, t10, t9)
+    np.multiply(W1_0_0_1_1, x_0_3_2, t10)
+    np.add(t9, t10, t9)
+    a1_0_2_1 = np.add(t9, b1_0, t9)
+    np.multiply(W1_0_0_0_0, x_0_2_2, t10)
+    np.multiply(W1_0_0_0_1, x_0_2_3, t11)
+    np.add(t10, t11, t10)
+    np.multiply(W1_0_0_1_0, x_0_3_2, t11)
+    np.add(t10, t11, t10)
+    np.multiply(W1_0_0_1_1, x_0_3_3, t11)
+    np.add(t10, t11, t10)
+    a1_0_2_2 = np.add(t10, b1_0, t10)
+    np.multiply(W1_0_0_0_0, x_0_2_3, t11)
+    np.multiply(W1_0_0_0_1, x_0_2_4, t12)
+    np.add(t11, t12, t11)
+    np.multiply(W1_0_0_1_0, x_0_3_3, t12)
+    np.add(t11, t12, t11)
+    np.multiply(W1_0_0_1_1, x_0_3_4, t12)
+    np.add(t11, t12, t11)
+    a1_0_2_3 = np.add(t11, b1_0, t11)
+    np.multiply(W1_0_0_0_0, x_0_3_0, t12)
+    np.multiply(W1_0_0_0_1, x_0_3_1, t13)
+    np.add(t12, t13, t12)
+    np.multiply(W1_0_0_1_0, x_0_4_0, t13)
+    np.add(t12, t13, t12)
+    np.multiply(W1_0_0_1_1, x_0_4_1, t13)
+    np.add(t12, t13, t12)
+    a1_0_3_0 = np.add(t12, b1_0, t12)
+    np.multiply(W1_0_0_0_0, x_0_3_1, t13)
+    np.multiply(W1_0_0_0_1, x_0_3_2, t14)
+    np.add(t13, t14, t13)
+    np.multiply(W1_0_0_1_0, x_0_4_1, t14)
+    np.add(t13, t14, t13)
+    np.multiply(W1_0_0_1_1, x_0_4_2, t14)
+    np.add(t13, t14, t13)
+    a1_0_3_1 = np.add(t13, b1_0, t13)
+    np.multiply(W1_0_0_0_0, x_0_3_2, t14)
+    np.multiply(W1_0_0_0_1, x_0_3_3, t15)
+    np.add(t14, t15, t14)
+    np.multiply(W1_0_0_1_0, x_0_4_2, t15)
+    np.add(t14, t15, t14)
+    np.multiply(W1_0_0_1_1, x_0_4_3, t15)
+    np.add(t14, t15, t14)
+    a1_0_3_2 = np.add(t14, b1_0, t14)
+    np.multiply(W1_0_0_0_0, x_0_3_3, t15)
+    np.multiply(W1_0_0_0_1, x_0_3_4, t16)
+    np.add(t15, t16, t15)
+    np.multiply(W1_0_0_1_0, x_0_4_3, t16)
+    np.add(t15, t16, t15)
+    np.multiply(W1_0_0_1_1, x_0_4_4, t16)
+    np.add(t15, t16, t15)
+    a1_0_3_3 = np.add(t15, b1_0, t15)
+    if o_a1 is not None:
+        np.copyto(o_a1[:, 0, 0, 0], a1_0_0_0)
+        np.copyto(o_a1[:, 0, 0, 1], a1_0_0_1)
+        np.copyto(o_a1[:, 0, 0, 2], a1_0_0_2)
+        np.copyto(o_a1[:, 0, 0, 3], a1_0_0_3)
+        np.copyto(o_a1[:, 0, 1, 0], a1_0_1_0)
+        np.copyto(o_a1[:, 0, 1, 1], a1_0_1_1)
+        np.copyto(o_a1[:, 0, 1, 2], a1_0_1_2)
+        np.copyto(o_a1[:, 0, 1, 3], a1_0_1_3)
+        np.copyto(o_a1[:, 0, 2, 0], a1_0_2_0)
+        np.copyto(o_a1[:, 0, 2, 1], a1_0_2_1)
+        np.copyto(o_a1[:, 0, 2, 2], a1_0_2_2)
+        np.copyto(o_a1[:, 0, 2, 3], a1_0_2_3)
+        np.copyto(o_a1[:, 0, 3, 0], a1_0_3_0)
+        np.copyto(o_a1[:, 0, 3, 1], a1_0_3_1)
+        np.copyto(o_a1[:, 0, 3, 2], a1_0_3_2)
+        np.copyto(o_a1[:, 0, 3, 3], a1_0_3_3)
+
+    # z1 = relu(a1)   (question 5.1)
+    z1_0_0_0 = np.maximum(a1_0_0_0, 0.0, out=t16)
+    z1_0_0_1 = np.maximum(a1_0_0_1, 0.0, out=t17)
+    z1_0_0_2 = np.maximum(a1_0_0_2, 0.0, out=t18)
+    z1_0_0_3 = np.maximum(a1_0_0_3, 0.0, out=t19)
+    z1_0_1_0 = np.maximum(a1_0_1_0, 0.0, out=t20)
+    z1_0_1_1 = np.maximum(a1_0_1_1, 0.0, out=t21)
+    z1_0_1_2 = np.maximum(a1_0_1_2, 0.0, out=t22)
+    z1_0_1_3 = np.maximum(a1_0_1_3, 0.0, out=t23)
+    z1_0_2_0 = np.maximum(a1_0_2_0, 0.0, out=t24)
+    z1_0_2_1 = np.maximum(a1_0_2_1, 0.0, out=t25)
+    z1_0_2_2 = np.maximum(a1_0_2_2, 0.0, out=t26)
+    z1_0_2_3 = np.maximum(a1_0_2_3, 0.0, out=t27)
+    z1_0_3_0 = np.maximum(a1_0_3_0, 0.0, out=t28)
+    z1_0_3_1 = np.maximum(a1_0_3_1, 0.0, out=t29)
+    z1_0_3_2 = np.maximum(a1_0_3_2, 0.0, out=t30)
+    z1_0_3_3 = np.maximum(a1_0_3_3, 0.0, out=t31)
+    if o_z1 is not None:
+        np.copyto(o_z1[:, 0, 0, 0], z1_0_0_0)
+        np.copyto(o_z1[:, 0, 0, 1], z1_0_0_1)
+        np.copyto(o_z1[:, 0, 0, 2], z1_0_0_2)
+        np.copyto(o_z1[:, 0, 0, 3], z1_0_0_3)
+        np.copyto(o_z1[:, 0, 1, 0], z1_0_1_0)
+        np.copyto(o_z1[:, 0, 1, 1], z1_0_1_1)
+        np.copyto(o_z1[:, 0, 1, 2], z1_0_1_2)
+        np.copyto(o_z1[:, 0, 1, 3], z1_0_1_3)
+        np.copyto(o_z1[:, 0, 2, 0], z1_0_2_0)
+        np.copyto(o_z1[:, 0, 2, 1], z1_0_2_1)
+        np.copyto(o_z1[:, 0, 2, 2], z1_0_2_2)
+        np.copyto(o_z1[:, 0, 2, 3], z1_0_2_3)
+        np.copyto(o_z1[:, 0, 3, 0], z1_0_3_0)
+        np.copyto(o_z1[:, 0, 3, 1], z1_0_3_1)
+        np.copyto(o_z1[:, 0, 3, 2], z1_0_3_2)
+        np.copyto(o_z1[:, 0, 3, 3], z1_0_3_3)
+
+    # z2 = maxpool_2(z1)   (question 5.1)
+    np.maximum(z1_0_0_0, z1_0_0_1, out=t32)
+    np.maximum(z1_0_1_0, t32, out=t32)
+    z2_0_0_0 = np.maximum(z1_0_1_1, t32, out=t32)
+    np.maximum(z1_0_0_2, z1_0_0_3, out=t33)
+    np.maximum(z1_0_1_2, t33, out=t33)
+    z2_0_0_1 = np.maximum(z1_0_1_3, t33, out=t33)
+    np.maximum(z1_0_2_0, z1_0_2_1, out=t34)
+    np.maximum(z1_0_3_0, t34, out=t34)
+    z2_0_1_0 = np.maximum(z1_0_3_1, t34, out=t34)
+    np.maximum(z1_0_2_2, z1_0_2_3, out=t35)
+    np.maximum(z1_0_3_2, t35, out=t35)
+    z2_0_1_1 = np.maximum(z1_0_3_3, t35, out=t35)
+    if o_z2 is not None:
+        np.copyto(o_z2[:, 0, 0, 0], z2_0_0_0)
+        np.copyto(o_z2[:, 0, 0, 1], z2_0_0_1)
+        np.copyto(o_z2[:, 0, 1, 0], z2_0_1_0)
+        np.copyto(o_z2[:, 0, 1, 1], z2_0_1_1)
+
+    # z3 = vec(z2)   (question 5.1)
+    if o_z3 is not None:
+        np.copyto(o_z3[:, 0], z2_0_0_0)
+        np.copyto(o_z3[:, 1], z2_0_0_1)
+        np.copyto(o_z3[:, 2], z2_0_1_0)
+        np.copyto(o_z3[:, 3], z2_0_1_1)
+
+    # a4 = W4*z3 + b4   (question 5.1)
+    np.multiply(z2_0_0_0, W4_0_0, t36)
+    np.multiply(z2_0_0_1, W4_0_1, t37)
+    np.add(t36, t37, t36)
+    np.multiply(z2_0_1_0, W4_0_2, t37)
+    np.add(t36, t37, t36)
+    np.multiply(z2_0_1_1, W4_0_3, t37)
+    np.add(t36, t37, t36)
+    a4_0 = np.add(t36, b4_0, t36)
+    if o_a4 is not None:
+        np.copyto(o_a4[:, 0], a4_0)
+
+    # y_hat = identity(a4)   (question 5.1)
+    if o_y_hat is not None:
+        np.copyto(o_y_hat[:, 0], a4_0)
+
+    # L = (-y[0, 0] + y_hat[0, 0])**2/2   (question 5.1)
+    dL_dy_hat_0 = np.subtract(a4_0, y_0, t36)
+    if o_L is not None:
+        np.multiply(dL_dy_hat_0, dL_dy_hat_0, t37)
+        np.multiply(t37, 0.5, o_L)
+
+    if not backward:
+        return
+
+    # dL_dy_hat = entry by entry: -y[0, 0] + y_hat[0, 0]   (question 5.2)
+    if o_dL_dy_hat is not None:
+        np.copyto(o_dL_dy_hat[:, 0], dL_dy_hat_0)
+
+    # dL_dz4 = dL_dy_hat   (question 5.2)
+    if o_dL_dz4 is not None:
+        np.copyto(o_dL_dz4[:, 0], dL_dy_hat_0)
+
+    # dL_da4 = dL_dz4 * identity'(a4), entry by entry   (question 5.2)
+    if o_dL_da4 is not None:
+        np.copyto(o_dL_da4[:, 0], dL_dy_hat_0)
+
+    # dL_dW4 = dL_da4*z3.T   (questions 5.2, 5.3)
+    if o_dL_dW4 is not None:
+        np.multiply(z2_0_0_0, dL_dy_hat_0, o_dL_dW4[:, 0, 0])
+        np.multiply(z2_0_0_1, dL_dy_hat_0, o_dL_dW4[:, 0, 1])
+        np.multiply(z2_0_1_0, dL_dy_hat_0, o_dL_dW4[:, 0, 2])
+        np.multiply(z2_0_1_1, dL_dy_hat_0, o_dL_dW4[:, 0, 3])
+
+    # dL_db4 = dL_da4   (questions 5.2, 5.3)
+    if o_dL_db4 is not None:
+        np.copyto(o_dL_db4[:, 0], dL_dy_hat_0)
+
+    # dL_dz3 = W4.T*dL_da4   (question 5.2)
+    dL_dz3_0 = np.multiply(dL_dy_hat_0, W4_0_0, t35)
+    dL_dz3_1 = np.multiply(dL_dy_hat_0, W4_0_1, t34)
+    dL_dz3_2 = np.multiply(dL_dy_hat_0, W4_0_2, t33)
+    dL_dz3_3 = np.multiply(dL_dy_hat_0, W4_0_3, t36)
+    if o_dL_dz3 is not None:
+        np.copyto(o_dL_dz3[:, 0], dL_dz3_0)
+        np.copyto(o_dL_dz3[:, 1], dL_dz3_1)
+        np.copyto(o_dL_dz3[:, 2], dL_dz3_2)
+        np.copyto(o_dL_dz3[:, 3], dL_dz3_3)
+
+    # dL_dz2 = unvec(dL_dz3)   (question 5.2)
+    if o_dL_dz2 is not None:
+        np.copyto(o_dL_dz2[:, 0, 0, 0], dL_dz3_0)
+        np.copyto(o_dL_dz2[:, 0, 0, 1], dL_dz3_1)
+        np.copyto(o_dL_dz2[:, 0, 1, 0], dL_dz3_2)
+        np.copyto(o_dL_dz2[:, 0, 1, 1], dL_dz3_3)
+
+    # dL_dz1 = maxunpool(dL_dz2)   (question 5.2)
+    dL_dz1_s0 = np.subtract(z1_0_0_0, z1_0_0_1, t32)
+    dL_dz1_s1 = np.negative(z1_0_1_0, t37)
+    dL_dz1_s2 = np.add(z1_0_0_0, dL_dz1_s1, t38)
+    dL_dz1_s3 = np.negative(z1_0_1_1, t21)
+    dL_dz1_s4 = np.add(z1_0_0_0, dL_dz1_s3, t16)
+    dL_dz1_s5 = np.add(z1_0_0_1, dL_dz1_s1, t37)
+    dL_dz1_s6 = np.add(z1_0_0_1, dL_dz1_s3, t17)
+    dL_dz1_s7 = np.subtract(z1_0_0_2, z1_0_0_3, t39)
+    dL_dz1_s8 = np.negative(z1_0_1_2, t40)
+    dL_dz1_s9 = np.add(z1_0_0_2, dL_dz1_s8, t41)
+    dL_dz1_s10 = np.negative(z1_0_1_3, t23)
+    dL_dz1_s11 = np.add(z1_0_0_2, dL_dz1_s10, t18)
+    dL_dz1_s12 = np.add(z1_0_0_3, dL_dz1_s8, t40)
+    dL_dz1_s13 = np.add(z1_0_0_3, dL_dz1_s10, t19)
+    dL_dz1_s14 = np.add(z1_0_1_0, dL_dz1_s3, t20)
+    dL_dz1_s15 = np.add(z1_0_1_2, dL_dz1_s10, t22)
+    dL_dz1_s16 = np.subtract(z1_0_2_0, z1_0_2_1, t23)
+    dL_dz1_s17 = np.negative(z1_0_3_0, t21)
+    dL_dz1_s18 = np.add(z1_0_2_0, dL_dz1_s17, t42)
+    dL_dz1_s19 = np.negative(z1_0_3_1, t29)
+    dL_dz1_s20 = np.add(z1_0_2_0, dL_dz1_s19, t24)
+    dL_dz1_s21 = np.add(z1_0_2_1, dL_dz1_s17, t21)
+    dL_dz1_s22 = np.add(z1_0_2_1, dL_dz1_s19, t25)
+    dL_dz1_s23 = np.subtract(z1_0_2_2, z1_0_2_3, t43)
+    dL_dz1_s24 = np.negative(z1_0_3_2, t44)
+    dL_dz1_s25 = np.add(z1_0_2_2, dL_dz1_s24, t45)
+    dL_dz1_s26 = np.negative(z1_0_3_3, t31)
+    dL_dz1_s27 = np.add(z1_0_2_2, dL_dz1_s26, t26)
+    dL_dz1_s28 = np.add(z1_0_2_3, dL_dz1_s24, t44)
+    dL_dz1_s29 = np.add(z1_0_2_3, dL_dz1_s26, t27)
+    dL_dz1_s30 = np.add(z1_0_3_0, dL_dz1_s19, t28)
+    dL_dz1_s31 = np.add(z1_0_3_2, dL_dz1_s26, t30)
+    np.greater_equal(dL_dz1_s0, 0.0, t31)
+    np.greater_equal(dL_dz1_s2, 0.0, t29)
+    np.multiply(t31, t29, t31)
+    np.greater_equal(dL_dz1_s4, 0.0, t29)
+    np.multiply(t31, t29, t31)
+    dL_dz1_0_0_0 = np.multiply(dL_dz3_0, t31, t31)
+    np.greater_equal(dL_dz1_s5, 0.0, t29)
+    np.greater_equal(dL_dz1_s6, 0.0, t46)
+    np.multiply(t29, t46, t29)
+    np.negative(dL_dz1_s0, t32)
+    np.greater(t32, 0.0, t32)
+    np.multiply(t29, t32, t29)
+    dL_dz1_0_0_1 = np.multiply(dL_dz3_0, t29, t29)
+    np.greater_equal(dL_dz1_s11, 0.0, t32)
+    np.greater_equal(dL_dz1_s7, 0.0, t46)
+    np.multiply(t32, t46, t32)
+    np.greater_equal(dL_dz1_s9, 0.0, t46)
+    np.multiply(t32, t46, t32)
+    dL_dz1_0_0_2 = np.multiply(dL_dz3_1, t32, t32)
+    np.greater_equal(dL_dz1_s12, 0.0, t46)
+    np.greater_equal(dL_dz1_s13, 0.0, t47)
+    np.multiply(t46, t47, t46)
+    np.negative(dL_dz1_s7, t39)
+    np.greater(t39, 0.0, t39)
+    np.multiply(t46, t39, t46)
+    dL_dz1_0_0_3 = np.multiply(dL_dz3_1, t46, t46)
+    np.greater_equal(dL_dz1_s14, 0.0, t39)
+    np.negative(dL_dz1_s2, t38)
+    np.greater(t38, 0.0, t38)
+    np.multiply(t39, t38, t39)
+    np.negative(dL_dz1_s5, t37)
+    np.greater(t37, 0.0, t37)
+    np.multiply(t39, t37, t39)
+    dL_dz1_0_1_0 = np.multiply(dL_dz3_0, t39, t39)
+    np.negative(dL_dz1_s14, t20)
+    np.greater(t20, 0.0, t20)
+    np.negative(dL_dz1_s4, t16)
+    np.greater(t16, 0.0, t16)
+    np.multiply(t20, t16, t20)
+    np.negative(dL_dz1_s6, t17)
+    np.greater(t17, 0.0, t17)
+    np.multiply(t20, t17, t20)
+    dL_dz1_0_1_1 = np.multiply(dL_dz3_0, t20, t35)
+    np.greater_equal(dL_dz1_s15, 0.0, t20)
+    np.negative(dL_dz1_s12, t40)
+    np.greater(t40, 0.0, t40)
+    np.multiply(t20, t40, t20)
+    np.negative(dL_dz1_s9, t41)
+    np.greater(t41, 0.0, t41)
+    np.multiply(t20, t41, t20)
+    dL_dz1_0_1_2 = np.multiply(dL_dz3_1, t20, t20)
+    np.negative(dL_dz1_s11, t18)
+    np.greater(t18, 0.0, t18)
+    np.negative(dL_dz1_s13, t19)
+    np.greater(t19, 0.0, t19)
+    np.multiply(t18, t19, t18)
+    np.negative(dL_dz1_s15, t22)
+    np.greater(t22, 0.0, t22)
+    np.multiply(t18, t22, t18)
+    dL_dz1_0_1_3 = np.multiply(dL_dz3_1, t18, t34)
+    np.greater_equal(dL_dz1_s16, 0.0, t18)
+    np.greater_equal(dL_dz1_s18, 0.0, t22)
+    np.multiply(t18, t22, t18)
+    np.greater_equal(dL_dz1_s20, 0.0, t22)
+    np.multiply(t18, t22, t18)
+    dL_dz1_0_2_0 = np.multiply(dL_dz3_2, t18, t18)
+    np.greater_equal(dL_dz1_s21, 0.0, t22)
+    np.greater_equal(dL_dz1_s22, 0.0, t19)
+    np.multiply(t22, t19, t22)
+    np.negative(dL_dz1_s16, t23)
+    np.greater(t23, 0.0, t23)
+    np.multiply(t22, t23, t22)
+    dL_dz1_0_2_1 = np.multiply(dL_dz3_2, t22, t22)
+    np.greater_equal(dL_dz1_s23, 0.0, t23)
+    np.greater_equal(dL_dz1_s25, 0.0, t19)
+    np.multiply(t23, t19, t23)
+    np.greater_equal(dL_dz1_s27, 0.0, t19)
+    np.multiply(t23, t19, t23)
+    dL_dz1_0_2_2 = np.multiply(dL_dz3_3, t23, t23)
+    np.greater_equal(dL_dz1_s28, 0.0, t19)
+    np.greater_equal(dL_dz1_s29, 0.0, t41)
+    np.multiply(t19, t41, t19)
+    np.negative(dL_dz1_s23, t43)
+    np.greater(t43, 0.0, t43)
+    np.multiply(t19, t43, t19)
+    dL_dz1_0_2_3 = np.multiply(dL_dz3_3, t19, t19)
+    np.greater_equal(dL_dz1_s30, 0.0, t43)
+    np.negative(dL_dz1_s18, t42)
+    np.greater(t42, 0.0, t42)
+    np.multiply(t43, t42, t43)
+    np.negative(dL_dz1_s21, t21)
+    np.greater(t21, 0.0, t21)
+    np.multiply(t43, t21, t43)
+    dL_dz1_0_3_0 = np.multiply(dL_dz3_2, t43, t43)
+    np.negative(dL_dz1_s20, t24)
+    np.greater(t24, 0.0, t24)
+    np.negative(dL_dz1_s22, t25)
+    np.greater(t25, 0.0, t25)
+    np.multiply(t24, t25, t24)
+    np.negative(dL_dz1_s30, t28)
+    np.greater(t28, 0.0, t28)
+    np.multiply(t24, t28, t24)
+    dL_dz1_0_3_1 = np.multiply(dL_dz3_2, t24, t33)
+    np.greater_equal(dL_dz1_s31, 0.0, t24)
+    np.negative(dL_dz1_s25, t45)
+    np.greater(t45, 0.0, t45)
+    np.multiply(t24, t45, t24)
+    np.negative(dL_dz1_s28, t44)
+    np.greater(t44, 0.0, t44)
+    np.multiply(t24, t44, t24)
+    dL_dz1_0_3_2 = np.multiply(dL_dz3_3, t24, t24)
+    np.negative(dL_dz1_s27, t26)
+    np.greater(t26, 0.0, t26)
+    np.negative(dL_dz1_s29, t27)
+    np.greater(t27, 0.0, t27)
+    np.multiply(t26, t27, t26)
+    np.negative(dL_dz1_s31, t30)
+    np.greater(t30, 0.0, t30)
+    np.multiply(t26, t30, t26)
+    dL_dz1_0_3_3 = np.multiply(dL_dz3_3, t26, t36)
+    if o_dL_dz1 is not None:
+        np.copyto(o_dL_dz1[:, 0, 0, 0], dL_dz1_0_0_0)
+        np.copyto(o_dL_dz1[:, 0, 0, 1], dL_dz1_0_0_1)
+        np.copyto(o_dL_dz1[:, 0, 0, 2], dL_dz1_0_0_2)
+        np.copyto(o_dL_dz1[:, 0, 0, 3], dL_dz1_0_0_3)
+        np.copyto(o_dL_dz1[:, 0, 1, 0], dL_dz1_0_1_0)
+        np.copyto(o_dL_dz1[:, 0, 1, 1], dL_dz1_0_1_1)
+        np.copyto(o_dL_dz1[:, 0, 1, 2], dL_dz1_0_1_2)
+        np.copyto(o_dL_dz1[:, 0, 1, 3], dL_dz1_0_1_3)
+        np.copyto(o_dL_dz1[:, 0, 2, 0], dL_dz1_0_2_0)
+        np.copyto(o_dL_dz1[:, 0, 2, 1], dL_dz1_0_2_1)
+        np.copyto(o_dL_dz1[:, 0, 2, 2], dL_dz1_0_2_2)
+        np.copyto(o_dL_dz1[:, 0, 2, 3], dL_dz1_0_2_3)
+        np.copyto(o_dL_dz1[:, 0, 3, 0], dL_dz1_0_3_0)
+        np.copyto(o_dL_dz1[:, 0, 3, 1], dL_dz1_0_3_1)
+        np.copyto(o_dL_dz1[:, 0, 3, 2], dL_dz1_0_3_2)
+        np.copyto(o_dL_dz1[:, 0, 3, 3], dL_dz1_0_3_3)
+
+    # dL_da1 = dL_dz1 o relu'(a1)   (question 5.2)
+    np.greater(a1_0_0_0, 0.0, t0)
+    dL_da1_0_0_0 = np.multiply(dL_dz1_0_0_0, t0, t31)
+    np.greater(a1_0_0_1, 0.0, t1)
+    dL_da1_0_0_1 = np.multiply(dL_dz1_0_0_1, t1, t29)
+    np.greater(a1_0_0_2, 0.0, t2)
+    dL_da1_0_0_2 = np.multiply(dL_dz1_0_0_2, t2, t32)
+    np.greater(a1_0_0_3, 0.0, t3)
+    dL_da1_0_0_3 = np.multiply(dL_dz1_0_0_3, t3, t46)
+    np.greater(a1_0_1_0, 0.0, t4)
+    dL_da1_0_1_0 = np.multiply(dL_dz1_0_1_0, t4, t39)
+    np.greater(a1_0_1_1, 0.0, t5)
+    dL_da1_0_1_1 = np.multiply(dL_dz1_0_1_1, t5, t35)
+    np.greater(a1_0_1_2, 0.0, t6)
+    dL_da1_0_1_2 = np.multiply(dL_dz1_0_1_2, t6, t20)
+    np.greater(a1_0_1_3, 0.0, t7)
+    dL_da1_0_1_3 = np.multiply(dL_dz1_0_1_3, t7, t34)
+    np.greater(a1_0_2_0, 0.0, t8)
+    dL_da1_0_2_0 = np.multiply(dL_dz1_0_2_0, t8, t18)
+    np.greater(a1_0_2_1, 0.0, t9)
+    dL_da1_0_2_1 = np.multiply(dL_dz1_0_2_1, t9, t22)
+    np.greater(a1_0_2_2, 0.0, t10)
+    dL_da1_0_2_2 = np.multiply(dL_dz1_0_2_2, t10, t23)
+    np.greater(a1_0_2_3, 0.0, t11)
+    dL_da1_0_2_3 = np.multiply(dL_dz1_0_2_3, t11, t19)
+    np.greater(a1_0_3_0, 0.0, t12)
+    dL_da1_0_3_0 = np.multiply(dL_dz1_0_3_0, t12, t43)
+    np.greater(a1_0_3_1, 0.0, t13)
+    dL_da1_0_3_1 = np.multiply(dL_dz1_0_3_1, t13, t33)
+    np.greater(a1_0_3_2, 0.0, t14)
+    dL_da1_0_3_2 = np.multiply(dL_dz1_0_3_2, t14, t24)
+    np.greater(a1_0_3_3, 0.0, t15)
+    dL_da1_0_3_3 = np.multiply(dL_dz1_0_3_3, t15, t36)
+    if o_dL_da1 is not None:
+        np.copyto(o_dL_da1[:, 0, 0, 0], dL_da1_0_0_0)
+        np.copyto(o_dL_da1[:, 0, 0, 1], dL_da1_0_0_1)
+        np.copyto(o_dL_da1[:, 0, 0, 2], dL_da1_0_0_2)
+        np.copyto(o_dL_da1[:, 0, 0, 3], dL_da1_0_0_3)
+        np.copyto(o_dL_da1[:, 0, 1, 0], dL_da1_0_1_0)
+        np.copyto(o_dL_da1[:, 0, 1, 1], dL_da1_0_1_1)
+        np.copyto(o_dL_da1[:, 0, 1, 2], dL_da1_0_1_2)
+        np.copyto(o_dL_da1[:, 0, 1, 3], dL_da1_0_1_3)
+        np.copyto(o_dL_da1[:, 0, 2, 0], dL_da1_0_2_0)
+        np.copyto(o_dL_da1[:, 0, 2, 1], dL_da1_0_2_1)
+        np.copyto(o_dL_da1[:, 0, 2, 2], dL_da1_0_2_2)
+        np.copyto(o_dL_da1[:, 0, 2, 3], dL_da1_0_2_3)
+        np.copyto(o_dL_da1[:, 0, 3, 0], dL_da1_0_3_0)
+        np.copyto(o_dL_da1[:, 0, 3, 1], dL_da1_0_3_1)
+        np.copyto(o_dL_da1[:, 0, 3, 2], dL_da1_0_3_2)
+        np.copyto(o_dL_da1[:, 0, 3, 3], dL_da1_0_3_3)
+
+    # dL_dW1 = x * dL_da1   (questions 5.2, 5.3)
+    if o_dL_dW1 is not None:
+        np.multiply(dL_da1_0_0_0, x_0_0_0, t15)
+        np.multiply(dL_da1_0_0_1, x_0_0_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_0_2, x_0_0_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_0_3, x_0_0_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_0, x_0_1_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_1, x_0_1_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_2, x_0_1_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_3, x_0_1_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_0, x_0_2_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_1, x_0_2_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_2, x_0_2_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_3, x_0_2_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_0, x_0_3_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_1, x_0_3_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_2, x_0_3_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_3, x_0_3_3, t14)
+        np.add(t15, t14, o_dL_dW1[:, 0, 0, 0, 0])
+        np.multiply(dL_da1_0_0_0, x_0_0_1, t14)
+        np.multiply(dL_da1_0_0_1, x_0_0_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_0_2, x_0_0_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_0_3, x_0_0_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_0, x_0_1_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_1, x_0_1_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_2, x_0_1_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_3, x_0_1_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_0, x_0_2_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_1, x_0_2_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_2, x_0_2_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_3, x_0_2_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_0, x_0_3_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_1, x_0_3_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_2, x_0_3_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_3, x_0_3_4, t15)
+        np.add(t14, t15, o_dL_dW1[:, 0, 0, 0, 1])
+        np.multiply(dL_da1_0_0_0, x_0_1_0, t15)
+        np.multiply(dL_da1_0_0_1, x_0_1_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_0_2, x_0_1_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_0_3, x_0_1_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_0, x_0_2_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_1, x_0_2_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_2, x_0_2_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_1_3, x_0_2_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_0, x_0_3_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_1, x_0_3_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_2, x_0_3_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_2_3, x_0_3_3, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_0, x_0_4_0, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_1, x_0_4_1, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_2, x_0_4_2, t14)
+        np.add(t15, t14, t15)
+        np.multiply(dL_da1_0_3_3, x_0_4_3, t14)
+        np.add(t15, t14, o_dL_dW1[:, 0, 0, 1, 0])
+        np.multiply(dL_da1_0_0_0, x_0_1_1, t14)
+        np.multiply(dL_da1_0_0_1, x_0_1_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_0_2, x_0_1_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_0_3, x_0_1_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_0, x_0_2_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_1, x_0_2_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_2, x_0_2_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_1_3, x_0_2_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_0, x_0_3_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_1, x_0_3_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_2, x_0_3_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_2_3, x_0_3_4, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_0, x_0_4_1, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_1, x_0_4_2, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_2, x_0_4_3, t15)
+        np.add(t14, t15, t14)
+        np.multiply(dL_da1_0_3_3, x_0_4_4, t15)
+        np.add(t14, t15, o_dL_dW1[:, 0, 0, 1, 1])
+
+    # dL_db1 = sum_ij dL_da1   (questions 5.2, 5.3)
+    if o_dL_db1 is not None:
+        np.add(dL_da1_0_0_0, dL_da1_0_0_1, t15)
+        np.add(dL_da1_0_0_2, t15, t15)
+        np.add(dL_da1_0_0_3, t15, t15)
+        np.add(dL_da1_0_1_0, t15, t15)
+        np.add(dL_da1_0_1_1, t15, t15)
+        np.add(dL_da1_0_1_2, t15, t15)
+        np.add(dL_da1_0_1_3, t15, t15)
+        np.add(dL_da1_0_2_0, t15, t15)
+        np.add(dL_da1_0_2_1, t15, t15)
+        np.add(dL_da1_0_2_2, t15, t15)
+        np.add(dL_da1_0_2_3, t15, t15)
+        np.add(dL_da1_0_3_0, t15, t15)
+        np.add(dL_da1_0_3_1, t15, t15)
+        np.add(dL_da1_0_3_2, t15, t15)
+        np.add(dL_da1_0_3_3, t15, o_dL_db1[:, 0])
+
+    # dL_dz0 = full(dL_da1) * flip(W1)   (question 5.2)
+    dL_dz0_0_0_0 = np.multiply(dL_da1_0_0_0, W1_0_0_0_0, t15)
+    np.multiply(dL_da1_0_0_0, W1_0_0_0_1, t14)
+    np.multiply(dL_da1_0_0_1, W1_0_0_0_0, t13)
+    dL_dz0_0_0_1 = np.add(t14, t13, t14)
+    np.multiply(dL_da1_0_0_1, W1_0_0_0_1, t13)
+    np.multiply(dL_da1_0_0_2, W1_0_0_0_0, t12)
+    dL_dz0_0_0_2 = np.add(t13, t12, t13)
+    np.multiply(dL_da1_0_0_2, W1_0_0_0_1, t12)
+    np.multiply(dL_da1_0_0_3, W1_0_0_0_0, t11)
+    dL_dz0_0_0_3 = np.add(t12, t11, t12)
+    dL_dz0_0_0_4 = np.multiply(dL_da1_0_0_3, W1_0_0_0_1, t11)
+    np.multiply(dL_da1_0_0_0, W1_0_0_1_0, t10)
+    np.multiply(dL_da1_0_1_0, W1_0_0_0_0, t9)
+    dL_dz0_0_1_0 = np.add(t10, t9, t10)
+    np.multiply(dL_da1_0_0_0, W1_0_0_1_1, t31)
+    np.multiply(dL_da1_0_0_1, W1_0_0_1_0, t9)
+    np.add(t31, t9, t31)
+    np.multiply(dL_da1_0_1_0, W1_0_0_0_1, t9)
+    np.add(t31, t9, t31)
+    np.multiply(dL_da1_0_1_1, W1_0_0_0_0, t9)
+    dL_dz0_0_1_1 = np.add(t31, t9, t31)
+    np.multiply(dL_da1_0_0_1, W1_0_0_1_1, t29)
+    np.multiply(dL_da1_0_0_2, W1_0_0_1_0, t9)
+    np.add(t29, t9, t29)
+    np.multiply(dL_da1_0_1_1, W1_0_0_0_1, t9)
+    np.add(t29, t9, t29)
+    np.multiply(dL_da1_0_1_2, W1_0_0_0_0, t9)
+    dL_dz0_0_1_2 = np.add(t29, t9, t29)
+    np.multiply(dL_da1_0_0_2, W1_0_0_1_1, t32)
+    np.multiply(dL_da1_0_0_3, W1_0_0_1_0, t9)
+    np.add(t32, t9, t32)
+    np.multiply(dL_da1_0_1_2, W1_0_0_0_1, t9)
+    np.add(t32, t9, t32)
+    np.multiply(dL_da1_0_1_3, W1_0_0_0_0, t9)
+    dL_dz0_0_1_3 = np.add(t32, t9, t32)
+    np.multiply(dL_da1_0_0_3, W1_0_0_1_1, t46)
+    np.multiply(dL_da1_0_1_3, W1_0_0_0_1, t9)
+    dL_dz0_0_1_4 = np.add(t46, t9, t46)
+    np.multiply(dL_da1_0_1_0, W1_0_0_1_0, t9)
+    np.multiply(dL_da1_0_2_0, W1_0_0_0_0, t8)
+    dL_dz0_0_2_0 = np.add(t9, t8, t9)
+    np.multiply(dL_da1_0_1_0, W1_0_0_1_1, t39)
+    np.multiply(dL_da1_0_1_1, W1_0_0_1_0, t8)
+    np.add(t39, t8, t39)
+    np.multiply(dL_da1_0_2_0, W1_0_0_0_1, t8)
+    np.add(t39, t8, t39)
+    np.multiply(dL_da1_0_2_1, W1_0_0_0_0, t8)
+    dL_dz0_0_2_1 = np.add(t39, t8, t39)
+    np.multiply(dL_da1_0_1_1, W1_0_0_1_1, t35)
+    np.multiply(dL_da1_0_1_2, W1_0_0_1_0, t8)
+    np.add(t35, t8, t35)
+    np.multiply(dL_da1_0_2_1, W1_0_0_0_1, t8)
+    np.add(t35, t8, t35)
+    np.multiply(dL_da1_0_2_2, W1_0_0_0_0, t8)
+    dL_dz0_0_2_2 = np.add(t35, t8, t35)
+    np.multiply(dL_da1_0_1_2, W1_0_0_1_1, t20)
+    np.multiply(dL_da1_0_1_3, W1_0_0_1_0, t8)
+    np.add(t20, t8, t20)
+    np.multiply(dL_da1_0_2_2, W1_0_0_0_1, t8)
+    np.add(t20, t8, t20)
+    np.multiply(dL_da1_0_2_3, W1_0_0_0_0, t8)
+    dL_dz0_0_2_3 = np.add(t20, t8, t20)
+    np.multiply(dL_da1_0_1_3, W1_0_0_1_1, t34)
+    np.multiply(dL_da1_0_2_3, W1_0_0_0_1, t8)
+    dL_dz0_0_2_4 = np.add(t34, t8, t34)
+    np.multiply(dL_da1_0_2_0, W1_0_0_1_0, t8)
+    np.multiply(dL_da1_0_3_0, W1_0_0_0_0, t7)
+    dL_dz0_0_3_0 = np.add(t8, t7, t8)
+    np.multiply(dL_da1_0_2_0, W1_0_0_1_1, t18)
+    np.multiply(dL_da1_0_2_1, W1_0_0_1_0, t7)
+    np.add(t18, t7, t18)
+    np.multiply(dL_da1_0_3_0, W1_0_0_0_1, t7)
+    np.add(t18, t7, t18)
+    np.multiply(dL_da1_0_3_1, W1_0_0_0_0, t7)
+    dL_dz0_0_3_1 = np.add(t18, t7, t18)
+    np.multiply(dL_da1_0_2_1, W1_0_0_1_1, t22)
+    np.multiply(dL_da1_0_2_2, W1_0_0_1_0, t7)
+    np.add(t22, t7, t22)
+    np.multiply(dL_da1_0_3_1, W1_0_0_0_1, t7)
+    np.add(t22, t7, t22)
+    np.multiply(dL_da1_0_3_2, W1_0_0_0_0, t7)
+    dL_dz0_0_3_2 = np.add(t22, t7, t22)
+    np.multiply(dL_da1_0_2_2, W1_0_0_1_1, t23)
+    np.multiply(dL_da1_0_2_3, W1_0_0_1_0, t7)
+    np.add(t23, t7, t23)
+    np.multiply(dL_da1_0_3_2, W1_0_0_0_1, t7)
+    np.add(t23, t7, t23)
+    np.multiply(dL_da1_0_3_3, W1_0_0_0_0, t7)
+    dL_dz0_0_3_3 = np.add(t23, t7, t23)
+    np.multiply(dL_da1_0_2_3, W1_0_0_1_1, t19)
+    np.multiply(dL_da1_0_3_3, W1_0_0_0_1, t7)
+    dL_dz0_0_3_4 = np.add(t19, t7, t19)
+    dL_dz0_0_4_0 = np.multiply(dL_da1_0_3_0, W1_0_0_1_0, t7)
+    np.multiply(dL_da1_0_3_0, W1_0_0_1_1, t43)
+    np.multiply(dL_da1_0_3_1, W1_0_0_1_0, t6)
+    dL_dz0_0_4_1 = np.add(t43, t6, t43)
+    np.multiply(dL_da1_0_3_1, W1_0_0_1_1, t33)
+    np.multiply(dL_da1_0_3_2, W1_0_0_1_0, t6)
+    dL_dz0_0_4_2 = np.add(t33, t6, t33)
+    np.multiply(dL_da1_0_3_2, W1_0_0_1_1, t24)
+    np.multiply(dL_da1_0_3_3, W1_0_0_1_0, t6)
+    dL_dz0_0_4_3 = np.add(t24, t6, t24)
+    dL_dz0_0_4_4 = np.multiply(dL_da1_0_3_3, W1_0_0_1_1, t36)
+    if o_dL_dz0 is not None:
+        np.copyto(o_dL_dz0[:, 0, 0, 0], dL_dz0_0_0_0)
+        np.copyto(o_dL_dz0[:, 0, 0, 1], dL_dz0_0_0_1)
+        np.copyto(o_dL_dz0[:, 0, 0, 2], dL_dz0_0_0_2)
+        np.copyto(o_dL_dz0[:, 0, 0, 3], dL_dz0_0_0_3)
+        np.copyto(o_dL_dz0[:, 0, 0, 4], dL_dz0_0_0_4)
+        np.copyto(o_dL_dz0[:, 0, 1, 0], dL_dz0_0_1_0)
+        np.copyto(o_dL_dz0[:, 0, 1, 1], dL_dz0_0_1_1)
+        np.copyto(o_dL_dz0[:, 0, 1, 2], dL_dz0_0_1_2)
+        np.copyto(o_dL_dz0[:, 0, 1, 3], dL_dz0_0_1_3)
+        np.copyto(o_dL_dz0[:, 0, 1, 4], dL_dz0_0_1_4)
+        np.copyto(o_dL_dz0[:, 0, 2, 0], dL_dz0_0_2_0)
+        np.copyto(o_dL_dz0[:, 0, 2, 1], dL_dz0_0_2_1)
+        np.copyto(o_dL_dz0[:, 0, 2, 2], dL_dz0_0_2_2)
+        np.copyto(o_dL_dz0[:, 0, 2, 3], dL_dz0_0_2_3)
+        np.copyto(o_dL_dz0[:, 0, 2, 4], dL_dz0_0_2_4)
+        np.copyto(o_dL_dz0[:, 0, 3, 0], dL_dz0_0_3_0)
+        np.copyto(o_dL_dz0[:, 0, 3, 1], dL_dz0_0_3_1)
+        np.copyto(o_dL_dz0[:, 0, 3, 2], dL_dz0_0_3_2)
+        np.copyto(o_dL_dz0[:, 0, 3, 3], dL_dz0_0_3_3)
+        np.copyto(o_dL_dz0[:, 0, 3, 4], dL_dz0_0_3_4)
+        np.copyto(o_dL_dz0[:, 0, 4, 0], dL_dz0_0_4_0)
+        np.copyto(o_dL_dz0[:, 0, 4, 1], dL_dz0_0_4_1)
+        np.copyto(o_dL_dz0[:, 0, 4, 2], dL_dz0_0_4_2)
+        np.copyto(o_dL_dz0[:, 0, 4, 3], dL_dz0_0_4_3)
+        np.copyto(o_dL_dz0[:, 0, 4, 4], dL_dz0_0_4_4)
+
+    # dL_dx = dL_dz0   (questions 5.2, 5.3)
+    if o_dL_dx is not None:
+        np.copyto(o_dL_dx[:, 0, 0, 0], dL_dz0_0_0_0)
+        np.copyto(o_dL_dx[:, 0, 0, 1], dL_dz0_0_0_1)
+        np.copyto(o_dL_dx[:, 0, 0, 2], dL_dz0_0_0_2)
+        np.copyto(o_dL_dx[:, 0, 0, 3], dL_dz0_0_0_3)
+        np.copyto(o_dL_dx[:, 0, 0, 4], dL_dz0_0_0_4)
+        np.copyto(o_dL_dx[:, 0, 1, 0], dL_dz0_0_1_0)
+        np.copyto(o_dL_dx[:, 0, 1, 1], dL_dz0_0_1_1)
+        np.copyto(o_dL_dx[:, 0, 1, 2], dL_dz0_0_1_2)
+        np.copyto(o_dL_dx[:, 0, 1, 3], dL_dz0_0_1_3)
+        np.copyto(o_dL_dx[:, 0, 1, 4], dL_dz0_0_1_4)
+        np.copyto(o_dL_dx[:, 0, 2, 0], dL_dz0_0_2_0)
+        np.copyto(o_dL_dx[:, 0, 2, 1], dL_dz0_0_2_1)
+        np.copyto(o_dL_dx[:, 0, 2, 2], dL_dz0_0_2_2)
+        np.copyto(o_dL_dx[:, 0, 2, 3], dL_dz0_0_2_3)
+        np.copyto(o_dL_dx[:, 0, 2, 4], dL_dz0_0_2_4)
+        np.copyto(o_dL_dx[:, 0, 3, 0], dL_dz0_0_3_0)
+        np.copyto(o_dL_dx[:, 0, 3, 1], dL_dz0_0_3_1)
+        np.copyto(o_dL_dx[:, 0, 3, 2], dL_dz0_0_3_2)
+        np.copyto(o_dL_dx[:, 0, 3, 3], dL_dz0_0_3_3)
+        np.copyto(o_dL_dx[:, 0, 3, 4], dL_dz0_0_3_4)
+        np.copyto(o_dL_dx[:, 0, 4, 0], dL_dz0_0_4_0)
+        np.copyto(o_dL_dx[:, 0, 4, 1], dL_dz0_0_4_1)
+        np.copyto(o_dL_dx[:, 0, 4, 2], dL_dz0_0_4_2)
+        np.copyto(o_dL_dx[:, 0, 4, 3], dL_dz0_0_4_3)
+        np.copyto(o_dL_dx[:, 0, 4, 4], dL_dz0_0_4_4)
+
+
+_problem5_scalar.buffers = 82
+
+
+def _problem5_matrix(x, y, W1, b1, W4, b4, *, out, t, backward):
+    """Problem 5, matrix code: one chunk of rows. Inputs are arrays of shape
+    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a
+    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""
+    o_a1 = out["a1"]
+    o_z1 = out["z1"]
+    o_z2 = out["z2"]
+    o_z3 = out["z3"]
+    o_a4 = out["a4"]
+    o_y_hat = out["y_hat"]
+    o_L = out["L"]
+    o_dL_dy_hat = out["dL_dy_hat"]
+    o_dL_dz4 = out["dL_dz4"]
+    o_dL_da4 = out["dL_da4"]
+    o_dL_dW4 = out["dL_dW4"]
+    o_dL_db4 = out["dL_db4"]
+    o_dL_dz3 = out["dL_dz3"]
+    o_dL_dz2 = out["dL_dz2"]
+    o_dL_dz1 = out["dL_dz1"]
+    o_dL_da1 = out["dL_da1"]
+    o_dL_dW1 = out["dL_dW1"]
+    o_dL_db1 = out["dL_db1"]
+    o_dL_dz0 = out["dL_dz0"]
+    o_dL_dx = out["dL_dx"]
+
+    # a1 = W1 * x + b1   (question 5.1)
+    a1 = _conv2d(x, W1, b1, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
+    if o_a1 is not None:
+        _put(o_a1, a1)
+
+    # z1 = relu(a1)   (question 5.1)
+    z1 = np.maximum(a1, 0)
+    if o_z1 is not None:
+        _put(o_z1, z1)
+
+    # z2 = maxpool_2(z1)   (question 5.1)
+    z2 = _maxpool(z1, size=(2, 2), stride=(2, 2))
+    if o_z2 is not None:
+        _put(o_z2, z2)
+
+    # z3 = vec(z2)   (question 5.1)
+    z3 = _flatten(z2, batch=False)
+    if o_z3 is not None:
+        _put(o_z3, z3)
+
+    # a4 = W4*z3 + b4   (question 5.1)
+    a4 = _affine(W4, z3, b4)
+    if o_a4 is not None:
+        _put(o_a4, a4)
+
+    # y_hat = identity(a4)   (question 5.1)
+    y_hat = a4
+    if o_y_hat is not None:
+        _put(o_y_hat, y_hat)
+
+    # L = (-y[0, 0] + y_hat[0, 0])**2/2   (question 5.1)
+    L = (0.5)*(-y[:, 0] + y_hat[:, 0])**2
+    if o_L is not None:
+        _put(o_L, L)
+
+    if not backward:
+        return
+
+    # dL_dy_hat = entry by entry: -y[0, 0] + y_hat[0, 0]   (question 5.2)
+    dL_dy_hat = _stack(-y[:, 0] + y_hat[:, 0])
+    if o_dL_dy_hat is not None:
+        _put(o_dL_dy_hat, dL_dy_hat)
+
+    # dL_dz4 = dL_dy_hat   (question 5.2)
+    dL_dz4 = dL_dy_hat
+    if o_dL_dz4 is not None:
+        _put(o_dL_dz4, dL_dz4)
+
+    # dL_da4 = dL_dz4 * identity'(a4), entry by entry   (question 5.2)
+    dL_da4 = dL_dz4
+    if o_dL_da4 is not None:
+        _put(o_dL_da4, dL_da4)
+
+    # dL_dW4 = dL_da4*z3.T   (questions 5.2, 5.3)
+    if o_dL_dW4 is not None:
+        _put_outer(o_dL_dW4, dL_da4, z3)
+
+    # dL_db4 = dL_da4   (questions 5.2, 5.3)
+    if o_dL_db4 is not None:
+        _put(o_dL_db4, dL_da4)
+
+    # dL_dz3 = W4.T*dL_da4   (question 5.2)
+    dL_dz3 = _matvec_t(W4, dL_da4)
+    if o_dL_dz3 is not None:
+        _put(o_dL_dz3, dL_dz3)
+
+    # dL_dz2 = unvec(dL_dz3)   (question 5.2)
+    dL_dz2 = _unflatten(dL_dz3, z2, batch=False)
+    if o_dL_dz2 is not None:
+        _put(o_dL_dz2, dL_dz2)
+
+    # dL_dz1 = maxunpool(dL_dz2)   (question 5.2)
+    dL_dz1 = _maxpool_grad(z1, z2, dL_dz2, size=(2, 2), stride=(2, 2))
+    if o_dL_dz1 is not None:
+        _put(o_dL_dz1, dL_dz1)
+
+    # dL_da1 = dL_dz1 o relu'(a1)   (question 5.2)
+    dL_da1 = dL_dz1*np.greater(a1, 0.0)
+    if o_dL_da1 is not None:
+        _put(o_dL_da1, dL_da1)
+
+    # dL_dW1 = x * dL_da1   (questions 5.2, 5.3)
+    if o_dL_dW1 is not None:
+        _put(o_dL_dW1, _conv2d_grad_w(x, dL_da1, W1, stride=(1, 1), padding=(0, 0), dilation=(1, 1)))
+
+    # dL_db1 = sum_ij dL_da1   (questions 5.2, 5.3)
+    if o_dL_db1 is not None:
+        _put(o_dL_db1, _conv2d_grad_b(dL_da1))
+
+    # dL_dz0 = full(dL_da1) * flip(W1)   (question 5.2)
+    if o_dL_dz0 is not None or o_dL_dx is not None:
+        dL_dz0 = _conv2d_grad_x(dL_da1, W1, x, stride=(1, 1), padding=(0, 0), dilation=(1, 1))
+        if o_dL_dz0 is not None:
+            _put(o_dL_dz0, dL_dz0)
+
+    # dL_dx = dL_dz0   (questions 5.2, 5.3)
+    if o_dL_dx is not None:
+        _put(o_dL_dx, dL_dz0)
+
+
+_P5_x = _const([[[1.0, 0.0, 2.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0, 2.0], [2.0, 1.0, 0.0, 1.0, 1.0], [1.0, 0.0, 1.0, 2.0, 0.0], [0.0, 2.0, 1.0, 0.0, 1.0]]])
+_P5_y = _const([3.0])
+_P5_W1 = _const([[[[1.0, -1.0], [2.0, 0.0]]]])
+_P5_b1 = _const([0.0])
+_P5_W4 = _const([[1.0, -1.0, 0.0, 2.0]])
+_P5_b4 = _const([0.0])
+_PROBLEM5 = _Kernel(
+    inputs=(('x', (1, 5, 5)), ('y', (1,)), ('W1', (1, 1, 2, 2)), ('b1', (1,)), ('W4', (1, 4)), ('b4', (1,))),
+    quantities=(('a1', (1, 4, 4)), ('z1', (1, 4, 4)), ('z2', (1, 2, 2)), ('z3', (4,)), ('a4', (1,)), ('y_hat', (1,)), ('L', ()), ('dL_dy_hat', (1,)), ('dL_dz4', (1,)), ('dL_da4', (1,)), ('dL_dW4', (1, 4)), ('dL_db4', (1,)), ('dL_dz3', (4,)), ('dL_dz2', (1, 2, 2)), ('dL_dz1', (1, 4, 4)), ('dL_da1', (1, 4, 4)), ('dL_dW1', (1, 1, 2, 2)), ('dL_db1', (1,)), ('dL_dz0', (1, 5, 5)), ('dL_dx', (1, 5, 5))),
+    grads={'dL_dW4': 'W4', 'dL_db4': 'b4', 'dL_dW1': 'W1', 'dL_db1': 'b1', 'dL_dx': 'x'},
+    scalar=_problem5_scalar,
+    matrix=_problem5_matrix,
+    backward_start=7,
+)
+
+
+def problem5_gradients(x=_P5_x, y=_P5_y, W1=_P5_W1, b1=_P5_b1, W4=_P5_W4, b4=_P5_b4, *, outputs=None, reduce=False, chunk=None, method="auto", workers=None,
+        out=None):
+    """Forward values, loss and every gradient of Problem 5 (questions 5.1, 5.2, 5.3), per row.
+
+    The network of layers conv2d (relu), maxpool, flatten, dense (identity),
+    with the half squared error loss, exactly as the sheet derives it. Called without arguments it
+    reproduces the sheet's numbers: every argument defaults to the spec's.
+
+    Arguments, by their trailing shape (leading axes are batch axes, broadcast like NumPy):
+        x: (1, 5, 5)
+        y: (1,)
+        W1: (1, 1, 2, 2)
+        b1: (1,)
+        W4: (1, 4)
+        b4: (1,)
+
+    Returns a dict from name to an array of shape batch + the quantity's shape, for
+    a1, z1, z2, z3, a4, y_hat, L, dL_dy_hat, dL_dz4, dL_da4, dL_dW4, dL_db4, dL_dz3, dL_dz2, dL_dz1, dL_da1, dL_dW1, dL_db1, dL_dz0, dL_dx.
+
+    outputs: the names to return (default all); work only they would need is skipped.
+    reduce: if true, the gradient of an argument without batch axes (shared by every
+        row) is summed over the batch, as autograd treats a broadcast argument.
+    chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
+        temporaries stay in cache). method: "auto", "scalar" or "matrix".
+    workers: threads sharing the chunks (the results do not depend on it); default: every
+        available core for scalar code, one for matrix code (its BLAS is threaded already).
+    out: optional dict of arrays to write results into (C-contiguous float64 of the
+        result's shape), e.g. the dict a previous call returned: no fresh memory.
+    """
+    return _run(_PROBLEM5, {"x": x, "y": y, "W1": W1, "b1": b1, "W4": W4, "b4": b4}, outputs, reduce, chunk, method, workers, out)
+
+
+def problem5_dL_dx(*, dL_dz0):
+    """Answer 5.2.dL_dx of question 5.2 (Backpropagation, symbolically), vectorized.
+
+        dL_dx = dL_dz0
+
+    Arguments are numbers or arrays, broadcast together (NumPy rules); defaults are
+    the spec's numbers where the problem gives them.
+        dL_dz0: required
+    """
+    dL_dz0, = _floats(dL_dz0)
+    return dL_dz0
+
+
+# Formula answers without a kernel (their printing needs more than NumPy):
+#   5.2.dL_dz1: Unsupported by <class 'symderiv.kernels.printer.ArrayPrinter'>: <class 'symderiv.calculus.printing.Formula'>
+#   5.2.dL_da1: Unsupported by <class 'symderiv.kernels.printer.ArrayPrinter'>: <class 'symderiv.calculus.printing.Formula'>
+#   5.2.dL_dW1: Unsupported by <class 'symderiv.kernels.printer.ArrayPrinter'>: <class 'symderiv.calculus.printing.Formula'>
+#   5.2.dL_dz0: Unsupported by <class 'symderiv.kernels.printer.ArrayPrinter'>: <class 'symderiv.calculus.printing.Formula'>
+
+
+# ============================================================================
+# Problem 6: Batch normalisation and dropout on a mini-batch
+# ============================================================================
+
+def _problem6_scalar(x, y, W1, b1, gamma2, beta2, mask3, W4, b4, *, out, t, backward):
+    """Problem 6, scalar code: one chunk of rows. Inputs are arrays of shape
+    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a
+    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""
+    o_a1 = out["a1"]
+    o_z1 = out["z1"]
+    o_mu2 = out["mu2"]
+    o_var2 = out["var2"]
+    o_xhat2 = out["xhat2"]
+    o_z2 = out["z2"]
+    o_z3 = out["z3"]
+    o_a4 = out["a4"]
+    o_y_hat = out["y_hat"]
+    o_L = out["L"]
+    o_dL_dy_hat = out["dL_dy_hat"]
+    o_dL_dz4 = out["dL_dz4"]
+    o_dL_da4 = out["dL_da4"]
+    o_dL_dW4 = out["dL_dW4"]
+    o_dL_db4 = out["dL_db4"]
+    o_dL_dz3 = out["dL_dz3"]
+    o_dL_dz2 = out["dL_dz2"]
+    o_dL_dgamma2 = out["dL_dgamma2"]
+    o_dL_dbeta2 = out["dL_dbeta2"]
+    o_dL_dxhat2 = out["dL_dxhat2"]
+    o_dL_dvar2 = out["dL_dvar2"]
+    o_dL_dmu2 = out["dL_dmu2"]
+    o_dL_dz1 = out["dL_dz1"]
+    o_dL_da1 = out["dL_da1"]
+    o_dL_dW1 = out["dL_dW1"]
+    o_dL_db1 = out["dL_db1"]
+    o_dL_dz0 = out["dL_dz0"]
+    o_dL_dx = out["dL_dx"]
+    x_0_0, x_0_1, x_0_2, x_1_0, x_1_1, x_1_2, = _columns(x, t[35:41])
+    y_0_0, y_0_1, y_0_2, = _columns(y)
+    W1_0_0, W1_0_1, W1_1_0, W1_1_1, = _columns(W1, t[41:45])
+    b1_0, b1_1, = _columns(b1, t[45:47])
+    gamma2_0, gamma2_1, = _columns(gamma2, t[47:49])
+    beta2_0, beta2_1, = _columns(beta2, t[49:51])
+    mask3_0_0, mask3_0_1, mask3_0_2, mask3_1_0, mask3_1_1, mask3_1_2, = _columns(mask3, t[51:57])
+    W4_0_0, W4_0_1, = _columns(W4, t[57:59])
+    b4_0, = _columns(b4, t[59:60])
+    t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, t18, t19, t20, t21, t22, t23, t24, t25, t26, t27, t28, t29, t30, t31, t32, t33, t34, = t[:35]
+
+    # a1 = W1 x + b1 1^T   (question 6.1)
+    np.multiply(W1_0_0, x_0_0, t0)
+    np.multiply(W1_0_1, x_1_0, t1)
+    np.add(t0, t1, t0)
+    a1_0_0 = np.add(t0, b1_0, t0)
+    np.multiply(W1_0_0, x_0_1, t1)
+    np.multiply(W1_0_1, x_1_1, t2)
+    np.add(t1, t2, t1)
+    a1_0_1 = np.add(t1, b1_0, t1)
+    np.multiply(W1_0_0, x_0_2, t2)
+    np.multiply(W1_0_1, x_1_2, t3)
+    np.add(t2, t3, t2)
+    a1_0_2 = np.add(t2, b1_0, t2)
+    np.multiply(W1_1_0, x_0_0, t3)
+    np.multiply(W1_1_1, x_1_0, t4)
+    np.add(t3, t4, t3)
+    a1_1_0 = np.add(t3, b1_1, t3)
+    np.multiply(W1_1_0, x_0_1, t4)
+    np.multiply(W1_1_1, x_1_1, t5)
+    np.add(t4, t5, t4)
+    a1_1_1 = np.add(t4, b1_1, t4)
+    np.multiply(W1_1_0, x_0_2, t5)
+    np.multiply(W1_1_1, x_1_2, t6)
+    np.add(t5, t6, t5)
+    a1_1_2 = np.add(t5, b1_1, t5)
+    if o_a1 is not None:
+        np.copyto(o_a1[:, 0, 0], a1_0_0)
+        np.copyto(o_a1[:, 0, 1], a1_0_1)
+        np.copyto(o_a1[:, 0, 2], a1_0_2)
+        np.copyto(o_a1[:, 1, 0], a1_1_0)
+        np.copyto(o_a1[:, 1, 1], a1_1_1)
+        np.copyto(o_a1[:, 1, 2], a1_1_2)
+
+    # z1 = identity(a1)   (question 6.1)
+    if o_z1 is not None:
+        np.copyto(o_z1[:, 0, 0], a1_0_0)
+        np.copyto(o_z1[:, 0, 1], a1_0_1)
+        np.copyto(o_z1[:, 0, 2], a1_0_2)
+        np.copyto(o_z1[:, 1, 0], a1_1_0)
+        np.copyto(o_z1[:, 1, 1], a1_1_1)
+        np.copyto(o_z1[:, 1, 2], a1_1_2)
+
+    # mu2 = 1/3 sum_k z1_k   (question 6.1)
+    np.multiply(a1_0_0, 0.3333333333333333, t6)
+    np.multiply(a1_0_1, 0.3333333333333333, t7)
+    np.add(t6, t7, t6)
+    np.multiply(a1_0_2, 0.3333333333333333, t7)
+    mu2_0 = np.add(t6, t7, t6)
+    np.multiply(a1_1_0, 0.3333333333333333, t7)
+    np.multiply(a1_1_1, 0.3333333333333333, t8)
+    np.add(t7, t8, t7)
+    np.multiply(a1_1_2, 0.3333333333333333, t8)
+    mu2_1 = np.add(t7, t8, t7)
+    if o_mu2 is not None:
+        np.copyto(o_mu2[:, 0], mu2_0)
+        np.copyto(o_mu2[:, 1], mu2_1)
+
+    # var2 = 1/3 sum_k (z1_k - mu2)^2   (question 6.1)
+    np.subtract(a1_0_0, mu2_0, t8)
+    np.multiply(t8, t8, t9)
+    np.multiply(t9, 0.3333333333333333, t9)
+    np.subtract(a1_0_1, mu2_0, t10)
+    np.multiply(t10, t10, t11)
+    np.multiply(t11, 0.3333333333333333, t11)
+    np.add(t9, t11, t9)
+    np.subtract(a1_0_2, mu2_0, t11)
+    np.multiply(t11, t11, t12)
+    np.multiply(t12, 0.3333333333333333, t12)
+    var2_0 = np.add(t9, t12, t9)
+    np.subtract(a1_1_0, mu2_1, t12)
+    np.multiply(t12, t12, t13)
+    np.multiply(t13, 0.3333333333333333, t13)
+    np.subtract(a1_1_1, mu2_1, t14)
+    np.multiply(t14, t14, t15)
+    np.multiply(t15, 0.3333333333333333, t15)
+    np.add(t13, t15, t13)
+    np.subtract(a1_1_2, mu2_1, t15)
+    np.multiply(t15, t15, t16)
+    np.multiply(t16, 0.3333333333333333, t16)
+    var2_1 = np.add(t13, t16, t13)
+    if o_var2 is not None:
+        np.copyto(o_var2[:, 0], var2_0)
+        np.copyto(o_var2[:, 1], var2_1)
+
+    # xhat2 = (z1_k - mu2) / sqrt(var2 + 1/100000)   (question 6.1)
+    np.add(var2_0, 1e-05, t9)
+    xhat2_s0 = np.power(t9, -0.5, t16)
+    np.add(var2_1, 1e-05, t13)
+    xhat2_s1 = np.power(t13, -0.5, t17)
+    xhat2_0_0 = np.multiply(t8, xhat2_s0, t18)
+    xhat2_0_1 = np.multiply(t10, xhat2_s0, t19)
+    xhat2_0_2 = np.multiply(t11, xhat2_s0, t20)
+    xhat2_1_0 = np.multiply(t12, xhat2_s1, t21)
+    xhat2_1_1 = np.multiply(t14, xhat2_s1, t22)
+    xhat2_1_2 = np.multiply(t15, xhat2_s1, t23)
+    if o_xhat2 is not None:
+        np.copyto(o_xhat2[:, 0, 0], xhat2_0_0)
+        np.copyto(o_xhat2[:, 0, 1], xhat2_0_1)
+        np.copyto(o_xhat2[:, 0, 2], xhat2_0_2)
+        np.copyto(o_xhat2[:, 1, 0], xhat2_1_0)
+        np.copyto(o_xhat2[:, 1, 1], xhat2_1_1)
+        np.copyto(o_xhat2[:, 1, 2], xhat2_1_2)
+
+    # z2 = gamma2 o xhat2_k + beta2   (question 6.1)
+    np.multiply(xhat2_0_0, gamma2_0, t24)
+    z2_0_0 = np.add(t24, beta2_0, t24)
+    np.multiply(xhat2_0_1, gamma2_0, t25)
+    z2_0_1 = np.add(t25, beta2_0, t25)
+    np.multiply(xhat2_0_2, gamma2_0, t26)
+    z2_0_2 = np.add(t26, beta2_0, t26)
+    np.multiply(xhat2_1_0, gamma2_1, t27)
+    z2_1_0 = np.add(t27, beta2_1, t27)
+    np.multiply(xhat2_1_1, gamma2_1, t28)
+    z2_1_1 = np.add(t28, beta2_1, t28)
+    np.multiply(xhat2_1_2, gamma2_1, t29)
+    z2_1_2 = np.add(t29, beta2_1, t29)
+    if o_z2 is not None:
+        np.copyto(o_z2[:, 0, 0], z2_0_0)
+        np.copyto(o_z2[:, 0, 1], z2_0_1)
+        np.copyto(o_z2[:, 0, 2], z2_0_2)
+        np.copyto(o_z2[:, 1, 0], z2_1_0)
+        np.copyto(o_z2[:, 1, 1], z2_1_1)
+        np.copyto(o_z2[:, 1, 2], z2_1_2)
+
+    # z3 = 1/1/2 mask3 o z2   (question 6.1)
+    np.multiply(z2_0_0, mask3_0_0, t24)
+    z3_0_0 = np.multiply(t24, 2.0, t24)
+    np.multiply(z2_0_1, mask3_0_1, t25)
+    z3_0_1 = np.multiply(t25, 2.0, t25)
+    np.multiply(z2_0_2, mask3_0_2, t26)
+    z3_0_2 = np.multiply(t26, 2.0, t26)
+    np.multiply(z2_1_0, mask3_1_0, t27)
+    z3_1_0 = np.multiply(t27, 2.0, t27)
+    np.multiply(z2_1_1, mask3_1_1, t28)
+    z3_1_1 = np.multiply(t28, 2.0, t28)
+    np.multiply(z2_1_2, mask3_1_2, t29)
+    z3_1_2 = np.multiply(t29, 2.0, t29)
+    if o_z3 is not None:
+        np.copyto(o_z3[:, 0, 0], z3_0_0)
+        np.copyto(o_z3[:, 0, 1], z3_0_1)
+        np.copyto(o_z3[:, 0, 2], z3_0_2)
+        np.copyto(o_z3[:, 1, 0], z3_1_0)
+        np.copyto(o_z3[:, 1, 1], z3_1_1)
+        np.copyto(o_z3[:, 1, 2], z3_1_2)
+
+    # a4 = W4 z3 + b4 1^T   (question 6.1)
+    np.multiply(z3_0_0, W4_0_0, t30)
+    np.multiply(z3_1_0, W4_0_1, t31)
+    np.add(t30, t31, t30)
+    a4_0_0 = np.add(t30, b4_0, t30)
+    np.multiply(z3_0_1, W4_0_0, t31)
+    np.multiply(z3_1_1, W4_0_1, t32)
+    np.add(t31, t32, t31)
+    a4_0_1 = np.add(t31, b4_0, t31)
+    np.multiply(z3_0_2, W4_0_0, t32)
+    np.multiply(z3_1_2, W4_0_1, t33)
+    np.add(t32, t33, t32)
+    a4_0_2 = np.add(t32, b4_0, t32)
+    if o_a4 is not None:
+        np.copyto(o_a4[:, 0, 0], a4_0_0)
+        np.copyto(o_a4[:, 0, 1], a4_0_1)
+        np.copyto(o_a4[:, 0, 2], a4_0_2)
+
+    # y_hat = identity(a4)   (question 6.1)
+    if o_y_hat is not None:
+        np.copyto(o_y_hat[:, 0, 0], a4_0_0)
+        np.copyto(o_y_hat[:, 0, 1], a4_0_1)
+        np.copyto(o_y_hat[:, 0, 2], a4_0_2)
+
+    # L = (-y[0, 0] + y_hat[0, 0])**2/3 + (-y[0, 1] + y_hat[0, 1])**2/3 + (-y[0, 2] + y_hat[0, 2])**2/3   (question 6.1)
+    np.subtract(a4_0_0, y_0_0, t30)
+    if o_L is not None:
+        np.multiply(t30, t30, t33)
+        np.multiply(t33, 0.3333333333333333, t33)
+    np.subtract(a4_0_1, y_0_1, t31)
+    if o_L is not None:
+        np.multiply(t31, t31, t34)
+        np.multiply(t34, 0.3333333333333333, t34)
+        np.add(t33, t34, t33)
+    np.subtract(a4_0_2, y_0_2, t32)
+    if o_L is not None:
+        np.multiply(t32, t32, t34)
+        np.multiply(t34, 0.3333333333333333, t34)
+        np.add(t33, t34, o_L)
+
+    if not backward:
+        return
+
+    # dL_dy_hat = entry by entry: 2*(-y[0, 0] + y_hat[0, 0])/3; 2*(-y[0, 1] + y_hat[0, 1])/3; 2*(-y[0, 2] + y_hat[0, 2])/3   (question 6.2)
+    dL_dy_hat_0_0 = np.multiply(t30, 0.6666666666666666, t30)
+    dL_dy_hat_0_1 = np.multiply(t31, 0.6666666666666666, t31)
+    dL_dy_hat_0_2 = np.multiply(t32, 0.6666666666666666, t32)
+    if o_dL_dy_hat is not None:
+        np.copyto(o_dL_dy_hat[:, 0, 0], dL_dy_hat_0_0)
+        np.copyto(o_dL_dy_hat[:, 0, 1], dL_dy_hat_0_1)
+        np.copyto(o_dL_dy_hat[:, 0, 2], dL_dy_hat_0_2)
+
+    # dL_dz4 = dL_dy_hat   (question 6.2)
+    if o_dL_dz4 is not None:
+        np.copyto(o_dL_dz4[:, 0, 0], dL_dy_hat_0_0)
+        np.copyto(o_dL_dz4[:, 0, 1], dL_dy_hat_0_1)
+        np.copyto(o_dL_dz4[:, 0, 2], dL_dy_hat_0_2)
+
+    # dL_da4 = dL_dz4 * identity'(a4), entry by entry   (question 6.2)
+    if o_dL_da4 is not None:
+        np.copyto(o_dL_da4[:, 0, 0], dL_dy_hat_0_0)
+        np.copyto(o_dL_da4[:, 0, 1], dL_dy_hat_0_1)
+        np.copyto(o_dL_da4[:, 0, 2], dL_dy_hat_0_2)
+
+    # dL_dW4 = dL_da4*z3.T   (questions 6.2, 6.3)
+    if o_dL_dW4 is not None:
+        np.multiply(z3_0_0, dL_dy_hat_0_0, t24)
+        np.multiply(z3_0_1, dL_dy_hat_0_1, t25)
+        np.add(t24, t25, t24)
+        np.multiply(z3_0_2, dL_dy_hat_0_2, t26)
+        np.add(t24, t26, o_dL_dW4[:, 0, 0])
+        np.multiply(z3_1_0, dL_dy_hat_0_0, t27)
+        np.multiply(z3_1_1, dL_dy_hat_0_1, t28)
+        np.add(t27, t28, t27)
+        np.multiply(z3_1_2, dL_dy_hat_0_2, t29)
+        np.add(t27, t29, o_dL_dW4[:, 0, 1])
+
+    # dL_db4 = dL_da4 1   (questions 6.2, 6.3)
+    if o_dL_db4 is not None:
+        np.add(dL_dy_hat_0_0, dL_dy_hat_0_1, t29)
+        np.add(dL_dy_hat_0_2, t29, o_dL_db4[:, 0])
+
+    # dL_dz3 = W4.T*dL_da4   (question 6.2)
+    dL_dz3_0_0 = np.multiply(dL_dy_hat_0_0, W4_0_0, t29)
+    dL_dz3_0_1 = np.multiply(dL_dy_hat_0_1, W4_0_0, t27)
+    dL_dz3_0_2 = np.multiply(dL_dy_hat_0_2, W4_0_0, t28)
+    dL_dz3_1_0 = np.multiply(dL_dy_hat_0_0, W4_0_1, t30)
+    dL_dz3_1_1 = np.multiply(dL_dy_hat_0_1, W4_0_1, t31)
+    dL_dz3_1_2 = np.multiply(dL_dy_hat_0_2, W4_0_1, t32)
+    if o_dL_dz3 is not None:
+        np.copyto(o_dL_dz3[:, 0, 0], dL_dz3_0_0)
+        np.copyto(o_dL_dz3[:, 0, 1], dL_dz3_0_1)
+        np.copyto(o_dL_dz3[:, 0, 2], dL_dz3_0_2)
+        np.copyto(o_dL_dz3[:, 1, 0], dL_dz3_1_0)
+        np.copyto(o_dL_dz3[:, 1, 1], dL_dz3_1_1)
+        np.copyto(o_dL_dz3[:, 1, 2], dL_dz3_1_2)
+
+    # dL_dz2 = 1/1/2 mask3 o dL_dz3   (question 6.2)
+    np.multiply(dL_dz3_0_0, mask3_0_0, t29)
+    dL_dz2_0_0 = np.multiply(t29, 2.0, t29)
+    np.multiply(dL_dz3_0_1, mask3_0_1, t27)
+    dL_dz2_0_1 = np.multiply(t27, 2.0, t27)
+    np.multiply(dL_dz3_0_2, mask3_0_2, t28)
+    dL_dz2_0_2 = np.multiply(t28, 2.0, t28)
+    np.multiply(dL_dz3_1_0, mask3_1_0, t30)
+    dL_dz2_1_0 = np.multiply(t30, 2.0, t30)
+    np.multiply(dL_dz3_1_1, mask3_1_1, t31)
+    dL_dz2_1_1 = np.multiply(t31, 2.0, t31)
+    np.multiply(dL_dz3_1_2, mask3_1_2, t32)
+    dL_dz2_1_2 = np.multiply(t32, 2.0, t32)
+    if o_dL_dz2 is not None:
+        np.copyto(o_dL_dz2[:, 0, 0], dL_dz2_0_0)
+        np.copyto(o_dL_dz2[:, 0, 1], dL_dz2_0_1)
+        np.copyto(o_dL_dz2[:, 0, 2], dL_dz2_0_2)
+        np.copyto(o_dL_dz2[:, 1, 0], dL_dz2_1_0)
+        np.copyto(o_dL_dz2[:, 1, 1], dL_dz2_1_1)
+        np.copyto(o_dL_dz2[:, 1, 2], dL_dz2_1_2)
+
+    # dL_dgamma2 = sum_k dL_dz2_k o xhat2_k   (questions 6.2, 6.3)
+    if o_dL_dgamma2 is not None:
+        np.multiply(xhat2_0_0, dL_dz2_0_0, t18)
+        np.multiply(xhat2_0_1, dL_dz2_0_1, t19)
+        np.add(t18, t19, t18)
+        np.multiply(xhat2_0_2, dL_dz2_0_2, t20)
+        np.add(t18, t20, o_dL_dgamma2[:, 0])
+        np.multiply(xhat2_1_0, dL_dz2_1_0, t21)
+        np.multiply(xhat2_1_1, dL_dz2_1_1, t22)
+        np.add(t21, t22, t21)
+        np.multiply(xhat2_1_2, dL_dz2_1_2, t23)
+        np.add(t21, t23, o_dL_dgamma2[:, 1])
+
+    # dL_dbeta2 = sum_k dL_dz2_k   (questions 6.2, 6.3)
+    if o_dL_dbeta2 is not None:
+        np.add(dL_dz2_0_0, dL_dz2_0_1, t23)
+        np.add(dL_dz2_0_2, t23, o_dL_dbeta2[:, 0])
+        np.add(dL_dz2_1_0, dL_dz2_1_1, t23)
+        np.add(dL_dz2_1_2, t23, o_dL_dbeta2[:, 1])
+
+    # dL_dxhat2 = dL_dz2 o gamma2   (question 6.2)
+    dL_dxhat2_0_0 = np.multiply(dL_dz2_0_0, gamma2_0, t29)
+    dL_dxhat2_0_1 = np.multiply(dL_dz2_0_1, gamma2_0, t27)
+    dL_dxhat2_0_2 = np.multiply(dL_dz2_0_2, gamma2_0, t28)
+    dL_dxhat2_1_0 = np.multiply(dL_dz2_1_0, gamma2_1, t30)
+    dL_dxhat2_1_1 = np.multiply(dL_dz2_1_1, gamma2_1, t31)
+    dL_dxhat2_1_2 = np.multiply(dL_dz2_1_2, gamma2_1, t32)
+    if o_dL_dxhat2 is not None:
+        np.copyto(o_dL_dxhat2[:, 0, 0], dL_dxhat2_0_0)
+        np.copyto(o_dL_dxhat2[:, 0, 1], dL_dxhat2_0_1)
+        np.copyto(o_dL_dxhat2[:, 0, 2], dL_dxhat2_0_2)
+        np.copyto(o_dL_dxhat2[:, 1, 0], dL_dxhat2_1_0)
+        np.copyto(o_dL_dxhat2[:, 1, 1], dL_dxhat2_1_1)
+        np.copyto(o_dL_dxhat2[:, 1, 2], dL_dxhat2_1_2)
+
+    # dL_dvar2 = -1/2 sum_k dL_dxhat2_k o (z1_k - mu2) o (var2 + 1/100000)^(-3/2)   (question 6.2)
+    np.multiply(t8, dL_dxhat2_0_0, t23)
+    np.multiply(t23, 0.5, t23)
+    np.negative(t23, t23)
+    np.multiply(t10, dL_dxhat2_0_1, t21)
+    np.multiply(t21, 0.5, t21)
+    np.subtract(t23, t21, t23)
+    np.multiply(t11, dL_dxhat2_0_2, t21)
+    np.multiply(t21, 0.5, t21)
+    np.subtract(t23, t21, t23)
+    np.power(t9, 1.5, t21)
+    dL_dvar2_0 = np.divide(t23, t21, t23)
+    np.multiply(t12, dL_dxhat2_1_0, t21)
+    np.multiply(t21, 0.5, t21)
+    np.negative(t21, t21)
+    np.multiply(t14, dL_dxhat2_1_1, t22)
+    np.multiply(t22, 0.5, t22)
+    np.subtract(t21, t22, t21)
+    np.multiply(t15, dL_dxhat2_1_2, t22)
+    np.multiply(t22, 0.5, t22)
+    np.subtract(t21, t22, t21)
+    np.power(t13, 1.5, t22)
+    dL_dvar2_1 = np.divide(t21, t22, t21)
+    if o_dL_dvar2 is not None:
+        np.copyto(o_dL_dvar2[:, 0], dL_dvar2_0)
+        np.copyto(o_dL_dvar2[:, 1], dL_dvar2_1)
+
+    # dL_dmu2 = -sum_k dL_dxhat2_k / sqrt(var2 + 1/100000) + 2/3 dL_dvar2 o sum_k (mu2 - z1_k)   (question 6.2)
+    np.negative(dL_dxhat2_0_0, t22)
+    np.subtract(t22, dL_dxhat2_0_1, t22)
+    np.subtract(t22, dL_dxhat2_0_2, t22)
+    np.sqrt(t9, t9)
+    np.divide(t22, t9, t22)
+    np.multiply(mu2_0, 2.0, t6)
+    np.multiply(a1_0_0, 0.6666666666666666, t0)
+    np.subtract(t6, t0, t6)
+    np.multiply(a1_0_1, 0.6666666666666666, t1)
+    np.subtract(t6, t1, t6)
+    np.multiply(a1_0_2, 0.6666666666666666, t2)
+    np.subtract(t6, t2, t6)
+    np.multiply(dL_dvar2_0, t6, t6)
+    dL_dmu2_0 = np.add(t22, t6, t22)
+    np.negative(dL_dxhat2_1_0, t6)
+    np.subtract(t6, dL_dxhat2_1_1, t6)
+    np.subtract(t6, dL_dxhat2_1_2, t6)
+    np.sqrt(t13, t13)
+    np.divide(t6, t13, t6)
+    np.multiply(mu2_1, 2.0, t7)
+    np.multiply(a1_1_0, 0.6666666666666666, t3)
+    np.subtract(t7, t3, t7)
+    np.multiply(a1_1_1, 0.6666666666666666, t4)
+    np.subtract(t7, t4, t7)
+    np.multiply(a1_1_2, 0.6666666666666666, t5)
+    np.subtract(t7, t5, t7)
+    np.multiply(dL_dvar2_1, t7, t7)
+    dL_dmu2_1 = np.add(t6, t7, t6)
+    if o_dL_dmu2 is not None:
+        np.copyto(o_dL_dmu2[:, 0], dL_dmu2_0)
+        np.copyto(o_dL_dmu2[:, 1], dL_dmu2_1)
+
+    # dL_dz1 = 1/3 dL_dmu2 + dL_dxhat2 / sqrt(var2 + 1/100000) + 2/3 dL_dvar2 o (z1_k - mu2)   (question 6.2)
+    dL_dz1_s0 = np.multiply(dL_dmu2_0, 0.3333333333333333, t22)
+    dL_dz1_s2 = np.multiply(dL_dvar2_0, 0.6666666666666666, t23)
+    dL_dz1_s3 = np.multiply(dL_dmu2_1, 0.3333333333333333, t6)
+    dL_dz1_s5 = np.multiply(dL_dvar2_1, 0.6666666666666666, t21)
+    np.multiply(xhat2_s0, dL_dxhat2_0_0, t29)
+    np.multiply(t8, dL_dz1_s2, t8)
+    np.add(t29, t8, t29)
+    dL_dz1_0_0 = np.add(dL_dz1_s0, t29, t29)
+    np.multiply(xhat2_s0, dL_dxhat2_0_1, t27)
+    np.multiply(t10, dL_dz1_s2, t10)
+    np.add(t27, t10, t27)
+    dL_dz1_0_1 = np.add(dL_dz1_s0, t27, t27)
+    np.multiply(xhat2_s0, dL_dxhat2_0_2, t16)
+    np.multiply(t11, dL_dz1_s2, t11)
+    np.add(t16, t11, t16)
+    dL_dz1_0_2 = np.add(dL_dz1_s0, t16, t22)
+    np.multiply(xhat2_s1, dL_dxhat2_1_0, t30)
+    np.multiply(t12, dL_dz1_s5, t12)
+    np.add(t30, t12, t30)
+    dL_dz1_1_0 = np.add(dL_dz1_s3, t30, t30)
+    np.multiply(xhat2_s1, dL_dxhat2_1_1, t31)
+    np.multiply(t14, dL_dz1_s5, t14)
+    np.add(t31, t14, t31)
+    dL_dz1_1_1 = np.add(dL_dz1_s3, t31, t31)
+    np.multiply(xhat2_s1, dL_dxhat2_1_2, t17)
+    np.multiply(t15, dL_dz1_s5, t15)
+    np.add(t17, t15, t17)
+    dL_dz1_1_2 = np.add(dL_dz1_s3, t17, t6)
+    if o_dL_dz1 is not None:
+        np.copyto(o_dL_dz1[:, 0, 0], dL_dz1_0_0)
+        np.copyto(o_dL_dz1[:, 0, 1], dL_dz1_0_1)
+        np.copyto(o_dL_dz1[:, 0, 2], dL_dz1_0_2)
+        np.copyto(o_dL_dz1[:, 1, 0], dL_dz1_1_0)
+        np.copyto(o_dL_dz1[:, 1, 1], dL_dz1_1_1)
+        np.copyto(o_dL_dz1[:, 1, 2], dL_dz1_1_2)
+
+    # dL_da1 = dL_dz1 * identity'(a1), entry by entry   (question 6.2)
+    if o_dL_da1 is not None:
+        np.copyto(o_dL_da1[:, 0, 0], dL_dz1_0_0)
+        np.copyto(o_dL_da1[:, 0, 1], dL_dz1_0_1)
+        np.copyto(o_dL_da1[:, 0, 2], dL_dz1_0_2)
+        np.copyto(o_dL_da1[:, 1, 0], dL_dz1_1_0)
+        np.copyto(o_dL_da1[:, 1, 1], dL_dz1_1_1)
+        np.copyto(o_dL_da1[:, 1, 2], dL_dz1_1_2)
+
+    # dL_dW1 = dL_da1*x.T   (questions 6.2, 6.3)
+    if o_dL_dW1 is not None:
+        np.multiply(dL_dz1_0_0, x_0_0, t17)
+        np.multiply(dL_dz1_0_1, x_0_1, t15)
+        np.add(t17, t15, t17)
+        np.multiply(dL_dz1_0_2, x_0_2, t15)
+        np.add(t17, t15, o_dL_dW1[:, 0, 0])
+        np.multiply(dL_dz1_0_0, x_1_0, t15)
+        np.multiply(dL_dz1_0_1, x_1_1, t17)
+        np.add(t15, t17, t15)
+        np.multiply(dL_dz1_0_2, x_1_2, t17)
+        np.add(t15, t17, o_dL_dW1[:, 0, 1])
+        np.multiply(dL_dz1_1_0, x_0_0, t17)
+        np.multiply(dL_dz1_1_1, x_0_1, t15)
+        np.add(t17, t15, t17)
+        np.multiply(dL_dz1_1_2, x_0_2, t15)
+        np.add(t17, t15, o_dL_dW1[:, 1, 0])
+        np.multiply(dL_dz1_1_0, x_1_0, t15)
+        np.multiply(dL_dz1_1_1, x_1_1, t17)
+        np.add(t15, t17, t15)
+        np.multiply(dL_dz1_1_2, x_1_2, t17)
+        np.add(t15, t17, o_dL_dW1[:, 1, 1])
+
+    # dL_db1 = dL_da1 1   (questions 6.2, 6.3)
+    if o_dL_db1 is not None:
+        np.add(dL_dz1_0_0, dL_dz1_0_1, t17)
+        np.add(dL_dz1_0_2, t17, o_dL_db1[:, 0])
+        np.add(dL_dz1_1_0, dL_dz1_1_1, t17)
+        np.add(dL_dz1_1_2, t17, o_dL_db1[:, 1])
+
+    # dL_dz0 = W1.T*dL_da1   (question 6.2)
+    np.multiply(dL_dz1_0_0, W1_0_0, t17)
+    np.multiply(dL_dz1_1_0, W1_1_0, t15)
+    dL_dz0_0_0 = np.add(t17, t15, t17)
+    np.multiply(dL_dz1_0_1, W1_0_0, t15)
+    np.multiply(dL_dz1_1_1, W1_1_0, t21)
+    dL_dz0_0_1 = np.add(t15, t21, t15)
+    np.multiply(dL_dz1_0_2, W1_0_0, t21)
+    np.multiply(dL_dz1_1_2, W1_1_0, t32)
+    dL_dz0_0_2 = np.add(t21, t32, t21)
+    np.multiply(dL_dz1_0_0, W1_0_1, t29)
+    np.multiply(dL_dz1_1_0, W1_1_1, t30)
+    dL_dz0_1_0 = np.add(t29, t30, t29)
+    np.multiply(dL_dz1_0_1, W1_0_1, t27)
+    np.multiply(dL_dz1_1_1, W1_1_1, t31)
+    dL_dz0_1_1 = np.add(t27, t31, t27)
+    np.multiply(dL_dz1_0_2, W1_0_1, t22)
+    np.multiply(dL_dz1_1_2, W1_1_1, t6)
+    dL_dz0_1_2 = np.add(t22, t6, t22)
+    if o_dL_dz0 is not None:
+        np.copyto(o_dL_dz0[:, 0, 0], dL_dz0_0_0)
+        np.copyto(o_dL_dz0[:, 0, 1], dL_dz0_0_1)
+        np.copyto(o_dL_dz0[:, 0, 2], dL_dz0_0_2)
+        np.copyto(o_dL_dz0[:, 1, 0], dL_dz0_1_0)
+        np.copyto(o_dL_dz0[:, 1, 1], dL_dz0_1_1)
+        np.copyto(o_dL_dz0[:, 1, 2], dL_dz0_1_2)
+
+    # dL_dx = dL_dz0   (questions 6.2, 6.3)
+    if o_dL_dx is not None:
+        np.copyto(o_dL_dx[:, 0, 0], dL_dz0_0_0)
+        np.copyto(o_dL_dx[:, 0, 1], dL_dz0_0_1)
+        np.copyto(o_dL_dx[:, 0, 2], dL_dz0_0_2)
+        np.copyto(o_dL_dx[:, 1, 0], dL_dz0_1_0)
+        np.copyto(o_dL_dx[:, 1, 1], dL_dz0_1_1)
+        np.copyto(o_dL_dx[:, 1, 2], dL_dz0_1_2)
+
+
+_problem6_scalar.buffers = 60
+
+
+def _problem6_matrix(x, y, W1, b1, gamma2, beta2, mask3, W4, b4, *, out, t, backward):
+    """Problem 6, matrix code: one chunk of rows. Inputs are arrays of shape
+    (rows or 1, *shape); ``out`` maps each quantity to the view of rows to fill, to a
+    row-sum accumulator, or to None (not asked for: skipped if nothing needs it)."""
+    o_a1 = out["a1"]
+    o_z1 = out["z1"]
+    o_mu2 = out["mu2"]
+    o_var2 = out["var2"]
+    o_xhat2 = out["xhat2"]
+    o_z2 = out["z2"]
+    o_z3 = out["z3"]
+    o_a4 = out["a4"]
+    o_y_hat = out["y_hat"]
+    o_L = out["L"]
+    o_dL_dy_hat = out["dL_dy_hat"]
+    o_dL_dz4 = out["dL_dz4"]
+    o_dL_da4 = out["dL_da4"]
+    o_dL_dW4 = out["dL_dW4"]
+    o_dL_db4 = out["dL_db4"]
+    o_dL_dz3 = out["dL_dz3"]
+    o_dL_dz2 = out["dL_dz2"]
+    o_dL_dgamma2 = out["dL_dgamma2"]
+    o_dL_dbeta2 = out["dL_dbeta2"]
+    o_dL_dxhat2 = out["dL_dxhat2"]
+    o_dL_dvar2 = out["dL_dvar2"]
+    o_dL_dmu2 = out["dL_dmu2"]
+    o_dL_dz1 = out["dL_dz1"]
+    o_dL_da1 = out["dL_da1"]
+    o_dL_dW1 = out["dL_dW1"]
+    o_dL_db1 = out["dL_db1"]
+    o_dL_dz0 = out["dL_dz0"]
+    o_dL_dx = out["dL_dx"]
+
+    # a1 = W1 x + b1 1^T   (question 6.1)
+    a1 = _affine(W1, x, b1)
+    if o_a1 is not None:
+        _put(o_a1, a1)
+
+    # z1 = identity(a1)   (question 6.1)
+    z1 = a1
+    if o_z1 is not None:
+        _put(o_z1, z1)
+
+    # mu2 = 1/3 sum_k z1_k   (question 6.1)
+    mu2 = _bn_mean(z1)
+    if o_mu2 is not None:
+        _put(o_mu2, mu2)
+
+    # var2 = 1/3 sum_k (z1_k - mu2)^2   (question 6.1)
+    var2 = _bn_var(z1, mu2)
+    if o_var2 is not None:
+        _put(o_var2, var2)
+
+    # xhat2 = (z1_k - mu2) / sqrt(var2 + 1/100000)   (question 6.1)
+    xhat2 = _bn_norm(z1, mu2, var2, eps=1e-05)
+    if o_xhat2 is not None:
+        _put(o_xhat2, xhat2)
+
+    # z2 = gamma2 o xhat2_k + beta2   (question 6.1)
+    z2 = _bn_scale(xhat2, gamma2, beta2)
+    if o_z2 is not None:
+        _put(o_z2, z2)
+
+    # z3 = 1/1/2 mask3 o z2   (question 6.1)
+    z3 = _dropout(z2, mask3, keep=0.5)
+    if o_z3 is not None:
+        _put(o_z3, z3)
+
+    # a4 = W4 z3 + b4 1^T   (question 6.1)
+    a4 = _affine(W4, z3, b4)
+    if o_a4 is not None:
+        _put(o_a4, a4)
+
+    # y_hat = identity(a4)   (question 6.1)
+    y_hat = a4
+    if o_y_hat is not None:
+        _put(o_y_hat, y_hat)
+
+    # L = (-y[0, 0] + y_hat[0, 0])**2/3 + (-y[0, 1] + y_hat[0, 1])**2/3 + (-y[0, 2] + y_hat[0, 2])**2/3   (question 6.1)
+    L = (0.3333333333333333)*(-y[:, 0, 0] + y_hat[:, 0, 0])**2 + (0.3333333333333333)*(-y[:, 0, 1] + y_hat[:, 0, 1])**2 + (0.3333333333333333)*(-y[:, 0, 2] + y_hat[:, 0, 2])**2
+    if o_L is not None:
+        _put(o_L, L)
+
+    if not backward:
+        return
+
+    # dL_dy_hat = entry by entry: 2*(-y[0, 0] + y_hat[0, 0])/3; 2*(-y[0, 1] + y_hat[0, 1])/3; 2*(-y[0, 2] + y_hat[0, 2])/3   (question 6.2)
+    dL_dy_hat = _stack((0.6666666666666666)*(-y[:, 0, 0] + y_hat[:, 0, 0]), (0.6666666666666666)*(-y[:, 0, 1] + y_hat[:, 0, 1]), (0.6666666666666666)*(-y[:, 0, 2] + y_hat[:, 0, 2]), shape=(1, 3))
+    if o_dL_dy_hat is not None:
+        _put(o_dL_dy_hat, dL_dy_hat)
+
+    # dL_dz4 = dL_dy_hat   (question 6.2)
+    dL_dz4 = dL_dy_hat
+    if o_dL_dz4 is not None:
+        _put(o_dL_dz4, dL_dz4)
+
+    # dL_da4 = dL_dz4 * identity'(a4), entry by entry   (question 6.2)
+    dL_da4 = dL_dz4
+    if o_dL_da4 is not None:
+        _put(o_dL_da4, dL_da4)
+
+    # dL_dW4 = dL_da4*z3.T   (questions 6.2, 6.3)
+    if o_dL_dW4 is not None:
+        _put_outer(o_dL_dW4, dL_da4, z3)
+
+    # dL_db4 = dL_da4 1   (questions 6.2, 6.3)
+    if o_dL_db4 is not None:
+        _put(o_dL_db4, _sum_examples(dL_da4))
+
+    # dL_dz3 = W4.T*dL_da4   (question 6.2)
+    dL_dz3 = _matvec_t(W4, dL_da4)
+    if o_dL_dz3 is not None:
+        _put(o_dL_dz3, dL_dz3)
+
+    # dL_dz2 = 1/1/2 mask3 o dL_dz3   (question 6.2)
+    dL_dz2 = _dropout(dL_dz3, mask3, keep=0.5)
+    if o_dL_dz2 is not None:
+        _put(o_dL_dz2, dL_dz2)
+
+    # dL_dgamma2 = sum_k dL_dz2_k o xhat2_k   (questions 6.2, 6.3)
+    if o_dL_dgamma2 is not None:
+        _put(o_dL_dgamma2, _bn_scale_grad_gamma(dL_dz2, xhat2, gamma2))
+
+    # dL_dbeta2 = sum_k dL_dz2_k   (questions 6.2, 6.3)
+    if o_dL_dbeta2 is not None:
+        _put(o_dL_dbeta2, _bn_scale_grad_beta(dL_dz2, xhat2, gamma2))
+
+    # dL_dxhat2 = dL_dz2 o gamma2   (question 6.2)
+    dL_dxhat2 = _bn_scale_grad_x(dL_dz2, xhat2, gamma2)
+    if o_dL_dxhat2 is not None:
+        _put(o_dL_dxhat2, dL_dxhat2)
+
+    # dL_dvar2 = -1/2 sum_k dL_dxhat2_k o (z1_k - mu2) o (var2 + 1/100000)^(-3/2)   (question 6.2)
+    dL_dvar2 = _bn_norm_grad_var(dL_dxhat2, z1, mu2, var2, eps=1e-05)
+    if o_dL_dvar2 is not None:
+        _put(o_dL_dvar2, dL_dvar2)
+
+    # dL_dmu2 = -sum_k dL_dxhat2_k / sqrt(var2 + 1/100000) + 2/3 dL_dvar2 o sum_k (mu2 - z1_k)   (question 6.2)
+    dL_dmu2 = _bn_norm_grad_mean(dL_dxhat2, z1, mu2, var2, eps=1e-05) + _bn_var_grad_mean(dL_dvar2, z1, mu2)
+    if o_dL_dmu2 is not None:
+        _put(o_dL_dmu2, dL_dmu2)
+
+    # dL_dz1 = 1/3 dL_dmu2 + dL_dxhat2 / sqrt(var2 + 1/100000) + 2/3 dL_dvar2 o (z1_k - mu2)   (question 6.2)
+    dL_dz1 = _bn_norm_grad_x(dL_dxhat2, z1, mu2, var2, eps=1e-05) + _bn_var_grad_x(dL_dvar2, z1, mu2) + _bn_mean_grad(dL_dmu2, z1)
+    if o_dL_dz1 is not None:
+        _put(o_dL_dz1, dL_dz1)
+
+    # dL_da1 = dL_dz1 * identity'(a1), entry by entry   (question 6.2)
+    dL_da1 = dL_dz1
+    if o_dL_da1 is not None:
+        _put(o_dL_da1, dL_da1)
+
+    # dL_dW1 = dL_da1*x.T   (questions 6.2, 6.3)
+    if o_dL_dW1 is not None:
+        _put_outer(o_dL_dW1, dL_da1, x)
+
+    # dL_db1 = dL_da1 1   (questions 6.2, 6.3)
+    if o_dL_db1 is not None:
+        _put(o_dL_db1, _sum_examples(dL_da1))
+
+    # dL_dz0 = W1.T*dL_da1   (question 6.2)
+    if o_dL_dz0 is not None or o_dL_dx is not None:
+        dL_dz0 = _matvec_t(W1, dL_da1)
+        if o_dL_dz0 is not None:
+            _put(o_dL_dz0, dL_dz0)
+
+    # dL_dx = dL_dz0   (questions 6.2, 6.3)
+    if o_dL_dx is not None:
+        _put(o_dL_dx, dL_dz0)
+
+
+_P6_x = _const([[1.0, 3.0, 2.0], [2.0, 0.0, 4.0]])
+_P6_y = _const([[1.0, 0.0, 2.0]])
+_P6_W1 = _const([[1.0, 0.0], [1.0, -1.0]])
+_P6_b1 = _const([0.0, 0.0])
+_P6_gamma2 = _const([1.0, 2.0])
+_P6_beta2 = _const([0.0, 1.0])
+_P6_mask3 = _const([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+_P6_W4 = _const([[1.0, 1.0]])
+_P6_b4 = _const([0.0])
+_PROBLEM6 = _Kernel(
+    inputs=(('x', (2, 3)), ('y', (1, 3)), ('W1', (2, 2)), ('b1', (2,)), ('gamma2', (2,)), ('beta2', (2,)), ('mask3', (2, 3)), ('W4', (1, 2)), ('b4', (1,))),
+    quantities=(('a1', (2, 3)), ('z1', (2, 3)), ('mu2', (2,)), ('var2', (2,)), ('xhat2', (2, 3)), ('z2', (2, 3)), ('z3', (2, 3)), ('a4', (1, 3)), ('y_hat', (1, 3)), ('L', ()), ('dL_dy_hat', (1, 3)), ('dL_dz4', (1, 3)), ('dL_da4', (1, 3)), ('dL_dW4', (1, 2)), ('dL_db4', (1,)), ('dL_dz3', (2, 3)), ('dL_dz2', (2, 3)), ('dL_dgamma2', (2,)), ('dL_dbeta2', (2,)), ('dL_dxhat2', (2, 3)), ('dL_dvar2', (2,)), ('dL_dmu2', (2,)), ('dL_dz1', (2, 3)), ('dL_da1', (2, 3)), ('dL_dW1', (2, 2)), ('dL_db1', (2,)), ('dL_dz0', (2, 3)), ('dL_dx', (2, 3))),
+    grads={'dL_dW4': 'W4', 'dL_db4': 'b4', 'dL_dgamma2': 'gamma2', 'dL_dbeta2': 'beta2', 'dL_dW1': 'W1', 'dL_db1': 'b1', 'dL_dx': 'x'},
+    scalar=_problem6_scalar,
+    matrix=_problem6_matrix,
+    backward_start=10,
+)
+
+
+def problem6_gradients(x=_P6_x, y=_P6_y, W1=_P6_W1, b1=_P6_b1, gamma2=_P6_gamma2, beta2=_P6_beta2, mask3=_P6_mask3, W4=_P6_W4, b4=_P6_b4, *, outputs=None, reduce=False, chunk=None, method="auto", workers=None,
+        out=None):
+    """Forward values, loss and every gradient of Problem 6 (questions 6.1, 6.2, 6.3), per row.
+
+    The network of layers dense (identity), batchnorm, dropout, dense (identity),
+    with the mean squared error loss, exactly as the sheet derives it. Called without arguments it
+    reproduces the sheet's numbers: every argument defaults to the spec's.
+
+    Arguments, by their trailing shape (leading axes are batch axes, broadcast like NumPy):
+        x: (2, 3)
+        y: (1, 3)
+        W1: (2, 2)
+        b1: (2,)
+        gamma2: (2,)
+        beta2: (2,)
+        mask3: (2, 3)
+        W4: (1, 2)
+        b4: (1,)
+
+    Returns a dict from name to an array of shape batch + the quantity's shape, for
+    a1, z1, mu2, var2, xhat2, z2, z3, a4, y_hat, L, dL_dy_hat, dL_dz4, dL_da4, dL_dW4, dL_db4, dL_dz3, dL_dz2, dL_dgamma2, dL_dbeta2, dL_dxhat2, dL_dvar2, dL_dmu2, dL_dz1, dL_da1, dL_dW1, dL_db1, dL_dz0, dL_dx.
+
+    outputs: the names to return (default all); work only they would need is skipped.
+    reduce: if true, the gradient of an argument without batch axes (shared by every
+        row) is summed over the batch, as autograd treats a broadcast argument.
+    chunk: rows per chunk (default 16384 for scalar code, 2048 for matrix code, so
+        temporaries stay in cache). method: "auto", "scalar" or "matrix".
+    workers: threads sharing the chunks (the results do not depend on it); default: every
+        available core for scalar code, one for matrix code (its BLAS is threaded already).
+    out: optional dict of arrays to write results into (C-contiguous float64 of the
+        result's shape), e.g. the dict a previous call returned: no fresh memory.
+    """
+    return _run(_PROBLEM6, {"x": x, "y": y, "W1": W1, "b1": b1, "gamma2": gamma2, "beta2": beta2, "mask3": mask3, "W4": W4, "b4": b4}, outputs, reduce, chunk, method, workers, out)

@@ -117,6 +117,22 @@ def expanded_rules(backward: tuple[Quantity, ...]) -> dict[str, sp.Basic]:
 
 _DERIVED = "How this rule follows from the forward rule, entry by entry."
 
+#: A fully expanded rule larger than this (symbols, numbers and operations) is left out: past
+#: it the line runs to several widths of the page and teaches nothing the product does not
+#: (homework 1's largest has 56; a batch-norm network's over 400).
+MAX_EXPANDED_NODES = 80
+
+
+def _symbolic_step(q: Quantity, expanded: sp.Basic) -> Step:
+    """One gradient: its one-step rule, its product of local factors, and its full expansion
+    when that stays readable."""
+    size = sum(1 for _ in sp.preorder_traversal(expanded))
+    if size <= MAX_EXPANDED_NODES:
+        return Step(q.text, q.symbol, q.rule, chain_product(q), expanded)
+    note = (f"Written out in full, with every earlier gradient put in, this rule has {size} terms and symbols: "
+            "too long to show.")
+    return Step(q.text, q.symbol, q.rule, chain_product(q), note=note)
+
 
 def backward_symbolic(solved, qid: str) -> Question:
     graph = solved.graph
@@ -128,7 +144,7 @@ def backward_symbolic(solved, qid: str) -> Question:
         shown.update(new)
         if new:
             steps.append(Step(q.derivation_text or _DERIVED, math=new))
-        steps.append(Step(q.text, q.symbol, q.rule, chain_product(q), expanded[q.name]))
+        steps.append(_symbolic_step(q, expanded[q.name]))
     answers = tuple(Answer(f"{qid}.{q.name}", q.symbol, q.rule) for q in graph.backward)
     prompt = ("Derive, in order, the chain-rule expression of every gradient from ", graph.backward[0].symbol,
               " back to ", graph.quantity("dL_dx").symbol, ": each is the previous one times a local derivative.")
