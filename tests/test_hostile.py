@@ -250,9 +250,14 @@ def verdicts(expected: dict[str, str]) -> Callable[[str], None]:
 
 
 def within_budget(out: str) -> None:
-    """The slow array is cut at the budget (not refused for its length), and grading goes on."""
-    verdicts({"1.3.dL_dx": "too_large"})(out)
-    assert "the answer could not be checked within 2 s" in out, out[-500:]
+    """The slow array gets a verdict (cut at the budget where reading it takes longer, which
+    depends on the machine; else read whole and refused for its shape or its names), and
+    grading goes on to the score line. The row's time bound is what catches a hang."""
+    line = re.search(r"^1\.3\.dL_dx +(\w+) ", out, re.M)
+    assert line and line.group(1) in ("too_large", "wrong_shape", "unparseable"), out[-500:]
+    if line.group(1) == "too_large":
+        assert "the answer could not be checked within 2 s" in out, out[-500:]
+    assert re.search(r"^score: 0/65 ", out, re.M), out[-300:]
 
 
 def terminal_clean(out: str) -> None:
