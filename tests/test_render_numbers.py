@@ -29,6 +29,8 @@ def test_the_policy_table():
     assert shown(sp.Rational(125, 128)) == r"= \frac{125}{128} = 0.9765625"
     assert shown(sp.Rational(2001, 200000)) == "= 0.010005"
     assert shown(sp.Rational(1, 200000)) == r"= 5 \cdot 10^{-6}"
+    assert shown(sp.Rational(1, 100000)) == "= 10^{-5}"  # a power of ten, not 1 times one
+    assert shown(-sp.Rational(1, 10**8)) == "= -10^{-8}"
     assert shown(sp.Rational(-1234, 4567)) == r"\approx -0.2702"
     assert shown(1 / (1 + sp.exp(-sp.Rational(151, 400)))) == r"\approx 0.5933"
     assert shown(sp.Rational(151, 400), decimals=True) == "= 0.3775"

@@ -139,6 +139,8 @@ def latex_decimal(value: Decimal, keep_zeros: bool = False) -> str:
         return head + format(abs(value), "f")
     mantissa = Decimal((0, digits, -(len(digits) - 1)))
     mantissa = mantissa if keep_zeros else mantissa.normalize()
+    if mantissa == 1 and not keep_zeros:
+        return rf"{head}10^{{{magnitude}}}"  # 10^{-5}, not 1 \cdot 10^{-5}
     return rf"{head}{format(mantissa, 'f')} \cdot 10^{{{magnitude}}}"
 
 
