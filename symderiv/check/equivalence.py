@@ -45,6 +45,7 @@ verdict ``"too_large"``, never a hang.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -81,9 +82,10 @@ from symderiv.check.parse import (
     unit_of,
 )
 from symderiv.check.parse.forms import split_sides
+from symderiv.check.parse.limits import MAX_TENSOR_RANK
 from symderiv.check.parse.source import SourceText
 from symderiv.check.sampling import draw, sample_points, variables
-from symderiv.check.shapes import describe_shape, shape_of
+from symderiv.check.shapes import describe_shape, shape_of, tensor_fit
 from symderiv.check.show import show
 from symderiv.check.verdicts import Verdict
 from symderiv.model import TensorShape
@@ -228,6 +230,8 @@ def canonical(value: sp.Basic) -> sp.Basic:
     """A 1x1 matrix as its entry, any other explicit matrix as an ImmutableMatrix."""
     if isinstance(value, MatrixBase):
         return value[0, 0] if value.shape == (1, 1) else sp.ImmutableMatrix(value)
+    if isinstance(value, sp.NDimArray) and value.rank() == 2:
+        return canonical(value.tomatrix())
     return value
 
 
@@ -315,26 +319,33 @@ def expectation(expected: sp.Basic, orientation: Orientation) -> Literal["any", 
     return "shape" if orientation == "any" and 1 in shape else "any"
 
 
+def max_rank(expected: sp.Basic) -> int:
+    """How deep an answer's lists may nest: a matrix's 2, or the expected tensor's rank
+    (at most :data:`~symderiv.check.parse.limits.MAX_TENSOR_RANK`)."""
+    return min(max(2, len(shape_of(expected) or ())), MAX_TENSOR_RANK)
+
+
 def _read(answer: object, expected: sp.Basic, settings: Settings, orientation: Orientation,
           max_seconds: float) -> list[Side]:
     names = {**reference_symbols(expected), **dict(settings.symbols)}
+    rank = max_rank(expected)
     if isinstance(answer, float):
         return [read_float(answer)]  # a float is the decimal it prints as, with that many digits
     if isinstance(answer, str):
         reading = read_answer(answer, symbols=names, names=notation_names(settings.notation, tuple(sorted(names))),
                               expect=expectation(expected, orientation), unit=unit_of(settings.unit),
-                              sigmoid="sigma" not in names, max_seconds=max_seconds)
+                              sigmoid="sigma" not in names, max_seconds=max_seconds, max_rank=rank)
         return list(reading.sides)
     if isinstance(answer, (list, tuple)):
-        return [_read_list(answer, names, max_seconds)]
-    side = read_answer(answer, max_seconds=max_seconds).answer
+        return [_read_list(answer, names, max_seconds, rank)]
+    side = read_answer(answer, max_seconds=max_seconds, max_rank=rank).answer
     if side.value is None:
         return [side]
     renames = {s: names[s.name] for s in side.value.free_symbols if isinstance(s, sp.Symbol) and s.name in names}
     return [replace(side, value=side.value.xreplace(renames)) if renames else side]
 
 
-def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_seconds: float) -> Side:
+def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_seconds: float, rank: int) -> Side:
     """A list answer whose entries may be strings or floats: each read as a decimal or
     formula (one budget for all), the decimals' precision kept."""
     decimals: dict[sp.Rational, Precision] = {}
@@ -351,7 +362,7 @@ def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_secon
         decimals.update(side.decimals)
         return side.value
 
-    side = read_answer([entry(item) for item in items], max_seconds=max_seconds).answer
+    side = read_answer([entry(item) for item in items], max_seconds=max_seconds, max_rank=rank).answer
     return replace(side, decimals=decimals)
 
 
@@ -397,9 +408,16 @@ def _side_note(side: Side, expected: sp.Basic, run: _Run, orientation: Orientati
 def reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) -> sp.Basic:
     """With ``orientation="any"``, a vector turned to the reference's orientation."""
     a, e = shape_of(parsed), shape_of(expected)
-    if orientation == "any" and a is not None and e is not None and a == e[::-1] and 1 in e:
+    if orientation == "any" and a is not None and e is not None and a == e[::-1] and 1 in e and len(e) == 2:
         return parsed.T
+    if a is not None and e is not None and tensor_fit(a, e) is not None:
+        return as_tensor(parsed).reshape(*e)  # the expected tensor, written with its axes of 1 or its blocks
     return parsed
+
+
+def as_tensor(value: sp.Basic) -> sp.ImmutableDenseNDimArray:
+    """A matrix or tensor as an N-d array (entries in row-major order)."""
+    return sp.ImmutableDenseNDimArray(value)
 
 
 def _compare(parsed: sp.Basic, expected: sp.Basic, run: _Run, orientation: Orientation) -> Result:
@@ -410,7 +428,7 @@ def _compare(parsed: sp.Basic, expected: sp.Basic, run: _Run, orientation: Orien
     if shape_of(expected) is None:
         same, reason = _scalars_equal(parsed, expected, run)
     else:
-        same, reason = _matrices_equal(parsed, expected, run)
+        same, reason = _arrays_equal(parsed, expected, run)
     return Result(same, reason, parsed, "correct" if same else "incorrect", expected)
 
 
@@ -421,14 +439,24 @@ def entry_label(shape: tuple[int, int], i: int, j: int) -> str:
     return f"entry ({i + 1}, {j + 1})"
 
 
-def _matrices_equal(parsed: sp.ImmutableMatrix, expected: sp.ImmutableMatrix, run: _Run) -> tuple[bool, str]:
+def index_label(shape: tuple[int, ...], index: tuple[int, ...]) -> str:
+    """``entry 2`` in a vector, ``entry (2, 1)`` in a matrix, ``entry (1, 2, 3)`` in a tensor."""
+    return entry_label(shape, *index) if len(shape) == 2 else f"entry ({', '.join(str(i + 1) for i in index)})"
+
+
+def tensor_indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every index of an array of this shape, in row-major order."""
+    return list(itertools.product(*(range(n) for n in shape)))
+
+
+def _arrays_equal(parsed: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
+    """Entry by entry (a matrix or a tensor of the same shape); the first wrong one is the reason."""
     reasons = []
-    for i in range(expected.rows):
-        for j in range(expected.cols):
-            same, reason = _scalars_equal(parsed[i, j], expected[i, j], run)
-            if not same:
-                return False, f"{entry_label(expected.shape, i, j)}: {reason}"
-            reasons.append(reason)
+    for index in tensor_indices(expected.shape):
+        same, reason = _scalars_equal(parsed[index], expected[index], run)
+        if not same:
+            return False, f"{index_label(expected.shape, index)}: {reason}"
+        reasons.append(reason)
     how = "exactly" if all(r == "identical" for r in reasons) else "after simplification"
     return True, f"all {len(reasons)} entries agree {how}"
 
