@@ -61,6 +61,7 @@ from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.check import budget
+from symderiv.check.formulas import has_formula, matches
 from symderiv.check.numbers import (
     DEFAULT_RTOL,
     DIGITS,
@@ -266,13 +267,14 @@ def _subscript_aliases(name: str) -> list[str]:
 
 
 def _entry_names(entry: MatrixElement) -> list[str]:
-    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``) as the sheet does, and ``y_hat``
-    for the only entry of a 1x1 matrix."""
+    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``; ``y_1,2`` also in a row of a
+    batch) as the sheet does, and ``y_hat`` for the only entry of a 1x1 matrix."""
     parent, i, j = entry.args
     names = [str(entry)]
     if isinstance(parent, sp.MatrixSymbol):
-        index = f"{max(i, j) + 1}" if 1 in parent.shape else f"{i + 1},{j + 1}"
-        names.append(f"{parent.name}_{index}")
+        if 1 in parent.shape:
+            names.append(f"{parent.name}_{max(i, j) + 1}")
+        names.append(f"{parent.name}_{i + 1},{j + 1}")  # as the sheet indexes a batch's row: y_{1,2}
         if parent.shape == (1, 1):
             names.append(parent.name)
     return names
@@ -297,6 +299,8 @@ def _compare_answer(answer: object, expected: sp.Basic, orientation: Orientation
                     max_seconds: float) -> Result:
     run = _Run(settings, time.monotonic() + max_seconds)
     try:
+        if has_formula(expected):
+            return _formula_result(answer, expected, run)
         if is_matrix_expression(expected):
             return _matrix_expression_result(answer, expected, run, orientation)
         sides = _value_sides(_read(answer, expected, settings, orientation, max_seconds), expected)
@@ -666,6 +670,41 @@ def _same_matrix_expression(answer: sp.Basic, expected: sp.Basic, run: _Run) -> 
         if explicit(answer, values) != explicit(expected, values):
             return False, f"differs from {show(expected)} when random matrices are put in for {', '.join(symbols)}"
     return True, f"agrees for {MATRIX_TRIALS} sets of random matrices"
+
+
+# --------------------------------------------------------------------------
+# Layer rules: the same operators, operands equivalent
+# --------------------------------------------------------------------------
+
+
+def _formula_result(answer: object, expected: sp.Basic, run: _Run) -> Result:
+    """A rule printed by a template (``x \\star dL_da1``), compared by :mod:`.formulas`."""
+    if not isinstance(answer, str):
+        return Result(False, "this answer is a layer rule; give it as a string", None, "unparseable", expected)
+    text = split_sides(SourceText.of(answer))[-1].text
+    if matches(text, expected, partial(_same_operand, run=run)):
+        return Result(True, "the same rule: the same operators, with equivalent operands", expected, "correct",
+                      expected)
+    return Result(False, "not the expected rule: a layer rule is compared by its operators as the sheet writes "
+                         "them and by its operands (an equivalent rule written another way is not recognised)",
+                  None, "incorrect", expected)
+
+
+def _same_operand(text: str, operand: sp.Basic, run: _Run) -> bool:
+    """Whether one slot of a rule holds the operand: a number read and compared, a quantity or
+    a matrix formula read over the operand's names (a tensor's name stands for a 1x1 matrix)."""
+    run.check_time()
+    if isinstance(operand, sp.Basic) and operand.is_number:
+        try:
+            return _scalars_equal(canonical(parse_answer(text)), operand, run)[0]
+        except ParseError:
+            return False
+    stand_ins = {s: sp.MatrixSymbol(s.name, 1, 1) for s in operand.free_symbols if type(s) is sp.Symbol}
+    operand = operand.xreplace(stand_ins) if stand_ins else operand
+    value = _read_matrix(text, operand, dict(run.settings.notation))
+    if isinstance(value, Exception) or shape_of(value) != shape_of(operand):
+        return False
+    return _same_matrix_expression(value, operand, run)[0]
 
 
 def explicit(expr: sp.Basic, values: Mapping[sp.Basic, sp.ImmutableMatrix]) -> sp.Basic:
