@@ -101,3 +101,12 @@ def homework2() -> Grader:
 def test_homework2_rules_right_and_wrong(homework2: Grader, answer_id: str, right: str, wrong: str) -> None:
     assert homework2.compare(answer_id, right).verdict == "correct"
     assert homework2.compare(answer_id, wrong).verdict != "correct"
+
+
+def test_the_ones_vector_of_a_batch_in_any_bold_and_any_product_sign(homework2: Grader) -> None:
+    right = ["dL_da1 1", "dL_da1 @ 1", "dL_da1*1", r"\frac{\partial L}{\partial \mathbf{a}^{(1)}} \mathbb{1}",
+             r"\frac{\partial L}{\partial \mathbf{a}^{(1)}} \cdot \boldsymbol{1}"]
+    for answer in right:
+        assert homework2.compare("6.2.dL_db1", answer).verdict == "correct", answer
+    assert homework2.compare("6.2.dL_db4", "dL_da4 @ 1").verdict == "correct"
+    assert homework2.compare("6.2.dL_db1", "1 dL_da1").verdict == "incorrect"

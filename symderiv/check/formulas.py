@@ -33,6 +33,9 @@ MAX_TERMS = 4
 
 _SIZING = re.compile(r"\\(?:left|right|textstyle|displaystyle|[bB]ig{1,2}[lr]?)(?![A-Za-z])|\\[,;:! ]")
 _ONE_CHARACTER_BRACES = re.compile(r"([_^])\{(\w)\}")
+_ONES = re.compile(r"\\(?:mathbf|mathbb|boldsymbol|vec)\s*(?:\{\s*1\s*\}|1)")
+_PRODUCT = r"(?:\s*(?:\*|@|\\cdot|\\times)\s*|\s*)"
+"""Juxtaposition in a template (``{0} \\mathbf{{1}}``) may be written as a product sign too."""
 _PRINTED = (Formula, MatrixFormula)
 
 
@@ -44,7 +47,7 @@ def has_formula(value: object) -> bool:
 def normalised(text: str) -> str:
     """Spacing and sizing commands out, ``_{k}`` as ``_k``, whitespace as one space."""
     text = _ONE_CHARACTER_BRACES.sub(r"\1\2", _SIZING.sub("", text))
-    return " ".join(text.split())
+    return " ".join(_ONES.sub(r"\\mathbf{1}", text).split())  # the ones vector, however bold
 
 
 def matches(text: str, expected: sp.Basic, same: Same) -> bool:
@@ -85,7 +88,11 @@ def _pieces(template: str) -> tuple[list[re.Pattern[str]], list[int]]:
 
 def _literal_pattern(literal: str) -> re.Pattern[str]:
     words = normalised(literal).split()
-    return re.compile(r"\s*" + r"\s*".join(re.escape(w) for w in words) + r"\s*")
+    start = _PRODUCT if literal[:1].isspace() else r"\s*"
+    end = _PRODUCT if literal[-1:].isspace() and words else r"\s*"
+    if not words:
+        return re.compile(_PRODUCT if literal else r"\s*")
+    return re.compile(start + r"\s*".join(re.escape(w) for w in words) + end)
 
 
 def _cuts(text: str, literals: list[re.Pattern[str]]) -> Iterator[list[str]]:
