@@ -27,6 +27,7 @@ from symderiv.check.parse import (
     MAX_DIGITS,
     MAX_EXPONENT,
     MAX_LENGTH,
+    MAX_RESULT_DIGITS,
     ParseError,
     parse_answer,
 )
@@ -292,7 +293,9 @@ HOSTILE = [
     ("(" * 10_000 + "1" + ")" * 10_000, "too_large"),
     ("{" * 10_000 + "1" + "}" * 10_000, "too_large"),
     ("1" * (MAX_DIGITS + 1), "too_large"),
-    ("0." + "0" * MAX_DIGITS + "1", "too_large"),
+    ("0." + "0" * MAX_DIGITS + "1" + "0" * MAX_DIGITS, "too_large"),   # 61 significant digits
+    ("0." + "0" * MAX_RESULT_DIGITS + "1", "too_large"),                # 10^-1001: beyond the order bound
+    ("1e-1001", "too_large"),
     (r"\frac{1}{", "unparseable"),
     (r"\frac{1}{2", "unparseable"),
     (r"\left( x", "unparseable"),
@@ -702,3 +705,13 @@ def test_sympy_latex_round_trips(expr: sympy.Basic) -> None:
     """What SymPy prints as LaTeX reads back as an equal expression."""
     assume(_printable(expr))
     assert same(parse_within_bounds(sympy.latex(expr), "latex"), expr)
+
+
+def test_a_decimal_exponent_is_an_order_of_magnitude_not_digits() -> None:
+    """The key's 40-figure floats below 1e-40 are read exactly; only the significant digits
+    count against MAX_DIGITS, the exponent against MAX_RESULT_DIGITS."""
+    mantissa = "4591774807899560578002877098524397178979"
+    value = parse_answer(f"-{mantissa[0]}.{mantissa[1:]}e-41")
+    assert value == -sympy.Rational(int(mantissa), 10 ** (39 + 41))
+    assert parse_answer("1e-1000") == sympy.Rational(1, 10 ** 1000)
+    assert parse_answer("2.5e300") == sympy.Rational(25, 10) * 10 ** 300

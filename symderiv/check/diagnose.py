@@ -37,18 +37,19 @@ from symderiv.check.equivalence import (
     Result,
     Settings,
     compare,
-    entry_label,
+    index_label,
     is_matrix_expression,
     make_settings,
+    tensor_indices,
 )
 from symderiv.check.numbers import agrees_to_digits, log10_abs, short
 from symderiv.check.parse import Precision
 from symderiv.check.sampling import draw, variables
-from symderiv.check.shapes import describe_shape, shape_of
+from symderiv.check.shapes import describe_shape, is_tensor, shape_of
 from symderiv.check.show import show
 from symderiv.model import TensorShape
 
-KINDS = ("transposed", "reshaped", "missing_dimension", "sign", "reciprocal", "power_of_ten", "factor",
+KINDS = ("transposed", "flipped", "reshaped", "missing_dimension", "sign", "reciprocal", "power_of_ten", "factor",
          "wrong_quantity", "off_by_one", "not_rounded", "rounded", "wrong_shape", "carried_forward")
 """Every ``Diagnosis.kind``, most specific first."""
 
@@ -116,7 +117,7 @@ class _Checker:
         return compare(answer, candidate, self.settings, remaining).equivalent
 
     def explain(self, answer: sp.Basic, expected: sp.Basic) -> tuple[Diagnosis, ...]:
-        for check in (self.transposed, self.reshaped, self.missing_dimension, self.scalar):
+        for check in (self.transposed, self.flipped, self.reshaped, self.missing_dimension, self.scalar):
             found = check(answer, expected)
             if found is not None:
                 return (found,)
@@ -135,7 +136,9 @@ class _Checker:
 
     def transposed(self, answer: sp.Basic, expected: sp.Basic) -> Diagnosis | None:
         shape = shape_of(expected)
-        if shape is None or shape_of(answer) is None or not self.same(answer, _transpose(expected)):
+        if shape is None or is_tensor(expected) or shape_of(answer) is None:
+            return None
+        if not self.same(answer, _transpose(expected)):
             return None
         if 1 in shape:
             want = "column" if shape[1] == 1 else "row"
@@ -143,6 +146,14 @@ class _Checker:
             return Diagnosis("transposed", f"transposed: a {got} vector where a {want} vector is expected")
         return Diagnosis("transposed", f"transposed: the answer is the transpose of the expected "
                                        f"{shape[0]}x{shape[1]} matrix")
+
+    def flipped(self, answer: sp.Basic, expected: sp.Basic) -> Diagnosis | None:
+        """A kernel (or image) rotated by 180 degrees: convolution where cross-correlation
+        is meant, or the other way round."""
+        if not is_tensor(expected) or not self.same(answer, rotated(expected)) or rotated(expected) == expected:
+            return None
+        return Diagnosis("flipped", "flipped: every matrix of the answer is the expected one rotated by 180 "
+                                    "degrees (convolution where cross-correlation is meant, or the reverse?)")
 
     def reshaped(self, answer: sp.Basic, expected: sp.Basic) -> Diagnosis | None:
         if not (isinstance(answer, MatrixBase) and isinstance(expected, MatrixBase)):
@@ -247,26 +258,30 @@ class _Checker:
                                     f"{float(relative):.1g}): rounded too early or too coarsely?")
 
     def entries(self, answer: sp.Basic, expected: sp.Basic) -> tuple[Diagnosis, ...]:
-        """Explain each wrong entry of a matrix, but only if every wrong entry is explained."""
-        if not (isinstance(answer, MatrixBase) and isinstance(expected, MatrixBase)):
-            return ()
-        if answer.shape != expected.shape:
+        """Explain each wrong entry of a matrix or tensor, but only if every wrong entry is explained."""
+        if not (_is_array(answer) and _is_array(expected)) or answer.shape != expected.shape:
             return ()
         found = []
-        for (i, j), a, e in _entry_pairs(answer, expected):
+        for index in tensor_indices(expected.shape):
+            a, e = answer[index], expected[index]
             if self.same(a, e):
                 continue
             diagnosis = self.scalar(a, e)
             if diagnosis is None:
                 return ()
-            found.append(replace(diagnosis, message=f"{entry_label(expected.shape, i, j)}: {diagnosis.message}"))
+            found.append(replace(diagnosis, message=f"{index_label(expected.shape, index)}: {diagnosis.message}"))
         return tuple(found)
 
 
-def _entry_pairs(answer: sp.ImmutableMatrix, expected: sp.ImmutableMatrix):
-    for i in range(expected.rows):
-        for j in range(expected.cols):
-            yield (i, j), answer[i, j], expected[i, j]
+def _is_array(value: object) -> bool:
+    return isinstance(value, (MatrixBase, sp.NDimArray))
+
+
+def rotated(tensor: sp.NDimArray) -> sp.ImmutableDenseNDimArray:
+    """Every matrix of a tensor (its last two axes) rotated by 180 degrees."""
+    rows, cols = tensor.shape[-2:]
+    return sp.ImmutableDenseNDimArray([tensor[index[:-2] + (rows - 1 - index[-2], cols - 1 - index[-1])]
+                                       for index in tensor_indices(tensor.shape)], tensor.shape)
 
 
 def _transpose(value: sp.Basic) -> sp.Basic:
@@ -278,9 +293,14 @@ def _is_number(value: sp.Basic) -> bool:
 
 
 def _is_zero(value: sp.Basic) -> bool:
-    if isinstance(value, MatrixBase):
-        return all(entry == 0 for entry in value)
+    if _is_array(value):
+        return all(entry == 0 for entry in _entries(value))
     return not is_matrix_expression(value) and value == 0
+
+
+def _entries(value: sp.Basic) -> list[sp.Basic]:
+    """A matrix's or tensor's entries in row-major order."""
+    return list(value) if isinstance(value, MatrixBase) else sp.flatten(value.tolist())
 
 
 def _relative_distance(answer: sp.Basic, expected: sp.Basic) -> sp.Basic | None:
@@ -296,10 +316,10 @@ def _ratio(answer: sp.Basic, expected: sp.Basic) -> sp.Basic | None:
     """The constant c with answer = c * expected, if there is an obvious candidate."""
     if is_matrix_expression(answer) or is_matrix_expression(expected):
         return None
-    if isinstance(expected, MatrixBase):
+    if _is_array(expected):
         if shape_of(answer) != shape_of(expected):
             return None
-        pairs = [(a, e) for a, e in zip(answer, expected) if e != 0]
+        pairs = [(a, e) for a, e in zip(_entries(answer), _entries(expected)) if e != 0]
         return _ratio(*pairs[0]) if pairs else None
     if shape_of(answer) is not None or expected == 0:
         return None

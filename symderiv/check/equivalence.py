@@ -45,6 +45,7 @@ verdict ``"too_large"``, never a hang.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -60,6 +61,7 @@ from sympy.matrices.exceptions import ShapeError
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.check import budget
+from symderiv.check.formulas import has_formula, matches
 from symderiv.check.numbers import (
     DEFAULT_RTOL,
     DIGITS,
@@ -81,9 +83,10 @@ from symderiv.check.parse import (
     unit_of,
 )
 from symderiv.check.parse.forms import split_sides
+from symderiv.check.parse.limits import MAX_TENSOR_RANK
 from symderiv.check.parse.source import SourceText
 from symderiv.check.sampling import draw, sample_points, variables
-from symderiv.check.shapes import describe_shape, shape_of
+from symderiv.check.shapes import describe_shape, shape_of, tensor_fit
 from symderiv.check.show import show
 from symderiv.check.verdicts import Verdict
 from symderiv.model import TensorShape
@@ -228,6 +231,8 @@ def canonical(value: sp.Basic) -> sp.Basic:
     """A 1x1 matrix as its entry, any other explicit matrix as an ImmutableMatrix."""
     if isinstance(value, MatrixBase):
         return value[0, 0] if value.shape == (1, 1) else sp.ImmutableMatrix(value)
+    if isinstance(value, sp.NDimArray) and value.rank() == 2:
+        return canonical(value.tomatrix())
     return value
 
 
@@ -262,13 +267,14 @@ def _subscript_aliases(name: str) -> list[str]:
 
 
 def _entry_names(entry: MatrixElement) -> list[str]:
-    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``) as the sheet does, and ``y_hat``
-    for the only entry of a 1x1 matrix."""
+    """``y[0, 0]`` as SymPy prints it, ``y_1`` (``W_1,2``; ``y_1,2`` also in a row of a
+    batch) as the sheet does, and ``y_hat`` for the only entry of a 1x1 matrix."""
     parent, i, j = entry.args
     names = [str(entry)]
     if isinstance(parent, sp.MatrixSymbol):
-        index = f"{max(i, j) + 1}" if 1 in parent.shape else f"{i + 1},{j + 1}"
-        names.append(f"{parent.name}_{index}")
+        if 1 in parent.shape:
+            names.append(f"{parent.name}_{max(i, j) + 1}")
+        names.append(f"{parent.name}_{i + 1},{j + 1}")  # as the sheet indexes a batch's row: y_{1,2}
         if parent.shape == (1, 1):
             names.append(parent.name)
     return names
@@ -293,6 +299,8 @@ def _compare_answer(answer: object, expected: sp.Basic, orientation: Orientation
                     max_seconds: float) -> Result:
     run = _Run(settings, time.monotonic() + max_seconds)
     try:
+        if has_formula(expected):
+            return _formula_result(answer, expected, run)
         if is_matrix_expression(expected):
             return _matrix_expression_result(answer, expected, run, orientation)
         sides = _value_sides(_read(answer, expected, settings, orientation, max_seconds), expected)
@@ -315,26 +323,33 @@ def expectation(expected: sp.Basic, orientation: Orientation) -> Literal["any", 
     return "shape" if orientation == "any" and 1 in shape else "any"
 
 
+def max_rank(expected: sp.Basic) -> int:
+    """How deep an answer's lists may nest: a matrix's 2, or the expected tensor's rank
+    (at most :data:`~symderiv.check.parse.limits.MAX_TENSOR_RANK`)."""
+    return min(max(2, len(shape_of(expected) or ())), MAX_TENSOR_RANK)
+
+
 def _read(answer: object, expected: sp.Basic, settings: Settings, orientation: Orientation,
           max_seconds: float) -> list[Side]:
     names = {**reference_symbols(expected), **dict(settings.symbols)}
+    rank = max_rank(expected)
     if isinstance(answer, float):
         return [read_float(answer)]  # a float is the decimal it prints as, with that many digits
     if isinstance(answer, str):
         reading = read_answer(answer, symbols=names, names=notation_names(settings.notation, tuple(sorted(names))),
                               expect=expectation(expected, orientation), unit=unit_of(settings.unit),
-                              sigmoid="sigma" not in names, max_seconds=max_seconds)
+                              sigmoid="sigma" not in names, max_seconds=max_seconds, max_rank=rank)
         return list(reading.sides)
     if isinstance(answer, (list, tuple)):
-        return [_read_list(answer, names, max_seconds)]
-    side = read_answer(answer, max_seconds=max_seconds).answer
+        return [_read_list(answer, names, max_seconds, rank)]
+    side = read_answer(answer, max_seconds=max_seconds, max_rank=rank).answer
     if side.value is None:
         return [side]
     renames = {s: names[s.name] for s in side.value.free_symbols if isinstance(s, sp.Symbol) and s.name in names}
     return [replace(side, value=side.value.xreplace(renames)) if renames else side]
 
 
-def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_seconds: float) -> Side:
+def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_seconds: float, rank: int) -> Side:
     """A list answer whose entries may be strings or floats: each read as a decimal or
     formula (one budget for all), the decimals' precision kept."""
     decimals: dict[sp.Rational, Precision] = {}
@@ -351,7 +366,7 @@ def _read_list(items: Sequence[object], names: Mapping[str, sp.Basic], max_secon
         decimals.update(side.decimals)
         return side.value
 
-    side = read_answer([entry(item) for item in items], max_seconds=max_seconds).answer
+    side = read_answer([entry(item) for item in items], max_seconds=max_seconds, max_rank=rank).answer
     return replace(side, decimals=decimals)
 
 
@@ -397,9 +412,16 @@ def _side_note(side: Side, expected: sp.Basic, run: _Run, orientation: Orientati
 def reoriented(parsed: sp.Basic, expected: sp.Basic, orientation: Orientation) -> sp.Basic:
     """With ``orientation="any"``, a vector turned to the reference's orientation."""
     a, e = shape_of(parsed), shape_of(expected)
-    if orientation == "any" and a is not None and e is not None and a == e[::-1] and 1 in e:
+    if orientation == "any" and a is not None and e is not None and a == e[::-1] and 1 in e and len(e) == 2:
         return parsed.T
+    if a is not None and e is not None and tensor_fit(a, e) is not None:
+        return as_tensor(parsed).reshape(*e)  # the expected tensor, written with its axes of 1 or its blocks
     return parsed
+
+
+def as_tensor(value: sp.Basic) -> sp.ImmutableDenseNDimArray:
+    """A matrix or tensor as an N-d array (entries in row-major order)."""
+    return sp.ImmutableDenseNDimArray(value)
 
 
 def _compare(parsed: sp.Basic, expected: sp.Basic, run: _Run, orientation: Orientation) -> Result:
@@ -410,7 +432,7 @@ def _compare(parsed: sp.Basic, expected: sp.Basic, run: _Run, orientation: Orien
     if shape_of(expected) is None:
         same, reason = _scalars_equal(parsed, expected, run)
     else:
-        same, reason = _matrices_equal(parsed, expected, run)
+        same, reason = _arrays_equal(parsed, expected, run)
     return Result(same, reason, parsed, "correct" if same else "incorrect", expected)
 
 
@@ -421,14 +443,24 @@ def entry_label(shape: tuple[int, int], i: int, j: int) -> str:
     return f"entry ({i + 1}, {j + 1})"
 
 
-def _matrices_equal(parsed: sp.ImmutableMatrix, expected: sp.ImmutableMatrix, run: _Run) -> tuple[bool, str]:
+def index_label(shape: tuple[int, ...], index: tuple[int, ...]) -> str:
+    """``entry 2`` in a vector, ``entry (2, 1)`` in a matrix, ``entry (1, 2, 3)`` in a tensor."""
+    return entry_label(shape, *index) if len(shape) == 2 else f"entry ({', '.join(str(i + 1) for i in index)})"
+
+
+def tensor_indices(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Every index of an array of this shape, in row-major order."""
+    return list(itertools.product(*(range(n) for n in shape)))
+
+
+def _arrays_equal(parsed: sp.Basic, expected: sp.Basic, run: _Run) -> tuple[bool, str]:
+    """Entry by entry (a matrix or a tensor of the same shape); the first wrong one is the reason."""
     reasons = []
-    for i in range(expected.rows):
-        for j in range(expected.cols):
-            same, reason = _scalars_equal(parsed[i, j], expected[i, j], run)
-            if not same:
-                return False, f"{entry_label(expected.shape, i, j)}: {reason}"
-            reasons.append(reason)
+    for index in tensor_indices(expected.shape):
+        same, reason = _scalars_equal(parsed[index], expected[index], run)
+        if not same:
+            return False, f"{index_label(expected.shape, index)}: {reason}"
+        reasons.append(reason)
     how = "exactly" if all(r == "identical" for r in reasons) else "after simplification"
     return True, f"all {len(reasons)} entries agree {how}"
 
@@ -638,6 +670,41 @@ def _same_matrix_expression(answer: sp.Basic, expected: sp.Basic, run: _Run) -> 
         if explicit(answer, values) != explicit(expected, values):
             return False, f"differs from {show(expected)} when random matrices are put in for {', '.join(symbols)}"
     return True, f"agrees for {MATRIX_TRIALS} sets of random matrices"
+
+
+# --------------------------------------------------------------------------
+# Layer rules: the same operators, operands equivalent
+# --------------------------------------------------------------------------
+
+
+def _formula_result(answer: object, expected: sp.Basic, run: _Run) -> Result:
+    """A rule printed by a template (``x \\star dL_da1``), compared by :mod:`.formulas`."""
+    if not isinstance(answer, str):
+        return Result(False, "this answer is a layer rule; give it as a string", None, "unparseable", expected)
+    text = split_sides(SourceText.of(answer))[-1].text
+    if matches(text, expected, partial(_same_operand, run=run)):
+        return Result(True, "the same rule: the same operators, with equivalent operands", expected, "correct",
+                      expected)
+    return Result(False, "not the expected rule: a layer rule is compared by its operators as the sheet writes "
+                         "them and by its operands (an equivalent rule written another way is not recognised)",
+                  None, "incorrect", expected)
+
+
+def _same_operand(text: str, operand: sp.Basic, run: _Run) -> bool:
+    """Whether one slot of a rule holds the operand: a number read and compared, a quantity or
+    a matrix formula read over the operand's names (a tensor's name stands for a 1x1 matrix)."""
+    run.check_time()
+    if isinstance(operand, sp.Basic) and operand.is_number:
+        try:
+            return _scalars_equal(canonical(parse_answer(text)), operand, run)[0]
+        except ParseError:
+            return False
+    stand_ins = {s: sp.MatrixSymbol(s.name, 1, 1) for s in operand.free_symbols if type(s) is sp.Symbol}
+    operand = operand.xreplace(stand_ins) if stand_ins else operand
+    value = _read_matrix(text, operand, dict(run.settings.notation))
+    if isinstance(value, Exception) or shape_of(value) != shape_of(operand):
+        return False
+    return _same_matrix_expression(value, operand, run)[0]
 
 
 def explicit(expr: sp.Basic, values: Mapping[sp.Basic, sp.ImmutableMatrix]) -> sp.Basic:

@@ -63,9 +63,11 @@ from symderiv.check.equivalence import (
     canonical,
     compare,
     is_matrix_expression,
+    max_rank,
 )
 from symderiv.check.numbers import numeric
 from symderiv.check.parse import UNITS, ParseError
+from symderiv.check.parse.limits import MAX_TENSOR_RANK
 from symderiv.check.policy import AnswerPolicy, Policy
 from symderiv.check.sampling import variables
 from symderiv.check.shapes import shape_of
@@ -80,7 +82,9 @@ from symderiv.spec import read_toml
 MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
 MAX_ARRAY_DEPTH = 2
-"""Deepest nesting of an array answer (a matrix: a list of rows)."""
+"""Deepest nesting of an array answer (a matrix: a list of rows)..."""
+MAX_TENSOR_DEPTH = MAX_TENSOR_RANK
+"""...and of one where a tensor is expected (a bank of filters ``[filter][channel][row][column]``)."""
 _ZERO = Fraction(0)
 MAX_FILE_BYTES = 10_000_000
 """Largest submission file read (10 MB)."""
@@ -224,24 +228,25 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), f"a {type(value).__name__}")
 
 
-def answer_input(raw: Any) -> object:
+def answer_input(raw: Any, max_depth: int = MAX_ARRAY_DEPTH) -> object:
     """A submitted TOML value as input for the comparison: strings and numbers as they are
     (the comparison reads a float as the decimal it prints as: ``0.05`` is 1/20 exactly,
-    typed to one figure), arrays checked for depth and size (their entries are read
-    within the comparison's time budget)."""
+    typed to one figure), arrays checked for depth (``max_depth``: 2, or the expected
+    tensor's rank) and size (their entries are read within the comparison's time budget)."""
     if isinstance(raw, (str, float)) or (isinstance(raw, int) and not isinstance(raw, bool)):
         return raw
-    if _depth(raw) > MAX_ARRAY_DEPTH:
-        raise ParseError("unparseable", "arrays may be nested at most two deep (a matrix is a list of rows)")
+    if _depth(raw, max_depth) > max_depth:
+        what = "two deep (a matrix is a list of rows)" if max_depth == 2 else f"{max_depth} deep for this tensor"
+        raise ParseError("unparseable", f"arrays may be nested at most {what}")
     if _count(raw) > MAX_ENTRIES:
         raise ParseError("too_large", f"the array has more than {MAX_ENTRIES} entries")
-    return [answer_input(item) for item in raw]
+    return [answer_input(item, max_depth) for item in raw]
 
 
-def _depth(raw: Any) -> int:
+def _depth(raw: Any, limit: int) -> int:
     """How deep arrays nest (counted up to one past the limit, without recursion)."""
     depth, level = 0, [raw]
-    while depth <= MAX_ARRAY_DEPTH and any(isinstance(x, list) for x in level):
+    while depth <= limit and any(isinstance(x, list) for x in level):
         depth += 1
         level = [item for x in level if isinstance(x, list) for item in x]
     return depth
@@ -356,7 +361,7 @@ class Grader:
         if key not in self._results:
             context = self.contexts[answer_id]
             try:
-                value = answer_input(raw)
+                value = answer_input(raw, max_rank(context.expected))
             except ParseError as exc:
                 result = Result(False, exc.reason, None, exc.verdict, canonical(context.answer.value))
             else:
@@ -472,7 +477,7 @@ class Grader:
 
 
 def _evaluate_key(value: sp.Basic) -> None:
-    entries = list(value) if isinstance(value, MatrixBase) else [value]
+    entries = list(value) if isinstance(value, (MatrixBase, sp.NDimArray)) else [value]
     for entry in entries:
         if isinstance(entry, sp.Basic) and entry.is_number and not entry.is_Rational:
             numeric(entry)

@@ -25,6 +25,7 @@ from symderiv.check.parse.limits import (
     MAX_DIGITS,
     MAX_EXPONENT,
     MAX_LENGTH,
+    MAX_RANK,
     MAX_RESULT_DIGITS,
     MAX_SECONDS,
     Limits,
@@ -90,17 +91,19 @@ def read_answer(
     max_exponent: int = MAX_EXPONENT,
     max_result_digits: int = MAX_RESULT_DIGITS,
     max_seconds: float = MAX_SECONDS,
+    max_rank: int = MAX_RANK,
 ) -> Reading:
     """Read every side of an answer; a side that cannot be read carries its ParseError.
 
     ``names`` are the sheet's spellings of symbol names (see :mod:`.names`), for LaTeX
     such as ``\\frac{\\partial L}{\\partial z_n}``; ``unit`` is the quantity's unit (a
     trailing unit word of its kind is taken off and converted); ``sigmoid`` reads
-    ``\\sigma(x)`` as the logistic function. See :func:`parse_answer` for the rest.
+    ``\\sigma(x)`` as the logistic function; ``max_rank`` is how deep lists may nest (4
+    where a tensor is expected, read as an ``NDimArray``). See :func:`parse_answer` for the rest.
     """
     _check_arguments(syntax, symbols)
     limits = Limits(length=max_length, depth=max_depth, digits=max_digits, exponent=max_exponent,
-                    result_digits=max_result_digits, seconds=max_seconds)
+                    result_digits=max_result_digits, seconds=max_seconds, rank=max_rank)
     options = _Options(syntax, limits, dict(symbols or {}), names, expect, unit, sigmoid)
     if not isinstance(answer, str):
         return Reading((_side(SourceText.of(""), options, lambda builder: from_value(answer, builder)),))
@@ -169,7 +172,7 @@ def _side(source: SourceText, options: _Options, read: Callable[[Builder], Value
     """Run one reader on a fresh builder, turning every failure into the side's error."""
     builder = Builder(options.limits, options.symbols, frozenset({"sigma"}) if options.sigmoid else frozenset())
     try:
-        value = as_answer(read(builder))
+        value = as_answer(read(builder), options.limits.rank)
         if factor == 1:
             return Side(source.text, value, None, builder.decimals)
         decimals = {k * factor: Precision(p.last * factor, p.figures) for k, p in builder.decimals.items()}

@@ -86,7 +86,7 @@ class Builder:
     @staticmethod
     def scalar(value: Value) -> sympy.Basic:
         """Refuse lists and matrices inside arithmetic: they may only be the whole answer."""
-        if isinstance(value, (tuple, list, MatrixBase)):
+        if isinstance(value, (tuple, list, MatrixBase, sympy.NDimArray)):
             raise unparseable("a list, tuple or matrix may only be the whole answer, not part of an expression")
         return value
 
@@ -102,8 +102,10 @@ class Builder:
     def decimal(self, text: str) -> sympy.Rational:
         """An exact Rational from a literal's source text: ``0.05`` -> 1/20, ``1e-3`` -> 1/1000.
 
-        Digits are counted on the text before any big number is made, so
-        ``1e-999999`` is refused without computing ``10**999999``.
+        Digits are counted on the text before any big number is made: at most
+        ``limits.digits`` significant digits, and an order of magnitude (the exponent, not
+        its zeros) within ``limits.result_digits``, so ``4.59e-41`` typed to 40 figures is
+        read and ``1e-999999`` is refused without computing ``10**999999``.
         """
         match = _DECIMAL.fullmatch(text.replace("_", ""))
         if match is None or not (match.group(1) or match.group(2)):
@@ -111,8 +113,10 @@ class Builder:
         whole, fraction = match.group(1), match.group(2) or ""
         shift = int(match.group(3) or 0) - len(fraction)
         significant = (whole + fraction).lstrip("0")
-        if max(len(significant) + max(shift, 0), -shift) > self.limits.digits:
-            raise too_large(f"the number {text[:40]} needs more than {self.limits.digits} digits")
+        if len(significant) > self.limits.digits:
+            raise too_large(f"the number {text[:40]} has more than {self.limits.digits} significant digits")
+        if significant and abs(len(significant) + shift - 1) > self.limits.result_digits:
+            raise too_large(f"the number {text[:40]} is larger or smaller than 10^{self.limits.result_digits}")
         mantissa = int(whole + fraction or "0")
         value = sympy.Rational(mantissa * 10 ** max(shift, 0), 10 ** max(-shift, 0))
         if "." in text or "e" in text.lower():
@@ -237,7 +241,56 @@ def _run_end(steps: list[tuple[str, Value]], start: int) -> int:
 
 
 def is_sequence(value: object) -> bool:
-    return isinstance(value, (tuple, list, MatrixBase))
+    return isinstance(value, (tuple, list, MatrixBase, sympy.NDimArray))
+
+
+def nested_to_array(items: tuple | list, rank: int) -> sympy.ImmutableMatrix | sympy.NDimArray:
+    """A matrix from a list of rows, or a tensor from lists nested up to ``rank`` deep
+    (``[[[1, 0], [2, 1]]]``: one channel of a 2x2 image); ragged nesting is refused."""
+    depth = _nesting(items)
+    if depth <= 2:
+        return rows_to_matrix(items)
+    if depth > rank:
+        raise unparseable(f"lists may be nested at most {rank} deep"
+                          + (" (a matrix)" if rank == 2 else " where this tensor is expected"))
+    return sympy.ImmutableDenseNDimArray(_rectangular(items, depth), _shape(items, depth))
+
+
+def blocks_to_tensor(rows: list[list[sympy.Basic]]) -> sympy.NDimArray:
+    """A matrix of matrices, as the sheet prints a tensor (SymPy's layout: channels side by
+    side, a filter bank's filters one per row), as the rank-4 array ``[row][column][i][j]``
+    of its blocks; the comparison reads it in the expected tensor's shape."""
+    if not all(isinstance(cell, MatrixBase) for row in rows for cell in row):
+        raise unparseable("a matrix of matrices needs a matrix in every cell")
+    return nested_to_array([[cell.tolist() for cell in row] for row in rows], 4)
+
+
+def _nesting(items: object) -> int:
+    """How deep the first entry of each level is nested (ragged lists fail later)."""
+    depth = 0
+    while isinstance(items, (tuple, list)) and items:
+        depth, items = depth + 1, items[0]
+    return depth
+
+
+def _shape(items: tuple | list, depth: int) -> tuple[int, ...]:
+    shape = []
+    for _ in range(depth):
+        shape.append(len(items))
+        items = items[0]
+    return tuple(shape)
+
+
+def _rectangular(items: tuple | list, depth: int) -> list:
+    """The entries in row-major order, checking every level has the same length."""
+    level, shape = [items], _shape(items, depth)
+    for size in shape:
+        if any(not isinstance(x, (tuple, list)) or len(x) != size for x in level):
+            raise unparseable(f"ragged nesting: every list at one level needs {size} entries")
+        level = [item for x in level for item in x]
+    if any(is_sequence(x) for x in level):
+        raise unparseable("lists are nested unevenly")
+    return level
 
 
 def rows_to_matrix(rows: tuple | list) -> sympy.ImmutableMatrix:

@@ -13,8 +13,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import sympy
+from sympy.matrices import MatrixBase
 
-from symderiv.check.parse.builder import GREEK_ALIASES, Builder, Value, is_sequence, rows_to_matrix
+from symderiv.check.parse.builder import (
+    GREEK_ALIASES,
+    Builder,
+    Value,
+    blocks_to_tensor,
+    is_sequence,
+    rows_to_matrix,
+)
 from symderiv.check.parse.errors import (
     at_character,
     not_finite,
@@ -420,13 +428,21 @@ class _LatexParser:
         end = self.advance()
         if end.text != begin.text:
             raise unparseable_at(self.where(end), f"\\begin{{{begin.text}}} is closed by \\end{{{end.text}}}")
+        if any(isinstance(cell, MatrixBase) for row in rows for cell in row):
+            return blocks_to_tensor(rows)
         return rows_to_matrix(rows)
 
+    def cell(self, value: Value) -> sympy.Basic:
+        if self.b.limits.rank > 2 and isinstance(value, MatrixBase):
+            return value
+        return self.b.scalar(value)
+
     def matrix_rows(self) -> list[list[sympy.Basic]]:
-        """Cells split by ``&``, rows by ``\\\\``, up to ``\\end``; a trailing ``\\\\`` is allowed."""
+        """Cells split by ``&``, rows by ``\\\\``, up to ``\\end``; a trailing ``\\\\`` is allowed.
+        Where a tensor is expected a cell may be a matrix (a channel of an image)."""
         rows: list[list[sympy.Basic]] = [[]]
         while not self.at("end"):
-            rows[-1].append(self.b.scalar(self.expr()))
+            rows[-1].append(self.cell(self.expr()))
             if self.at("char", "&"):
                 self.advance()
             elif self.at("cmd", "\\"):

@@ -12,14 +12,19 @@ MAX_LENGTH = 2_000
 MAX_DEPTH = 50
 """Deepest bracket nesting (checked on the raw text) and expression nesting."""
 MAX_DIGITS = 60
-"""Most digits in one number literal (a decimal counts its exponent too): enough for the
-key's own 40-digit values of answers carried as high-precision floats."""
+"""Most significant digits in one number literal: enough for the key's own 40-digit values
+of answers carried as high-precision floats. A decimal's exponent is an order of magnitude,
+bounded by ``MAX_RESULT_DIGITS`` (``4.59...e-41`` to 40 figures is read)."""
 MAX_EXPONENT = 1_000
 """Largest absolute value of a numeric exponent, as in ``x^1000``."""
 MAX_RESULT_DIGITS = 1_000
 """Largest estimated size, in decimal digits, of any number SymPy would build."""
 MAX_SECONDS = 1.0
 """Wall-clock budget of one parse, checked between steps (a backstop only)."""
+MAX_RANK = 2
+"""Deepest nesting of lists in an answer: a matrix (a list of rows)."""
+MAX_TENSOR_RANK = 4
+"""...and where a tensor is expected: a bank of filters ``[filter][channel][row][column]``."""
 MAX_CALL_ARGS = 10
 """Most arguments of one ``max``/``min`` call (SymPy compares them pairwise)."""
 
@@ -34,3 +39,4 @@ class Limits:
     exponent: int = MAX_EXPONENT
     result_digits: int = MAX_RESULT_DIGITS
     seconds: float = MAX_SECONDS
+    rank: int = MAX_RANK

@@ -15,7 +15,7 @@ from decimal import Decimal
 import sympy
 from sympy.matrices import MatrixBase
 
-from symderiv.check.parse.builder import NON_FINITE_VALUES, Builder, Value, is_sequence, rows_to_matrix
+from symderiv.check.parse.builder import NON_FINITE_VALUES, Builder, Value, is_sequence, nested_to_array
 from symderiv.check.parse.errors import not_finite, too_large, unparseable
 
 
@@ -66,33 +66,37 @@ def _from_float(value: float) -> sympy.Float:
 # --------------------------------------------------------------------------
 
 
-def as_answer(value: Value) -> sympy.Basic:
-    """Turn the reader's value into the returned object (tuples become matrices),
-    refusing infinity and NaN anywhere inside."""
-    return check_finite(_as_matrix_or_scalar(value))
+def as_answer(value: Value, rank: int = 2) -> sympy.Basic:
+    """Turn the reader's value into the returned object (tuples become matrices, or
+    tensors nested up to ``rank`` deep), refusing infinity and NaN anywhere inside."""
+    return check_finite(_as_matrix_or_scalar(value, rank))
 
 
-def _as_matrix_or_scalar(value: Value) -> sympy.Basic:
+def _as_matrix_or_scalar(value: Value, rank: int) -> sympy.Basic:
     if isinstance(value, MatrixBase):
         return sympy.ImmutableMatrix(value)
+    if isinstance(value, sympy.NDimArray):
+        return sympy.ImmutableDenseNDimArray(value)
     if isinstance(value, (tuple, list)):
-        return _sequence_to_matrix(value)
+        return _sequence_to_matrix(value, rank)
     return value
 
 
-def _sequence_to_matrix(items: tuple | list) -> sympy.ImmutableMatrix:
-    """A flat sequence is a column vector; a sequence of sequences lists rows."""
+def _sequence_to_matrix(items: tuple | list, rank: int) -> sympy.Basic:
+    """A flat sequence is a column vector; a sequence of sequences lists rows (or, nested
+    deeper, a tensor's matrices)."""
     if not items:
         raise unparseable("an empty list is not an answer")
     if not any(is_sequence(item) for item in items):
         return sympy.ImmutableMatrix([[item] for item in items])
     if all(isinstance(item, (tuple, list)) for item in items):
-        return rows_to_matrix(items)
+        return nested_to_array(items, rank)
     raise unparseable("a list mixes numbers with lists; write a matrix as a list of rows")
 
 
 def check_finite(value: sympy.Basic) -> sympy.Basic:
     """Refuse results that contain infinity or NaN anywhere inside."""
-    if any(value.has(bad) for bad in NON_FINITE_VALUES):
+    entries = value if isinstance(value, sympy.NDimArray) else (value,)
+    if any(entry.has(bad) for entry in entries for bad in NON_FINITE_VALUES):
         raise not_finite("the answer contains infinity or an undefined value")
     return value
