@@ -157,12 +157,12 @@ def network_conv() -> str:
 
 
 def network_image() -> str:
-    """Three 1x1 tanh filters over a 1x16x16 image (the side bound; 768 entries), 5x5 average
-    pooling, flatten, a sigmoid unit: 823 layer outputs (the bound is 1,024), each exact."""
-    conv = ('[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.7310585786300049]]], [[[-0.5]]], [[[0.25]]]]\n'
-            'b = [0.1, 0, -0.1]\nactivation = "tanh"\n'
+    """Two 1x1 tanh filters over a 1x16x16 image (the side bound; 512 entries), 5x5 average
+    pooling, flatten, a sigmoid unit: 549 layer outputs (the bound is 1,024), each exact."""
+    conv = ('[[problem.layer]]\ntype = "conv2d"\nW = [[[[0.7310585786300049]]], [[[-0.5]]]]\n'
+            'b = [0.1, -0.1]\nactivation = "tanh"\n'
             '[[problem.layer]]\ntype = "avgpool"\nsize = 5\nremainder = "drop"\n[[problem.layer]]\ntype = "flatten"\n')
-    return _network(_nested((1, 16, 16), 7), "[0.5]", conv + _dense([27, 1], "sigmoid", seed=9))
+    return _network(_nested((1, 16, 16), 7), "[0.5]", conv + _dense([18, 1], "sigmoid", seed=9))
 
 
 def network_batch() -> str:
