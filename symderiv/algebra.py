@@ -28,6 +28,17 @@ def decimal_text(value: sp.Rational, max_places: int = 30) -> str | None:
     return None
 
 
+def node_count(expr: sp.Basic, limit: int | None = None) -> int:
+    """The nodes of ``expr`` (symbols, numbers, operations), counted up to ``limit + 1`` when a
+    limit is given: enough to tell short from long without walking a huge tree."""
+    count = 0
+    for _ in sp.preorder_traversal(expr):
+        count += 1
+        if limit is not None and count > limit:
+            break
+    return count
+
+
 def as_sympy(value) -> sp.Basic:
     """A number or SymPy object as SymPy; a string is refused, never parsed (``strict``)."""
     return sp.sympify(value, strict=True)

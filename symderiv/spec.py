@@ -290,6 +290,30 @@ class SheetSpec:
     grading: Any = None
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # whole key: fullmatch (a "$" would let "0\n" through)
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_key(key: str) -> str:
+    """A key as TOML writes it: bare where it can be, else a quoted string (so a message can
+    name a field as the file spells it, and written TOML reads back to the same key)."""
+    return key if _BARE_KEY.fullmatch(key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string with every quote, backslash and control character escaped: no text
+    can end it early, start a table, or carry raw control bytes into a terminal."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 #: Largest spec file read (bytes): a problem set is a page of TOML, not a data set.
 MAX_FILE_BYTES = 1_000_000
 

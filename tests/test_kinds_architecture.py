@@ -2,9 +2,7 @@
 fields against autograd and tap enumeration, formulas against brute force, bad specs one line."""
 from __future__ import annotations
 
-import functools
 import itertools
-import json
 import random
 import re
 import shutil
@@ -17,6 +15,8 @@ from pathlib import Path
 import pytest
 import reference_architecture as ref
 import sympy as sp
+from peers import needs_torch
+from spec_cases import answers_by_name, derived_problem
 
 from symderiv.derive import derive_table
 from symderiv.errors import SpecError
@@ -25,13 +25,6 @@ from symderiv.kinds.architecture.parse import MAX_LAYERS
 from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
 
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
-
 ROOT = Path(__file__).resolve().parent.parent
 HOMEWORK = tomllib.loads((ROOT / "derivations" / "homework2.toml").read_text())
 NETWORK = next({k: v for k, v in p.items() if k not in ("kind", "title")} for p in HOMEWORK["problem"]
@@ -39,17 +32,10 @@ NETWORK = next({k: v for k, v in p.items() if k not in ("kind", "title")} for p 
 
 
 def problem_of(spec: dict):
-    """The derived problem (cached: the random stacks are derived by several tests)."""
-    return _derived(json.dumps(spec, sort_keys=True))
+    return derived_problem("architecture", spec)
 
 
-@functools.cache
-def _derived(text: str):
-    return derive_table({"problem": [{"kind": "architecture", **json.loads(text)}]}).problems[0]
-
-
-def answers(problem) -> dict:
-    return {a.id.split(".", 2)[2]: a.value for q in problem.questions for a in q.answers}
+answers = answers_by_name
 
 
 def flat(shape) -> tuple[int, ...]:

@@ -3,8 +3,6 @@ shapes and parameters against nn.MultiheadAttention, the variance rule against s
 Carlo, the exact-or-decimal policy, carried-forward recomputation, and bad specs one line."""
 from __future__ import annotations
 
-import functools
-import json
 import random
 import re
 import shutil
@@ -17,6 +15,8 @@ import numpy as np
 import pytest
 import reference_attention as ref
 import sympy as sp
+from peers import needs_torch
+from spec_cases import answers_by_name, derived_problem
 
 from symderiv.derive import derive_table
 from symderiv.errors import SpecError
@@ -28,13 +28,6 @@ from symderiv.kinds.attention.variance import MU_K, MU_Q, SIGMA_K, SIGMA_Q, UNIT
 from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
 
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
-
 ROOT = Path(__file__).resolve().parent.parent
 HOMEWORK = tomllib.loads((ROOT / "derivations" / "homework2.toml").read_text())
 ATTENTION = next({k: v for k, v in p.items() if k not in ("kind", "title")} for p in HOMEWORK["problem"]
@@ -42,17 +35,10 @@ ATTENTION = next({k: v for k, v in p.items() if k not in ("kind", "title")} for 
 
 
 def problem_of(spec: dict):
-    """The derived problem (cached: several tests read the same cases)."""
-    return _derived(json.dumps(spec, sort_keys=True))
+    return derived_problem("attention", spec)
 
 
-@functools.cache
-def _derived(text: str):
-    return derive_table({"problem": [{"kind": "attention", **json.loads(text)}]}).problems[0]
-
-
-def answers(problem) -> dict:
-    return {a.id.split(".", 2)[2]: a.value for q in problem.questions for a in q.answers}
+answers = answers_by_name
 
 
 def floats(m) -> np.ndarray:

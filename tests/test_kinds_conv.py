@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import reference_conv as ref
 import sympy as sp
+from peers import needs_torch
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symderiv.derive import derive_sheet, parse_sheet
@@ -19,13 +20,6 @@ from symderiv.kinds.conv.size import Axis, derivation, formula, full_formula, sa
 from symderiv.model import Step
 from symderiv.model import TensorShape as Shape
 from symderiv.spec import Fields
-
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
 
 HOMEWORK = {"size": [{"input": [36, 36, 3], "filters": 1, "kernel": [3, 3, 3], "stride": 1, "padding": 0},
                      {"input": [36, 36, 3], "filters": 2, "kernel": [3, 3, 3], "stride": 2, "padding": 3}],

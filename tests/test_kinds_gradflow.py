@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from peers import needs_torch, torch
 from reference_gradflow import exact_forward_mode
 
 from symderiv.derive import derive_sheet, parse_sheet
@@ -16,12 +17,6 @@ from symderiv.errors import SpecError
 from symderiv.kinds import gradflow  # (registers the kind even when another kind loaded first)
 from symderiv.render.latex import render_latex
 from symderiv.spec import Fields
-
-try:
-    import torch
-except ImportError:
-    torch = None
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed: pip install -e '.[peers]'")
 
 HOMEWORK = {
     "chain": {"upstream": 0.01, "local": [0.005, 0.1]},

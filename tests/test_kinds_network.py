@@ -9,19 +9,13 @@ import numpy as np
 import pytest
 import reference_network as ref
 import sympy as sp
+from peers import HAVE_TORCH, needs_torch
 
 from symderiv.derive import derive_sheet, parse_sheet
 from symderiv.kinds.network.graph import build_graph
 from symderiv.kinds.network.spec import dense_spec
 from symderiv.kinds.network.verify import verify_network
 from symderiv.spec import Fields
-
-try:
-    import torch  # noqa: F401
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
 
 
 def sheet_of(problem: dict):

@@ -12,6 +12,7 @@ from fractions import Fraction
 import pytest
 import reference_optimizer_steps as ref
 import sympy as sp
+from peers import needs_torch, torch
 from spec_cases import assert_names_the_field, cases
 
 from symderiv.cli import main
@@ -23,13 +24,6 @@ from symderiv.kinds.optimizer_steps.parse import MAX_DIM, MAX_STEPS
 from symderiv.kinds.optimizer_steps.run import DIGITS, settle
 from symderiv.render.latex import render_latex
 from symderiv.render.markdown import render_markdown
-
-try:
-    import torch
-    HAVE_TORCH = True
-except ImportError:
-    HAVE_TORCH = False
-needs_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch not installed: pip install -e '.[peers]'")
 
 QUADRATIC = "0.5*w1^2 + 2*w2^2 + w1*w2"
 SMOOTH = "log(1 + exp(w1 - w2)) + 0.1*w2^2"

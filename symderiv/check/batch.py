@@ -38,6 +38,7 @@ from symderiv.check.equivalence import MAX_SECONDS, canonical
 from symderiv.check.grade import Graded, Grader, Report, Submission, SubmissionError, load_submission
 from symderiv.check.policy import Policy
 from symderiv.check.worker import Worker, WorkerCrashed, WorkerTimeout, thread_worker
+from symderiv.cores import usable_cores
 from symderiv.derive import derive_table
 from symderiv.errors import SymderivError
 from symderiv.model import Sheet
@@ -220,10 +221,7 @@ def with_sheet(report: Report, sheet: Sheet) -> Report:
 def default_workers(submissions: int) -> int:
     """One worker per idle core (the cores this process may use, less the load average, as
     ``make -l`` counts them), one per :data:`PER_WORKER` submissions at most."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     try:
         idle = cores - round(os.getloadavg()[0])
     except (AttributeError, OSError):  # no load average here

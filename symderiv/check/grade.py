@@ -34,8 +34,6 @@ naming the file and the field, exit status 2 from the CLI.
 """
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -77,7 +75,7 @@ from symderiv.check.verdicts import (
 )
 from symderiv.errors import AnswerError
 from symderiv.model import Answer, Problem, Question, Sheet, TensorShape
-from symderiv.spec import read_toml
+from symderiv.spec import read_toml, toml_key
 
 MAX_ENTRIES = 10_000
 """Most numbers in one array answer."""
@@ -187,7 +185,7 @@ def _student(table: Any, source: str) -> tuple[tuple[str, str], ...]:
         raise SubmissionError(source, "student", f"must be a table, not {_type_name(table)}")
     for key, value in table.items():
         if not isinstance(value, str):
-            raise SubmissionError(source, f"student.{_key(key)}", f"must be a string, not {_type_name(value)}")
+            raise SubmissionError(source, f"student.{toml_key(key)}", f"must be a string, not {_type_name(value)}")
     return tuple(table.items())
 
 
@@ -199,16 +197,10 @@ def _flatten(table: dict, prefix: str, source: str) -> dict[str, Any]:
         items = _flatten(value, answer_id + ".", source) if isinstance(value, dict) else {answer_id: value}
         for item_id, item in items.items():
             if item_id in out:
-                raise SubmissionError(source, f"answers.{_key(item_id)}", "given twice")
-            _check_type(item, f"answers.{_key(item_id)}", source)
+                raise SubmissionError(source, f"answers.{toml_key(item_id)}", "given twice")
+            _check_type(item, f"answers.{toml_key(item_id)}", source)
             out[item_id] = item
     return out
-
-
-def _key(key: str) -> str:
-    """A key as TOML writes it: bare, else quoted with every control character escaped (an
-    error message names the field as the file spells it, and never carries raw control bytes)."""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
 
 
 def _check_type(value: Any, where: str, source: str, depth: int = 0) -> None:

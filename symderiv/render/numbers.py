@@ -196,11 +196,3 @@ class NumberPolicy:
         return Shown(latex_decimal(rounded(x, min(self.digits, digits)), keep_zeros=True), rounded=True)
 
 
-def node_count(expr: sp.Basic, limit: int) -> int:
-    """Nodes of ``expr`` counted up to ``limit + 1`` (enough to tell short from long)."""
-    count = 0
-    for _ in sp.preorder_traversal(expr):
-        count += 1
-        if count > limit:
-            break
-    return count

@@ -25,9 +25,9 @@ from sympy.core.function import AppliedUndef
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, accepted_latex_functions, greek_letters_set, tex_greek_dictionary
 
-from symderiv.algebra import decimal_text
+from symderiv.algebra import decimal_text, node_count
 from symderiv.model import GivenDecimal
-from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, is_real_number, node_count
+from symderiv.render.numbers import DEFAULT_DIGITS, SHORT_FORM, NumberPolicy, Shown, is_real_number
 
 #: Printed expressions by (notation and settings, expression): see :meth:`SheetPrinter.show`.
 _SHOWN: dict[tuple, Shown] = {}
@@ -219,9 +219,9 @@ class SheetPrinter(LatexPrinter):
         """A sum of matrices, terms with a minus sign last (``\\hat y - y``)."""
         out = ""
         for term in sorted(expr.args, key=_negative):
-            if _negative(term):
-                out += " - " + self._print(sp.MatMul(-term.args[0], *term.args[1:]).doit()
-                                           if term.args[0] != -1 else sp.MatMul(*term.args[1:]))
+            if _negative(term):  # a MatMul with a negative coefficient: "- (its magnitude)"
+                coefficient, rest = -term.args[0], term.args[1:]
+                out += " - " + self._print(sp.MatMul(*rest) if coefficient == 1 else sp.MatMul(coefficient, *rest))
             else:
                 out += (" + " if out else "") + self._print(term)
         return out.removeprefix(" ")

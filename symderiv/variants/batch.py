@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from symderiv.build import ARTIFACTS, render_sheet
+from symderiv.cores import usable_cores
 from symderiv.errors import SymderivError
 from symderiv.variants.drawing import Tally, VariantKey, draw_variant, fixed_problem
 from symderiv.variants.template import Template
@@ -177,8 +177,7 @@ def _context() -> Any:
 
 def default_jobs() -> int:
     """The cores this process may use."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+    return usable_cores()
 
 
 def _totals(tallies: list[Tally]) -> list[dict[str, Any]]:

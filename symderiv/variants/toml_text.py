@@ -9,15 +9,12 @@ text from a spec can end a string early or start a table. :func:`dumps` checks t
 from __future__ import annotations
 
 import datetime
-import re
 import tomllib
 from fractions import Fraction
 from typing import Any
 
+from symderiv.spec import toml_key, toml_string
 from symderiv.variants.draws import decimal_places, show
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # whole key: fullmatch (a "$" would let "0\\n" through)
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
 
 def number(value: Fraction) -> int | float | str:
@@ -54,7 +51,8 @@ def _comment(line: str) -> str:
 
 def _table(table: dict[str, Any], path: tuple[str, ...]) -> list[str]:
     """A table's own key/value lines, then its sub-tables, then its arrays of tables."""
-    lines = [f"{_key(k)} = {_inline(v)}" for k, v in table.items() if not _is_table(v) and not _is_array_of_tables(v)]
+    lines = [f"{toml_key(k)} = {_inline(v)}" for k, v in table.items()
+             if not _is_table(v) and not _is_array_of_tables(v)]
     for key, value in table.items():
         if _is_table(value):
             lines += ["", f"[{_dotted(path + (key,))}]", *_table(value, path + (key,))]
@@ -74,23 +72,7 @@ def _is_array_of_tables(value: Any) -> bool:
 
 
 def _dotted(path: tuple[str, ...]) -> str:
-    return ".".join(_key(k) for k in path)
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _string(key)
-
-
-def _string(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return ".".join(toml_key(k) for k in path)
 
 
 def _inline(value: Any) -> str:
@@ -100,11 +82,11 @@ def _inline(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return _string(value)
+        return toml_string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_inline(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_inline(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{toml_key(k)} = {_inline(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} as TOML")

@@ -21,6 +21,8 @@ import mpmath
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from symderiv.algebra import node_count
+
 #: A value with more expression nodes than this is carried as a float.
 EXACT_NODES = 40
 
@@ -49,13 +51,13 @@ class Evaluator:
     def set(self, target: sp.Basic, value: sp.Basic) -> None:
         self.env[target] = value
         self.sizes[target] = 0 if isinstance(value, sp.Rational) else (
-            -1 if isinstance(value, sp.Float) else _count(value, EXACT_NODES + 1))
+            -1 if isinstance(value, sp.Float) else node_count(value, EXACT_NODES))
 
     def run(self, target: sp.Basic, expr: sp.Basic) -> sp.Basic:
         atoms = [a for a in _atoms(expr) if a in self.env]
         sizes = [self.sizes[a] for a in atoms]
         exact = all(size == 0 for size in sizes) or (
-            min(sizes, default=0) >= 0 and _count(expr, EXACT_NODES + 1) + sum(sizes) <= EXACT_NODES)
+            min(sizes, default=0) >= 0 and node_count(expr, EXACT_NODES) + sum(sizes) <= EXACT_NODES)
         if exact:
             value = settle(expr.xreplace(self.env))
         else:
@@ -76,15 +78,6 @@ class Evaluator:
 def _atoms(expr: sp.Basic) -> set:
     """The entries an expression reads (matrix entries, indexed entries, scalar symbols)."""
     return expr.atoms(MatrixElement, sp.Indexed, sp.Symbol)
-
-
-def _count(expr: sp.Basic, limit: int) -> int:
-    count = 0
-    for _ in sp.preorder_traversal(expr):
-        count += 1
-        if count >= limit:
-            break
-    return count
 
 
 def _mp(value):
@@ -166,6 +159,6 @@ def settle(value: sp.Basic) -> sp.Basic:
 
 def _larger_than(expr: sp.Basic, limit: int) -> bool:
     """Whether the expression tree has more than ``limit`` nodes (stops counting early)."""
-    return _count(expr, limit + 1) > limit
+    return node_count(expr, limit) > limit
 
 

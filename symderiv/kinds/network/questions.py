@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symderiv.algebra import substitute
+from symderiv.algebra import node_count, substitute
 from symderiv.calculus import OPS
 from symderiv.calculus.values import as_tensor
 from symderiv.kinds.network.graph import Quantity, entries
@@ -126,7 +126,7 @@ MAX_EXPANDED_NODES = 80
 def _symbolic_step(q: Quantity, expanded: sp.Basic) -> Step:
     """One gradient: its one-step rule, its product of local factors, and its full expansion
     when that stays readable."""
-    size = sum(1 for _ in sp.preorder_traversal(expanded))
+    size = node_count(expanded)
     if size <= MAX_EXPANDED_NODES:
         return Step(q.text, q.symbol, q.rule, chain_product(q), expanded)
     note = (f"Written out in full, with every earlier gradient put in, this rule has {size} terms and symbols: "

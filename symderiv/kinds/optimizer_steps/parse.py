@@ -15,7 +15,7 @@ from typing import Any
 
 import sympy as sp
 
-from symderiv.algebra import decimal_text
+from symderiv.algebra import decimal_text, node_count
 from symderiv.check.parse import FUNCTIONS, ParseError, parse_answer
 from symderiv.kinds.optimizer_steps.methods import FORMS, HYPER, METHODS, Hyper, Method, lam
 from symderiv.spec import Fields, to_rational
@@ -133,15 +133,11 @@ def _objective(f: Fields, variables: tuple[sp.Symbol, ...]) -> Objective:
                                   f"({', '.join(map(str, variables))})")
     if expr.has(sp.floor, sp.ceiling):
         raise f.fail("objective", "floor and ceiling have no useful gradient (it is 0 or undefined)")
-    nodes = sum(_nodes(sp.diff(expr, v)) for v in variables)
+    nodes = sum(node_count(sp.diff(expr, v)) for v in variables)
     if nodes > MAX_GRADIENT_NODES:
         raise f.fail("objective", f"its gradient has {nodes} nodes (symbols, numbers, operations); at most "
                                   f"{MAX_GRADIENT_NODES}, since it is printed at every step: use a simpler objective")
     return Objective(expr, variables)
-
-
-def _nodes(expr: sp.Basic) -> int:
-    return sum(1 for _ in sp.preorder_traversal(expr))
 
 
 def _gradients(f: Fields, dim: int) -> tuple[tuple[sp.Rational, ...], ...]:
